@@ -1,0 +1,52 @@
+package room
+
+import "time"
+
+// Sink receives a member's events. Deliver is called with the registry's lock
+// held, so that every member sees a room's events in the same order: it must
+// not block and must not call back into the Registry (queue the event and
+// return; the signaling layer's bounded send queue does exactly that).
+type Sink interface {
+	Deliver(Event)
+}
+
+// EventKind says what changed in a room.
+type EventKind uint8
+
+const (
+	MemberJoined  EventKind = iota + 1 // Member joined (not sent to the joiner itself)
+	MemberLeft                         // Member left or was disconnected
+	FloorGranted                       // Member now holds the floor until Deadline (sent to everyone, holder included)
+	FloorReleased                      // Member no longer holds the floor, for Reason (sent to everyone)
+	Message                            // Member relayed opaque Data (to one member or to all others)
+)
+
+// Reason says why the floor was released.
+type Reason uint8
+
+const (
+	ReasonReleased Reason = iota + 1 // the holder let go
+	ReasonLeft                       // the holder left or disconnected
+	ReasonTimedOut                   // the talk-time cap ran out
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonReleased:
+		return "released"
+	case ReasonLeft:
+		return "left"
+	case ReasonTimedOut:
+		return "timeout"
+	}
+	return "invalid"
+}
+
+// Event is one change in a room, as seen by one member.
+type Event struct {
+	Kind     EventKind
+	Member   Member    // whom the event is about
+	Deadline time.Time // FloorGranted only
+	Reason   Reason    // FloorReleased only
+	Data     []byte    // Message only: opaque, never parsed, shared by all recipients (do not modify)
+}

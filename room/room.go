@@ -1,0 +1,481 @@
+// Package room is Sotto's in-memory room registry and floor control.
+//
+// It does no I/O: no network, no disk, no logging. Everything a room is lives in
+// the Registry's maps, and the moment a room's last member leaves, the room, its
+// nameplate and its verifier are deleted from those maps. The signaling layer
+// calls the Registry and is told about changes through each member's Sink.
+package room
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Defaults for Config. They are documented in README.md and as flags in main.go.
+const (
+	DefaultMaxRooms          = 10000
+	DefaultMaxMembersPerRoom = 50
+	DefaultTalkTimeLimit     = 60 * time.Second
+
+	// MinNameplateDigits is the shortest nameplate handed out. Nameplates grow a
+	// digit whenever live rooms would fill more than 1/NameplateSparsity of the
+	// space, so a random pick almost always succeeds on the first try and a
+	// mistyped nameplate rarely lands on another live room.
+	MinNameplateDigits = 3
+	NameplateSparsity  = 10
+	// maxNameplateTries bounds the random search at one length before growing.
+	maxNameplateTries = 32
+)
+
+// ID is the room's only handle on the server: 16 bytes the client derives from
+// the room secret. The server cannot invert it.
+type ID [16]byte
+
+// Verifier is SHA-256 of the room-auth token. Joiners present the token; the
+// server stores only this hash.
+type Verifier [32]byte
+
+// VerifierOf returns the verifier for a room-auth token.
+func VerifierOf(authToken []byte) Verifier { return sha256.Sum256(authToken) }
+
+// Role is what a member may do in a room.
+type Role uint8
+
+const (
+	RoleTalk   Role = iota + 1 // may take the floor
+	RoleListen                 // may never take the floor
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleTalk:
+		return "talk"
+	case RoleListen:
+		return "listen"
+	}
+	return "invalid"
+}
+
+// ParseRole maps the wire names "talk" and "listen" to a Role.
+func ParseRole(s string) (Role, bool) {
+	switch s {
+	case "talk":
+		return RoleTalk, true
+	case "listen":
+		return RoleListen, true
+	}
+	return 0, false
+}
+
+// Errors returned by the Registry. The signaling layer maps each to a stable
+// wire code, so they never carry room ids or member ids.
+var (
+	ErrRoomExists   = errors.New("room already exists")
+	ErrNoSuchRoom   = errors.New("no such room")
+	ErrBadAuth      = errors.New("room auth token does not match")
+	ErrTooManyRooms = errors.New("server room limit reached")
+	ErrRoomFull     = errors.New("room member limit reached")
+	ErrNotMember    = errors.New("not a member of this room")
+	ErrNoSuchMember = errors.New("no such member in this room")
+	ErrListenOnly   = errors.New("listen-only members cannot take the floor")
+	ErrNotHolder    = errors.New("floor is not held by this member")
+	ErrBadRole      = errors.New("invalid role")
+	ErrNoSink       = errors.New("member needs a sink")
+)
+
+// Config sets the Registry's limits. Zero fields take the defaults above.
+type Config struct {
+	MaxRooms          int
+	MaxMembersPerRoom int
+	TalkTimeLimit     time.Duration
+
+	// AfterFunc schedules the talk-time cap. Tests replace it with a fake clock;
+	// nil means time.AfterFunc.
+	AfterFunc func(d time.Duration, f func()) Timer
+	// Now reads the clock for floor deadlines; nil means time.Now.
+	Now func() time.Time
+	// OnFloor, if set, is told every change of a room's floor holder
+	// (uuid.Nil when it comes free), for the media layer to switch what it
+	// forwards. Like Sink.Deliver it runs under the registry's lock, in
+	// order, and must neither block nor call back into the Registry.
+	OnFloor func(id ID, holder uuid.UUID)
+}
+
+// Timer is the part of *time.Timer the Registry uses.
+type Timer interface{ Stop() bool }
+
+// Member is what other members (and the server) know of a member: a random id
+// and a role. Display names exist only inside end-to-end encrypted blobs.
+type Member struct {
+	ID   uuid.UUID
+	Role Role
+}
+
+// Floor describes who may talk. Holder is uuid.Nil when the floor is free.
+type Floor struct {
+	Holder   uuid.UUID
+	Deadline time.Time // when the talk-time cap releases it
+}
+
+// Snapshot is the room as a new member first sees it.
+type Snapshot struct {
+	Self      Member
+	Nameplate string
+	Members   []Member // including Self, in join order
+	Floor     Floor
+	TalkLimit time.Duration
+}
+
+// registry-owned state of one live room.
+type liveRoom struct {
+	id        ID
+	verifier  Verifier
+	nameplate string
+	members   map[uuid.UUID]*member
+	order     []uuid.UUID // join order, for stable member lists
+	floor     Floor
+	// floorTimer releases the floor at the talk-time cap; floorGrant numbers
+	// grants so a timer that fires late cannot release a newer grant.
+	floorTimer Timer
+	floorGrant uint64
+}
+
+type member struct {
+	Member
+	sink Sink
+}
+
+// Registry holds every live room. It is safe for concurrent use.
+//
+// One mutex guards everything: each operation is a few map lookups, far below
+// the cost of the WebSocket message that triggered it, and one lock makes the
+// order of events identical for every member of a room.
+type Registry struct {
+	cfg Config
+
+	mu         sync.Mutex
+	rooms      map[ID]*liveRoom
+	nameplates map[string]ID
+	members    int
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(cfg Config) *Registry {
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = DefaultMaxRooms
+	}
+	if cfg.MaxMembersPerRoom <= 0 {
+		cfg.MaxMembersPerRoom = DefaultMaxMembersPerRoom
+	}
+	if cfg.TalkTimeLimit <= 0 {
+		cfg.TalkTimeLimit = DefaultTalkTimeLimit
+	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Registry{
+		cfg:        cfg,
+		rooms:      make(map[ID]*liveRoom),
+		nameplates: make(map[string]ID),
+	}
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (r *Registry) Config() Config { return r.cfg }
+
+// Create makes a new room with the caller as its first member.
+func (r *Registry) Create(id ID, v Verifier, role Role, sink Sink) (Snapshot, error) {
+	if err := checkJoin(role, sink); err != nil {
+		return Snapshot{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.rooms[id]; ok {
+		return Snapshot{}, ErrRoomExists
+	}
+	if len(r.rooms) >= r.cfg.MaxRooms {
+		return Snapshot{}, ErrTooManyRooms
+	}
+	plate, err := r.newNameplate()
+	if err != nil {
+		return Snapshot{}, err
+	}
+	rm := &liveRoom{id: id, verifier: v, nameplate: plate, members: make(map[uuid.UUID]*member)}
+	m, err := rm.add(role, sink)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	r.rooms[id] = rm
+	r.nameplates[plate] = id
+	r.members++
+	return r.snapshot(rm, m), nil
+}
+
+// Join adds a member to an existing room if authToken hashes to its verifier.
+func (r *Registry) Join(id ID, authToken []byte, role Role, sink Sink) (Snapshot, error) {
+	if err := checkJoin(role, sink); err != nil {
+		return Snapshot{}, err
+	}
+	presented := VerifierOf(authToken)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[id]
+	if !ok {
+		return Snapshot{}, ErrNoSuchRoom
+	}
+	if subtle.ConstantTimeCompare(presented[:], rm.verifier[:]) != 1 {
+		return Snapshot{}, ErrBadAuth
+	}
+	if len(rm.members) >= r.cfg.MaxMembersPerRoom {
+		return Snapshot{}, ErrRoomFull
+	}
+	m, err := rm.add(role, sink)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	r.members++
+	rm.broadcast(m.ID, Event{Kind: MemberJoined, Member: m.Member})
+	return r.snapshot(rm, m), nil
+}
+
+// Leave removes a member. If it held the floor the floor is released; if it was
+// the last member the room is purged. Leaving twice returns ErrNotMember.
+func (r *Registry) Leave(id ID, mid uuid.UUID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, m, err := r.find(id, mid)
+	if err != nil {
+		return err
+	}
+	delete(rm.members, mid)
+	for i, o := range rm.order {
+		if o == mid {
+			rm.order = append(rm.order[:i], rm.order[i+1:]...)
+			break
+		}
+	}
+	r.members--
+	if len(rm.members) == 0 {
+		r.purge(rm)
+		return nil
+	}
+	// The others hear the floor come free before they hear who left, the
+	// order in which a client must undo them.
+	if rm.floor.Holder == mid {
+		r.release(rm, m.Member, ReasonLeft)
+	}
+	rm.broadcast(uuid.Nil, Event{Kind: MemberLeft, Member: m.Member})
+	return nil
+}
+
+// RequestFloor grants the floor if it is free (first come, first served).
+// It returns the floor as it is after the request: if Holder is not mid, the
+// floor is busy. A holder asking again keeps the floor and its deadline.
+func (r *Registry) RequestFloor(id ID, mid uuid.UUID) (Floor, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, m, err := r.find(id, mid)
+	if err != nil {
+		return Floor{}, err
+	}
+	if m.Role != RoleTalk {
+		return Floor{}, ErrListenOnly
+	}
+	if rm.floor.Holder != uuid.Nil {
+		return rm.floor, nil
+	}
+	rm.floorGrant++
+	grant := rm.floorGrant
+	rm.floor = Floor{Holder: mid, Deadline: r.cfg.Now().Add(r.cfg.TalkTimeLimit)}
+	rm.floorTimer = r.cfg.AfterFunc(r.cfg.TalkTimeLimit, func() { r.expire(id, grant) })
+	r.floorChanged(rm)
+	rm.broadcast(uuid.Nil, Event{Kind: FloorGranted, Member: m.Member, Deadline: rm.floor.Deadline})
+	return rm.floor, nil
+}
+
+// ReleaseFloor frees the floor held by mid.
+func (r *Registry) ReleaseFloor(id ID, mid uuid.UUID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, _, err := r.find(id, mid)
+	if err != nil {
+		return err
+	}
+	if rm.floor.Holder != mid {
+		return ErrNotHolder
+	}
+	r.release(rm, rm.members[mid].Member, ReasonReleased)
+	return nil
+}
+
+// Relay delivers an opaque payload from one member to another (to != uuid.Nil)
+// or to every other member of the room (to == uuid.Nil). The registry never
+// looks inside data: it is end-to-end encrypted by the clients.
+func (r *Registry) Relay(id ID, from, to uuid.UUID, data []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, m, err := r.find(id, from)
+	if err != nil {
+		return err
+	}
+	e := Event{Kind: Message, Member: m.Member, Data: data}
+	if to == uuid.Nil {
+		rm.broadcast(from, e)
+		return nil
+	}
+	target, ok := rm.members[to]
+	if !ok || to == from {
+		return ErrNoSuchMember
+	}
+	target.sink.Deliver(e)
+	return nil
+}
+
+// Counts returns the number of live rooms and members (for metrics).
+func (r *Registry) Counts() (rooms, members int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.rooms), r.members
+}
+
+// expire is the talk-time cap firing. grant identifies the grant it was set for.
+func (r *Registry) expire(id ID, grant uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[id]
+	if !ok || rm.floorGrant != grant || rm.floor.Holder == uuid.Nil {
+		return // the room is gone, or this grant already ended
+	}
+	r.release(rm, rm.members[rm.floor.Holder].Member, ReasonTimedOut)
+}
+
+// release frees the floor and tells every member why. Caller holds r.mu.
+func (r *Registry) release(rm *liveRoom, holder Member, why Reason) {
+	if rm.floorTimer != nil {
+		rm.floorTimer.Stop()
+		rm.floorTimer = nil
+	}
+	rm.floor = Floor{}
+	r.floorChanged(rm)
+	rm.broadcast(uuid.Nil, Event{Kind: FloorReleased, Member: holder, Reason: why})
+}
+
+func (r *Registry) floorChanged(rm *liveRoom) {
+	if r.cfg.OnFloor != nil {
+		r.cfg.OnFloor(rm.id, rm.floor.Holder)
+	}
+}
+
+// purge deletes every trace of a room. Caller holds r.mu.
+func (r *Registry) purge(rm *liveRoom) {
+	if rm.floorTimer != nil {
+		rm.floorTimer.Stop()
+	}
+	if rm.floor.Holder != uuid.Nil {
+		rm.floor = Floor{}
+		r.floorChanged(rm)
+	}
+	delete(r.nameplates, rm.nameplate)
+	delete(r.rooms, rm.id)
+	// Drop our references so nothing derived from the secret stays reachable
+	// through a stray pointer to the struct.
+	*rm = liveRoom{}
+}
+
+func (r *Registry) find(id ID, mid uuid.UUID) (*liveRoom, *member, error) {
+	rm, ok := r.rooms[id]
+	if !ok {
+		return nil, nil, ErrNoSuchRoom
+	}
+	m, ok := rm.members[mid]
+	if !ok {
+		return nil, nil, ErrNotMember
+	}
+	return rm, m, nil
+}
+
+func (r *Registry) snapshot(rm *liveRoom, self *member) Snapshot {
+	s := Snapshot{Self: self.Member, Nameplate: rm.nameplate, Floor: rm.floor, TalkLimit: r.cfg.TalkTimeLimit}
+	s.Members = make([]Member, 0, len(rm.order))
+	for _, id := range rm.order {
+		s.Members = append(s.Members, rm.members[id].Member)
+	}
+	return s
+}
+
+// newNameplate picks a random, unused, all-digit nameplate. Caller holds r.mu.
+func (r *Registry) newNameplate() (string, error) {
+	digits := MinNameplateDigits
+	for pow10(digits) < int64(NameplateSparsity)*int64(len(r.rooms)+1) {
+		digits++
+	}
+	for ; digits <= 18; digits++ {
+		space := big.NewInt(pow10(digits))
+		for try := 0; try < maxNameplateTries; try++ {
+			n, err := rand.Int(rand.Reader, space)
+			if err != nil {
+				return "", fmt.Errorf("nameplate: %w", err)
+			}
+			plate := fmt.Sprintf("%0*d", digits, n.Int64())
+			if _, used := r.nameplates[plate]; !used {
+				return plate, nil
+			}
+		}
+	}
+	return "", errors.New("nameplate: no free nameplate")
+}
+
+func pow10(n int) int64 {
+	p := int64(1)
+	for ; n > 0; n-- {
+		p *= 10
+	}
+	return p
+}
+
+func checkJoin(role Role, sink Sink) error {
+	if role != RoleTalk && role != RoleListen {
+		return ErrBadRole
+	}
+	if sink == nil {
+		return ErrNoSink
+	}
+	return nil
+}
+
+// add makes a new member with a fresh random id. Caller holds r.mu.
+func (rm *liveRoom) add(role Role, sink Sink) (*member, error) {
+	for {
+		id, err := uuid.NewRandom()
+		if err != nil {
+			return nil, fmt.Errorf("member id: %w", err)
+		}
+		if _, taken := rm.members[id]; taken {
+			continue // 2^-122; loop rather than trust luck
+		}
+		m := &member{Member: Member{ID: id, Role: role}, sink: sink}
+		rm.members[id] = m
+		rm.order = append(rm.order, id)
+		return m, nil
+	}
+}
+
+// broadcast delivers e to every member except skip, in join order.
+func (rm *liveRoom) broadcast(skip uuid.UUID, e Event) {
+	for _, id := range rm.order {
+		if id != skip {
+			rm.members[id].sink.Deliver(e)
+		}
+	}
+}
