@@ -1,0 +1,269 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"sotto/room"
+)
+
+// handle runs one decoded message on the reader goroutine.
+func (c *conn) handle(m *inMsg) {
+	switch m.Type {
+	case typePing:
+		c.reply(replyMsg{Type: typePong, ID: m.ID})
+	case typeCreate, typeJoin:
+		c.enter(m)
+	case typeLeave:
+		c.leave(m)
+	case typeFloorRequest:
+		c.requestFloor(m)
+	case typeFloorRelease:
+		c.releaseFloor(m)
+	case typeBlob:
+		c.relay(m)
+	case typeOffer:
+		c.offer(m)
+	case typeIce:
+		c.candidate(m)
+	}
+}
+
+// enter creates or joins a room.
+func (c *conn) enter(m *inMsg) {
+	if c.inRoom {
+		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})
+		return
+	}
+	// Spent budget: refuse before looking, so that even the refusal tells a
+	// guesser nothing.
+	if c.s.failedJoins.Tokens() < 1 {
+		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+		return
+	}
+	c.q.hold()
+	var snap room.Snapshot
+	var err error
+	if m.Type == typeCreate {
+		snap, err = c.s.reg.Create(m.Room, m.Verifier, m.Role, c)
+	} else {
+		snap, err = c.s.reg.Join(m.Room, m.Auth[:], m.Role, c)
+	}
+	if err != nil {
+		c.unhold(nil, false)
+		if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) || errors.Is(err, room.ErrRoomExists) {
+			c.s.failedJoins.Allow() // spend one token
+		}
+		c.fail(m.ID, c.registryError(err))
+		return
+	}
+	c.inRoom, c.roomID, c.self = true, m.Room, snap.Self.ID
+	// joined goes before anything that reached this member since Join.
+	c.unhold(joinedReply(m.ID, m.Room, snap, time.Now()), false)
+}
+
+func (c *conn) leave(m *inMsg) {
+	if !c.inRoom {
+		c.fail(m.ID, notInRoom)
+		return
+	}
+	c.q.hold()
+	c.leaveRoom()
+	// left goes after the events that reached the member while it was in.
+	c.unhold(replyMsg{Type: typeLeft, ID: m.ID}, true)
+}
+
+// leaveRoom takes the member out of its room, if it is in one.
+func (c *conn) leaveRoom() {
+	if !c.inRoom {
+		return
+	}
+	if err := c.s.reg.Leave(c.roomID, c.self); err != nil {
+		c.s.log.Error("leaving a room failed", "err", err) // registry errors carry no ids
+	}
+	if c.mediaUsed {
+		c.mediaGen.Add(1)
+		c.cancelMedia()
+		c.s.cfg.Media.Leave(c.roomID, c.self)
+		c.mediaMu.Lock()
+		c.mediaCancel = nil
+		c.mediaMu.Unlock()
+		c.mediaUsed, c.mediaCtx = false, nil
+	}
+	c.inRoom, c.roomID, c.self = false, room.ID{}, uuid.Nil
+}
+
+func (c *conn) requestFloor(m *inMsg) {
+	if !c.inRoom {
+		c.fail(m.ID, notInRoom)
+		return
+	}
+	c.q.hold()
+	floor, err := c.s.reg.RequestFloor(c.roomID, c.self)
+	if err != nil {
+		c.unhold(nil, false)
+		c.fail(m.ID, c.registryError(err))
+		return
+	}
+	if floor.Holder != c.self {
+		// floor_busy answers the request; it is not floor state (an event
+		// held with it may already say the floor came free). Clients track
+		// the floor from floor_granted / floor_released.
+		c.unhold(floorBusyMsg{Type: typeFloorBusy, ID: m.ID, Holder: floor.Holder.String()}, false)
+		return
+	}
+	granted := c.q.tagHeld(m.ID, func(e room.Event) bool {
+		return e.Kind == room.FloorGranted && e.Member.ID == c.self
+	})
+	var reply any
+	if !granted {
+		// The holder asked again: the registry broadcast nothing, so answer
+		// the requester alone with the floor it still holds.
+		reply = floorGrantedMsg{Type: typeFloorGranted, ID: m.ID, Member: c.self.String(),
+			DeadlineMS: remainingMS(floor.Deadline, time.Now())}
+	}
+	c.unhold(reply, false)
+}
+
+func (c *conn) releaseFloor(m *inMsg) {
+	if !c.inRoom {
+		c.fail(m.ID, notInRoom)
+		return
+	}
+	c.q.hold()
+	if err := c.s.reg.ReleaseFloor(c.roomID, c.self); err != nil {
+		c.unhold(nil, false)
+		c.fail(m.ID, c.registryError(err))
+		return
+	}
+	c.q.tagHeld(m.ID, func(e room.Event) bool {
+		return e.Kind == room.FloorReleased && e.Member.ID == c.self && e.Reason == room.ReasonReleased
+	})
+	c.unhold(nil, false)
+}
+
+// relay passes a blob on, unread: names and hellos inside are encrypted by
+// the clients. A blob has no reply unless it fails.
+func (c *conn) relay(m *inMsg) {
+	if !c.inRoom {
+		c.fail(m.ID, notInRoom)
+		return
+	}
+	to := uuid.Nil // everyone else
+	if m.has.has(fTo) {
+		if m.To == uuid.Nil {
+			c.fail(m.ID, c.registryError(room.ErrNoSuchMember))
+			return
+		}
+		to = m.To
+	}
+	if err := c.s.reg.Relay(c.roomID, c.self, to, []byte(m.Data)); err != nil {
+		c.fail(m.ID, c.registryError(err))
+	}
+}
+
+// mediaReady checks what every media message needs, and starts the member's
+// media session on first use.
+func (c *conn) mediaReady(m *inMsg) bool {
+	if c.s.cfg.Media == nil {
+		c.fail(m.ID, &protoError{codeMediaUnavailable, "this server has no media support"})
+		return false
+	}
+	if !c.inRoom {
+		c.fail(m.ID, notInRoom)
+		return false
+	}
+	if !c.mediaUsed {
+		ctx, cancel := context.WithCancel(context.Background())
+		c.mediaMu.Lock()
+		c.mediaCancel = cancel
+		c.mediaMu.Unlock()
+		if c.isClosing() {
+			cancel() // shut ran before mediaCancel was set
+		}
+		c.mediaUsed, c.mediaCtx = true, ctx
+	}
+	return true
+}
+
+func (c *conn) offer(m *inMsg) {
+	if !c.mediaReady(m) {
+		return
+	}
+	answer, err := c.s.cfg.Media.Offer(c.mediaCtx, c.roomID, c.self, m.SDP, c.candidateSender())
+	if err != nil {
+		c.fail(m.ID, c.mediaError(err, "the SDP offer was refused"))
+		return
+	}
+	c.reply(answerMsg{Type: typeAnswer, ID: m.ID, SDP: answer})
+}
+
+func (c *conn) candidate(m *inMsg) {
+	if !c.mediaReady(m) {
+		return
+	}
+	if err := c.s.cfg.Media.Candidate(c.mediaCtx, c.roomID, c.self, m.Candidate); err != nil {
+		c.fail(m.ID, c.mediaError(err, "the ICE candidate was refused"))
+	}
+}
+
+// candidateSender returns the function the SFU calls with its own ICE
+// candidates. It may be called from any goroutine; once the member leaves
+// the room it does nothing.
+func (c *conn) candidateSender() func(json.RawMessage) {
+	gen := c.mediaGen.Load()
+	return func(cand json.RawMessage) {
+		if c.mediaGen.Load() != gen {
+			return
+		}
+		// Checked here, in the SFU's goroutine: the writer must be able to
+		// marshal it.
+		if len(cand) == 0 || len(cand) > MaxCandidateBytes || cand[0] != '{' || !json.Valid(cand) {
+			c.s.log.Error("media sent an ICE candidate that is not a small JSON object; dropped")
+			return
+		}
+		c.reply(iceMsg{Type: typeIce, Candidate: slices.Clone(cand)})
+	}
+}
+
+func (c *conn) mediaError(err error, refused string) *protoError {
+	if errors.Is(err, ErrBadMedia) {
+		return badMessage(refused)
+	}
+	// Media errors may hold addresses from SDP or ICE: never logged.
+	c.s.log.Error("media failed")
+	return &protoError{codeInternal, "media failed on the server"}
+}
+
+var notInRoom = &protoError{codeNotInRoom, "this connection is not in a room; create or join one first"}
+
+// registryError maps a room.Registry error to its wire code.
+func (c *conn) registryError(err error) *protoError {
+	switch {
+	case errors.Is(err, room.ErrRoomExists):
+		return &protoError{codeRoomExists, "a room with this id already exists"}
+	case errors.Is(err, room.ErrNoSuchRoom):
+		return &protoError{codeNoSuchRoom, "no room with this id"}
+	case errors.Is(err, room.ErrBadAuth):
+		return &protoError{codeBadAuth, "the room auth token is wrong"}
+	case errors.Is(err, room.ErrRoomFull):
+		return &protoError{codeRoomFull, "the room is full"}
+	case errors.Is(err, room.ErrTooManyRooms):
+		return &protoError{codeServerFull, "the server has too many rooms"}
+	case errors.Is(err, room.ErrNotMember):
+		return notInRoom
+	case errors.Is(err, room.ErrNoSuchMember):
+		return &protoError{codeNoSuchMember, "no other member with this id in the room"}
+	case errors.Is(err, room.ErrListenOnly):
+		return &protoError{codeListenOnly, "listen-only members cannot take the floor"}
+	case errors.Is(err, room.ErrNotHolder):
+		return &protoError{codeNotHolder, "the floor is not yours to release"}
+	}
+	c.s.log.Error("unexpected registry error", "err", err) // registry errors carry no ids
+	return &protoError{codeInternal, "internal server error"}
+}

@@ -1,0 +1,109 @@
+package signal
+
+import "time"
+
+// Subprotocol is the protocol version. A client names it in
+// Sec-WebSocket-Protocol; a connection that does not negotiate it is closed
+// with CloseUnsupportedVersion. A future incompatible protocol gets a new name
+// ("sotto.v2") and the server may speak both.
+const Subprotocol = "sotto.v1"
+
+// Defaults for the Config fields of the same name. Each bounds one resource a
+// client could otherwise take without limit; docs/protocol.md tells clients
+// the ones they can observe.
+const (
+	// DefaultReadLimit is the largest message a client may send. The largest
+	// legitimate message is an SDP offer (MaxSDPBytes) inside its JSON. With
+	// compression off this counts bytes on the wire, so a small compressed
+	// message cannot expand past it.
+	DefaultReadLimit = 64 << 10
+
+	// DefaultPingPeriod is how often the server pings a client. Some mobile
+	// networks and NATs drop a TCP mapping idle for a minute or less; 20 s
+	// keeps it, and lets a phone that is gone be noticed.
+	DefaultPingPeriod = 20 * time.Second
+	// DefaultPongWait is how long the server waits for any frame from a
+	// client before it gives up on it. More than two ping periods, so one
+	// lost pong (a phone waking up, a network handover) is forgiven.
+	DefaultPongWait = 45 * time.Second
+	// DefaultWriteWait bounds one write to a client. A client that cannot
+	// take a message in this time is gone or hopelessly slow.
+	DefaultWriteWait = 10 * time.Second
+	// DefaultCloseGrace is how long the server waits, once it has decided to
+	// close, for the client to answer its close frame before dropping the TCP
+	// connection. Reading until then keeps unread client bytes from turning
+	// the close into a TCP reset that could destroy the close frame.
+	DefaultCloseGrace = 2 * time.Second
+
+	// DefaultSendQueue is how many messages may wait for a slow client.
+	// Events are delivered with the room registry's lock held, so they are
+	// never waited for: a client that falls this far behind is closed with
+	// CloseTooSlow and leaves its room. Signaling is a trickle between
+	// bursts, but the bursts are real: a phone joining a full 50-member room
+	// gets a member list and then up to 49 encrypted hellos at once, and a
+	// busy 2-vCPU server can leave a writer unscheduled for 10 ms (measured:
+	// 64 dropped a healthy client in BenchmarkJoinLeave). The queue is empty
+	// and costs nothing while idle, so the bound is set well above the
+	// largest burst a room can cause, about twice its member cap.
+	DefaultSendQueue = 256
+
+	// DefaultMessageRate and DefaultMessageBurst are each connection's token
+	// bucket, in messages per second. A joining client sends a burst (join,
+	// offer, a dozen ICE candidates, hellos); a talking client a few per turn.
+	DefaultMessageRate  = 20
+	DefaultMessageBurst = 40
+	// DefaultRateStrikes is how many rate-limited messages ("strikes") close
+	// the connection with ClosePolicyViolation. Strikes are forgiven at
+	// strikeForgiveRate, so a client that bursts now and then is throttled,
+	// never closed, while one that keeps sending into an empty bucket is
+	// closed within DefaultRateStrikes messages if it floods, or within
+	// seconds if it merely sends a little faster than the rate. (Resetting
+	// the count whenever a message gets through would let a client sending
+	// at, say, 7x the rate go on for ever, drawing an error per message.)
+	DefaultRateStrikes = 10
+	// strikeForgiveRate is how many strikes are forgiven per second.
+	strikeForgiveRate = 1.0
+
+	// DefaultMaxConnsPerIP caps open connections per client address (an IPv4
+	// address or an IPv6 /64, which is what one home or phone gets). A family
+	// behind one NAT with a few tabs each stays far below it.
+	DefaultMaxConnsPerIP = 32
+
+	// DefaultFailedJoinRate and DefaultFailedJoinBurst are a server-wide
+	// budget for joins that name a missing room or present a wrong token,
+	// and creates that name an existing room: the answers that would help
+	// someone guess. It is global, not per address, so the guessing rate is
+	// bounded however many addresses an attacker has. When it is spent,
+	// creates and joins get try_later without being checked. Honest clients
+	// fail rarely (a stale link, a race between two creators), so the burst
+	// absorbs them.
+	DefaultFailedJoinRate  = 20
+	DefaultFailedJoinBurst = 200
+
+	// handshakeTimeout bounds writing the HTTP 101 response.
+	handshakeTimeout = 10 * time.Second
+	// readBufferSize is each connection's read buffer. Buffer size does not
+	// limit message size (longer reads bypass the buffer), and 512 bytes
+	// rather than the 4 KiB net/http read the request with saves each idle
+	// connection ~4 KiB (measured by BenchmarkIdleConnMemory). gorilla needs
+	// room for a control frame, 127 bytes.
+	readBufferSize = 512
+	// writeBufferSize is the size of the pooled frame buffers. Signaling
+	// messages are small; a larger message is simply sent in more frames.
+	writeBufferSize = 4096
+)
+
+// Limits of the v1 wire format. They are part of the protocol contract
+// (docs/protocol.md), so unlike the limits above they are not configurable:
+// a client must be able to rely on them whatever server it talks to.
+const (
+	// MaxBlobChars is the longest blob, in base64url characters (6 KiB of
+	// ciphertext): room for an encrypted hello with a display name and keys.
+	MaxBlobChars = 8192
+	// MaxSDPBytes is the longest SDP offer or answer. An audio-only offer
+	// is 1-3 KiB.
+	MaxSDPBytes = 16 << 10
+	// MaxCandidateBytes is the longest ICE candidate object, as JSON. A
+	// candidate line is under 200 bytes.
+	MaxCandidateBytes = 2 << 10
+)

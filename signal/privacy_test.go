@@ -1,0 +1,96 @@
+package signal
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"sotto/room"
+)
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The log, at its most verbose, never holds an address, a room id, a
+// nameplate, a member id or anything a client sent, whatever happens.
+func TestLogsHoldNoIdentifiers(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		// No timestamps: their digits could match a nameplate.
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	pm := &panicMedia{*newFakeMedia()}
+	ts := startServer(t, Config{Logger: logger, Media: pm, CloseGrace: 200 * time.Millisecond}, room.Config{})
+	s := newSecrets()
+	const marker = "XyZZy"
+	a, b := ts.dial(t), ts.dial(t)
+	ja := a.create(s, 1)
+	jb := b.join(s, 2)
+	a.expect(typeMemberJoined)
+	b.send(map[string]any{"type": "blob", "data": "WHlaWnk"})
+	a.expect(typeBlob)
+	a.sendRaw(`{"type":"` + marker + `"}`)
+	a.expectError(codeUnknownType, 0)
+	a.sendRaw(`{"type":"join","room":"` + s.room + `","auth":"` + marker + `"}`)
+	a.expectError(codeBadMessage, 0)
+	b.send(map[string]any{"type": "offer", "sdp": marker})
+	b.expectClose(websocket.CloseInternalServerErr) // logs the panic
+	f := ts.dial(t)
+	for f.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) == nil {
+	}
+	if _, _, err := dialOpts(t, ts.url, map[string][]string{"Origin": {"https://" + marker + ".example"}}, Subprotocol); err == nil {
+		t.Fatal("bad origin accepted")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.sig.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	out := logs.String()
+	if !strings.Contains(out, "panic while handling a message") || !strings.Contains(out, "connection closed") {
+		t.Fatalf("expected log lines are missing, so this test checks nothing:\n%s", out)
+	}
+	room, _ := b64.DecodeString(s.room)
+	auth, _ := b64.DecodeString(s.auth)
+	for _, secret := range []string{
+		"127.0.0.1", marker, s.room, s.auth, s.verifier, hex.EncodeToString(room), hex.EncodeToString(auth),
+		ja.Self, jb.Self, strings.ReplaceAll(ja.Self, "-", ""), "WHlaWnk",
+	} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, out)
+		}
+	}
+	if regexp.MustCompile(`\b` + ja.Nameplate + `\b`).MatchString(out) {
+		t.Errorf("the log holds the nameplate %s:\n%s", ja.Nameplate, out)
+	}
+}

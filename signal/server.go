@@ -1,0 +1,373 @@
+// Package signal is Sotto's signaling server: the WebSocket endpoint through
+// which clients create and join rooms, take and release the floor, relay
+// end-to-end encrypted blobs and negotiate media. The protocol is specified
+// in docs/protocol.md.
+//
+// Each connection has one reader goroutine, which runs the client's requests
+// against the room.Registry in order, and one writer goroutine, which owns the
+// socket's write side and drains a bounded send queue. Rooms reach a member
+// through the Deliver method of its connection (a room.Sink), which only
+// queues, so a slow client can never stall a room.
+package signal
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"sotto/metrics"
+	"sotto/room"
+)
+
+// Config configures a Server. Registry is required; every zero limit takes the
+// default of the same name in limits.go.
+type Config struct {
+	// Registry holds the rooms.
+	Registry *room.Registry
+	// Media is the SFU; nil answers offer and ice with media_unavailable.
+	Media Media
+	// Logger gets the server's log lines, which never hold an address, a
+	// room id, a nameplate, a member id or anything a client sent. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Metrics, if not nil, gets the server's metrics: sotto_connections_total,
+	// sotto_connections_open, sotto_messages_total, sotto_rejections_total.
+	// (The registry's sotto_rooms and sotto_members are main's to register.)
+	Metrics *metrics.Registry
+	// AllowedOrigins are origins besides the server's own (the request's
+	// Host) whose pages may connect, written as a browser sends them:
+	// "https://example.com" or "http://localhost:5173".
+	AllowedOrigins []string
+
+	ReadLimit       int64         // largest client message, bytes
+	PingPeriod      time.Duration // keepalive ping interval
+	PongWait        time.Duration // silence after which a client is dropped
+	WriteWait       time.Duration // bound on one write
+	CloseGrace      time.Duration // wait for the client's close frame
+	SendQueue       int           // messages queued for a client before it is dropped
+	MessageRate     float64       // per-connection messages per second
+	MessageBurst    int           // per-connection burst
+	RateStrikes     int           // rate-limited messages (less those forgiven) that close a connection
+	MaxConnsPerIP   int           // open connections per IPv4 address or IPv6 /64
+	FailedJoinRate  float64       // server-wide failed joins per second
+	FailedJoinBurst int           // server-wide failed-join burst
+}
+
+func (c *Config) setDefaults() {
+	setDefault(&c.ReadLimit, DefaultReadLimit)
+	setDefault(&c.PingPeriod, DefaultPingPeriod)
+	setDefault(&c.PongWait, DefaultPongWait)
+	setDefault(&c.WriteWait, DefaultWriteWait)
+	setDefault(&c.CloseGrace, DefaultCloseGrace)
+	setDefault(&c.SendQueue, DefaultSendQueue)
+	setDefault(&c.MessageRate, DefaultMessageRate)
+	setDefault(&c.MessageBurst, DefaultMessageBurst)
+	setDefault(&c.RateStrikes, DefaultRateStrikes)
+	setDefault(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	setDefault(&c.FailedJoinRate, DefaultFailedJoinRate)
+	setDefault(&c.FailedJoinBurst, DefaultFailedJoinBurst)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = &metrics.Registry{} // counted, not exported
+	}
+}
+
+func setDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Server is the signaling endpoint, an http.Handler to mount at /ws.
+type Server struct {
+	cfg         Config
+	reg         *room.Registry
+	log         *slog.Logger
+	m           serverMetrics
+	upgrader    websocket.Upgrader
+	origins     map[string]bool // normalized AllowedOrigins
+	failedJoins *rate.Limiter
+
+	mu     sync.Mutex
+	closed bool
+	conns  map[*conn]struct{}
+	perIP  map[netip.Prefix]int
+	// wg counts ServeHTTP calls in progress and every connection's reader
+	// and writer goroutines.
+	wg sync.WaitGroup
+}
+
+// NewServer returns a Server. It panics if cfg.Registry is nil. An allowed
+// origin that is not of the form http(s)://host[:port] is logged and ignored
+// (which only ever refuses more).
+func NewServer(cfg Config) *Server {
+	if cfg.Registry == nil {
+		panic("signal: Config.Registry is required")
+	}
+	cfg.setDefaults()
+	s := &Server{
+		cfg:         cfg,
+		reg:         cfg.Registry,
+		log:         cfg.Logger,
+		m:           newServerMetrics(cfg.Metrics),
+		origins:     make(map[string]bool),
+		failedJoins: rate.NewLimiter(rate.Limit(cfg.FailedJoinRate), cfg.FailedJoinBurst),
+		conns:       make(map[*conn]struct{}),
+		perIP:       make(map[netip.Prefix]int),
+	}
+	for _, o := range cfg.AllowedOrigins {
+		n, ok := normalizeOrigin(o)
+		if !ok {
+			// The flag's value is the operator's, not a client's: safe to log.
+			s.log.Error("signal: ignoring an allowed origin not of the form https://host[:port]", "origin", o)
+			continue
+		}
+		s.origins[n] = true
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: handshakeTimeout,
+		// Writes share a pool of buffers, used only while a message is being
+		// written, so an idle connection holds none.
+		ReadBufferSize:  readBufferSize,
+		WriteBufferSize: writeBufferSize,
+		WriteBufferPool: &sync.Pool{},
+		// Compression stays off: the read limit then counts wire bytes,
+		// and no client can make the server inflate a small message.
+		EnableCompression: false,
+		// ServeHTTP checks the origin itself, before counting the
+		// connection against its address.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+			s.m.reject(reasonHandshake)
+			http.Error(w, http.StatusText(status), status)
+		},
+	}
+	return s
+}
+
+// ServeHTTP upgrades a request to a WebSocket connection and serves it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		s.refuse(w, http.StatusForbidden, reasonOrigin, "origin not allowed")
+		return
+	}
+	key := ipKey(r.RemoteAddr)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.refuse(w, http.StatusServiceUnavailable, reasonShuttingDown, "server shutting down")
+		return
+	}
+	if s.perIP[key] >= s.cfg.MaxConnsPerIP {
+		s.mu.Unlock()
+		s.refuse(w, http.StatusTooManyRequests, reasonPerIPCap, "too many connections from this address")
+		return
+	}
+	s.perIP[key]++
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	var hdr http.Header
+	if p := chooseSubprotocol(websocket.Subprotocols(r)); p != "" {
+		hdr = http.Header{"Sec-Websocket-Protocol": {p}}
+	}
+	ws, err := s.upgrader.Upgrade(w, r, hdr)
+	if err != nil {
+		s.releaseIP(key) // Upgrade has answered the request
+		return
+	}
+	s.m.connections.Inc()
+	if ws.Subprotocol() != Subprotocol {
+		s.m.reject(reasonVersion)
+		s.closeNow(ws, CloseUnsupportedVersion, "unsupported protocol version")
+		s.releaseIP(key)
+		return
+	}
+	c := newConn(s, ws, key)
+	s.mu.Lock()
+	if s.closed { // Shutdown began during the upgrade
+		s.mu.Unlock()
+		s.closeNow(ws, websocket.CloseGoingAway, "server shutting down")
+		s.releaseIP(key)
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	s.m.open.Inc()
+	// Fresh goroutines rather than this one: it would keep net/http's request
+	// and connection state alive for as long as the WebSocket lives.
+	go c.writeLoop()
+	go c.readLoop()
+}
+
+// Shutdown stops accepting connections (HTTP 503), closes every connection
+// with 1001, which takes every member out of its room, and waits until every
+// connection goroutine has ended, or ctx is done; then it cuts the remaining
+// connections and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.log.Info("signal: closing connections", "count", len(conns))
+	for _, c := range conns {
+		c.shut(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.ws.NetConn().Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// forget drops a closed connection.
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.releaseIP(c.ipKey)
+	s.m.open.Dec()
+	s.log.Debug("signal: connection closed", "code", c.closeCode)
+}
+
+func (s *Server) releaseIP(key netip.Prefix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[key]--; s.perIP[key] <= 0 {
+		delete(s.perIP, key)
+	}
+}
+
+func (s *Server) refuse(w http.ResponseWriter, status int, reason, text string) {
+	s.m.reject(reason)
+	s.log.Debug("signal: connection refused", "reason", reason)
+	http.Error(w, text, status)
+}
+
+// closeNow closes a connection that never started its goroutines, reading
+// and discarding until the client answers the close frame (see conn.shut).
+func (s *Server) closeNow(ws *websocket.Conn, code int, text string) {
+	ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(s.cfg.WriteWait))
+	ws.SetReadLimit(s.cfg.ReadLimit)
+	ws.SetReadDeadline(time.Now().Add(s.cfg.CloseGrace))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+	}
+	ws.Close()
+}
+
+// originAllowed is the browser's half of the same-origin policy, which
+// WebSockets lack: a page from another site could otherwise open a socket to
+// this server from a visitor's browser. Browsers always send Origin on a
+// WebSocket handshake, so a request without one is not from a browser page
+// (a bot, a test, a load generator) and no visitor's browser can be abused
+// through it; it is allowed.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header["Origin"]
+	if len(origin) == 0 {
+		return true
+	}
+	u, err := url.Parse(origin[0])
+	if err != nil {
+		return false
+	}
+	if u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	n, ok := normalizeOrigin(origin[0])
+	return ok && s.origins[n]
+}
+
+// normalizeOrigin lower-cases an origin and drops a default port, the form
+// in which browsers send it.
+func normalizeOrigin(o string) (string, bool) {
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, true
+}
+
+// chooseSubprotocol picks Subprotocol if the client offers it. Otherwise it
+// echoes the client's first choice, if it looks like a protocol name, so that
+// the handshake succeeds and the client can read close code 4001 (a browser
+// that offered protocols and got none back fails the connection with no
+// reason at all); the server then closes at once without reading a message.
+func chooseSubprotocol(offered []string) string {
+	for _, p := range offered {
+		if p == Subprotocol {
+			return p
+		}
+	}
+	if len(offered) == 0 || len(offered[0]) > 64 {
+		return ""
+	}
+	for _, ch := range offered[0] {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.ContainsRune(".-_", ch)) {
+			return ""
+		}
+	}
+	return offered[0]
+}
+
+// ipKey is the address a connection counts against: an IPv4 address, or the
+// /64 an IPv6 address is in (one subscriber usually gets a whole /64). It
+// comes from the TCP peer only; behind a proxy every client would share the
+// proxy's key, which a later --behind-proxy mode will address. An address
+// that does not parse (not TCP) counts against one shared key.
+func ipKey(remoteAddr string) netip.Prefix {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	a := ap.Addr().Unmap().WithZone("")
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
