@@ -1,0 +1,52 @@
+# Sotto's build and test entry points. `make test` is what CI runs (.ci/run).
+GO       ?= go
+NODE     ?= node
+# Bounded fuzzing in `make test`: each target runs this long. `make fuzz` runs longer.
+FUZZTIME ?= 10s
+FUZZTIME_LONG ?= 5m
+# package:target pairs, every fuzz target in the repo.
+FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob
+
+.PHONY: run build test check gotest jstest fuzz-short fuzz bench vulncheck clean
+
+run:
+	$(GO) run .
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/sotto .
+
+test: check gotest jstest fuzz-short
+
+# Formatting and vet: cheap, and they fail loudly.
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test -race -count=1 ./...
+
+jstest:
+	$(NODE) --test e2ee/jstest/
+
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=$(FUZZTIME_LONG)
+
+# Benchmarks are never part of `make test`; figures go to BENCHMARKS.md.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(NODE) e2ee/jstest/bench.mjs
+
+# Needs network access to the Go vulnerability database, which CI here lacks.
+vulncheck:
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@latest ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,268 @@
+// Sotto serves private push-to-talk voice rooms: the web app, embedded in this
+// binary, and the WebSocket signaling that rooms need. Rooms live in memory only.
+//
+// This file is configuration, wiring and shutdown; each job has its package:
+// room/ (registry and floor), signal/ (WebSocket protocol), metrics/.
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"sotto/metrics"
+	"sotto/room"
+	sig "sotto/signal"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Server timeouts. Signaling lives on hijacked WebSocket connections, so these
+// bound only plain HTTP requests and the WebSocket handshake.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 16 << 10
+)
+
+// config is everything the operator can set, by flag or SOTTO_* variable.
+type config struct {
+	addr            string
+	metricsAddr     string
+	logLevel        slog.Level
+	maxRooms        int
+	maxMembers      int
+	talkLimit       time.Duration
+	maxConnsPerIP   int
+	allowOrigins    []string
+	shutdownTimeout time.Duration
+}
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sotto:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sotto:", err)
+		os.Exit(1)
+	}
+}
+
+// parseConfig reads flags, each of which may also come from the environment
+// variable named in its help (flags win over the environment).
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	fs := flag.NewFlagSet("sotto", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: sotto [flags]\n\nSotto serves private push-to-talk voice rooms, held in memory only.\n"+
+			"Every flag can also be set by the environment variable shown in brackets.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	var c config
+	var logLevel, origins string
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		if v := getenv(name); v != "" {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+		return def
+	}
+	envDur := func(name string, def time.Duration) time.Duration {
+		if v := getenv(name); v != "" {
+			if d, err := time.ParseDuration(v); err == nil {
+				return d
+			}
+		}
+		return def
+	}
+	fs.StringVar(&c.addr, "addr", env("SOTTO_ADDR", "127.0.0.1:8080"), "address to serve the app and signaling on [SOTTO_ADDR]")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("SOTTO_METRICS_ADDR", ""), "address for Prometheus metrics at /metrics; off when empty [SOTTO_METRICS_ADDR]")
+	fs.StringVar(&logLevel, "log-level", env("SOTTO_LOG_LEVEL", "info"), "debug, info, warn or error [SOTTO_LOG_LEVEL]")
+	fs.IntVar(&c.maxRooms, "max-rooms", envInt("SOTTO_MAX_ROOMS", room.DefaultMaxRooms), "live rooms at most [SOTTO_MAX_ROOMS]")
+	fs.IntVar(&c.maxMembers, "max-members", envInt("SOTTO_MAX_MEMBERS", room.DefaultMaxMembersPerRoom), "members per room at most [SOTTO_MAX_MEMBERS]")
+	fs.DurationVar(&c.talkLimit, "talk-limit", envDur("SOTTO_TALK_LIMIT", room.DefaultTalkTimeLimit), "longest single turn holding the floor [SOTTO_TALK_LIMIT]")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64 [SOTTO_MAX_CONNS_PER_IP]")
+	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur("SOTTO_SHUTDOWN_TIMEOUT", 10*time.Second), "how long to wait for connections to close on SIGTERM [SOTTO_SHUTDOWN_TIMEOUT]")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	if err := c.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return c, fmt.Errorf("--log-level: %w", err)
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
+				return c, fmt.Errorf("--allow-origin: %q is not an origin like https://example.com", o)
+			}
+			c.allowOrigins = append(c.allowOrigins, strings.TrimSuffix(o, "/"))
+		}
+	}
+	switch {
+	case c.maxRooms < 1:
+		return c, errors.New("--max-rooms must be at least 1")
+	case c.maxMembers < 2:
+		return c, errors.New("--max-members must be at least 2")
+	case c.talkLimit < time.Second:
+		return c, errors.New("--talk-limit must be at least 1s")
+	case c.maxConnsPerIP < 1:
+		return c, errors.New("--max-conns-per-ip must be at least 1")
+	case c.shutdownTimeout <= 0:
+		return c, errors.New("--shutdown-timeout must be positive")
+	}
+	return c, nil
+}
+
+// run serves until ctx ends, then shuts down: /readyz turns 503, WebSockets are
+// closed with 1001, and run returns once every connection is gone.
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+
+	registry := room.NewRegistry(room.Config{
+		MaxRooms:          cfg.maxRooms,
+		MaxMembersPerRoom: cfg.maxMembers,
+		TalkTimeLimit:     cfg.talkLimit,
+	})
+	var mreg metrics.Registry
+	mreg.GaugeFunc("sotto_rooms", "Live rooms.", func() int64 { n, _ := registry.Counts(); return int64(n) })
+	mreg.GaugeFunc("sotto_members", "Members in live rooms.", func() int64 { _, n := registry.Counts(); return int64(n) })
+
+	signaling := sig.NewServer(sig.Config{
+		Registry:       registry,
+		Metrics:        &mreg,
+		Logger:         log,
+		AllowedOrigins: cfg.allowOrigins,
+		MaxConnsPerIP:  cfg.maxConnsPerIP,
+	})
+
+	var shuttingDown atomic.Bool
+	app := &http.Server{
+		Handler:           securityHeaders(routes(signaling, &shuttingDown)),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	servers := []*http.Server{app}
+	listeners := []net.Listener{ln}
+	if cfg.metricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			mreg.WriteTo(w)
+		})
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout})
+		listeners = append(listeners, mln)
+		fmt.Fprintf(out, "Metrics at http://%s/metrics\n", mln.Addr())
+	}
+	fmt.Fprintf(out, "Sotto is running. Open http://%s/ in a browser.\n", ln.Addr())
+
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.Serve(listeners[i]) }()
+	}
+	select {
+	case err := <-errc:
+		return err // a listener failed
+	case <-ctx.Done():
+	}
+
+	// Shutdown order matters: readiness goes first so a load balancer stops
+	// sending people here, then WebSockets are told why they close (1001),
+	// then plain HTTP drains. http.Server.Shutdown alone would neither close
+	// nor wait for hijacked WebSocket connections.
+	log.Info("shutting down")
+	shuttingDown.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	var firstErr error
+	if err := signaling.Shutdown(sctx); err != nil {
+		firstErr = fmt.Errorf("closing WebSockets: %w", err)
+	}
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("draining HTTP: %w", err)
+		}
+	}
+	log.Info("stopped")
+	return firstErr
+}
+
+// routes maps paths to handlers. Everything that is not an API is the app.
+func routes(signaling http.Handler, shuttingDown *atomic.Bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", signaling)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if shuttingDown.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	app, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the directory
+	}
+	mux.Handle("GET /", http.FileServerFS(app))
+	return mux
+}
+
+// securityHeaders sets the headers every response carries. The policy allows
+// only this origin's own scripts, styles, workers and WebSocket.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; worker-src 'self'; "+
+			"connect-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "+
+			"frame-ancestors 'none'; form-action 'self'")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
