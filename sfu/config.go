@@ -1,0 +1,316 @@
+package sfu
+
+// This file builds the one pion API every PeerConnection of the server shares:
+// what codecs exist, which interceptors sit in the media path, and how ICE
+// reaches the network. Everything here is decided once, at New.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config says where the SFU listens and what it advertises.
+type Config struct {
+	// UDPAddr is the one UDP address all ICE traffic of all rooms arrives on,
+	// e.g. ":3000" (every interface, one port) or "127.0.0.1:0" (tests: loopback
+	// only, a free port). A concrete IP binds one socket; an empty or unspecified
+	// IP binds the same port on every interface address.
+	UDPAddr string
+
+	// TCPListener, if not nil, carries ICE-TCP (RFC 6544, passive) for clients
+	// whose networks block UDP. The SFU owns it from New on and closes it.
+	TCPListener net.Listener
+
+	// PublicAddrs are the IPs or host names clients must use to reach this
+	// server when it sits behind 1:1 NAT or Docker port mapping. They replace
+	// the local addresses in every host candidate. Host names are resolved once,
+	// in New. Empty: advertise the local addresses.
+	PublicAddrs []string
+
+	// LogWriter receives pion's own log lines (error level only; PION_LOG_*
+	// environment variables can raise it while debugging). Nil: os.Stderr.
+	LogWriter io.Writer
+}
+
+// Opus is the only codec: browsers must not pick RED (the E2EE transform would
+// see the RED wrapper instead of Opus frames) or CN. The fmtp line is what we
+// ask senders to do: in-band FEC on, DTX allowed (a silent talker sends almost
+// nothing). Payload type 111 is what browsers use, so no remapping happens.
+var opusCodec = webrtc.RTPCodecParameters{
+	RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType:    webrtc.MimeTypeOpus,
+		ClockRate:   48000,
+		Channels:    2,
+		SDPFmtpLine: "minptime=10;useinbandfec=1;usedtx=1",
+	},
+	PayloadType: 111,
+}
+
+// opusParams are the fmtp parameters the answer we send must carry whatever
+// the offer had: a browser configures its Opus encoder from the remote
+// description's fmtp, i.e. our answer, and pion answers with the offer's
+// parameters, so without this no browser would turn DTX on. They describe
+// what we receive; pion itself ignores them.
+var opusParams = []string{"useinbandfec=1", "usedtx=1"}
+
+// withOpusParams returns the answer with opusParams on its Opus fmtp line.
+func withOpusParams(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	pt := ""
+	for _, l := range lines { // a=rtpmap:111 opus/48000/2
+		if rest, ok := strings.CutPrefix(l, "a=rtpmap:"); ok {
+			if num, codec, _ := strings.Cut(rest, " "); strings.HasPrefix(strings.ToLower(codec), "opus/") {
+				pt = num
+				break
+			}
+		}
+	}
+	if pt == "" {
+		return sdp
+	}
+	rtpmap, fmtp := "a=rtpmap:"+pt+" ", "a=fmtp:"+pt+" "
+	hasFmtp := strings.Contains(sdp, "\n"+fmtp)
+	var b strings.Builder
+	for _, l := range lines {
+		body := strings.TrimRight(l, "\r\n")
+		eol := l[len(body):]
+		switch {
+		case strings.HasPrefix(l, fmtp):
+			params := strings.Split(strings.TrimPrefix(body, fmtp), ";")
+			for _, want := range opusParams {
+				key, _, _ := strings.Cut(want, "=")
+				found := false
+				for i, p := range params {
+					if k, _, _ := strings.Cut(strings.TrimSpace(p), "="); strings.EqualFold(k, key) {
+						params[i], found = want, true
+					}
+				}
+				if !found {
+					params = append(params, want)
+				}
+			}
+			b.WriteString(fmtp + strings.Join(params, ";") + eol)
+		case strings.HasPrefix(l, rtpmap) && !hasFmtp:
+			b.WriteString(l + fmtp + strings.Join(opusParams, ";") + eol)
+		default:
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// rtcpReportInterval is how often we send sender and receiver reports. 5 s is
+// RFC 3550's minimum and what browsers use for audio; it is enough for the
+// talker's encoder to adapt FEC to uplink loss, and costs an idle member one
+// timer tick per interval instead of one per second.
+const rtcpReportInterval = 5 * time.Second
+
+// ICE timers: see newAPI.
+const (
+	iceDisconnectedTimeout = 12 * time.Second
+	iceFailedTimeout       = 30 * time.Second
+	iceTimerInterval       = 10 * time.Second
+)
+
+// network is what New opened and Close must release.
+type network struct {
+	udp ice.UDPMux
+	tcp ice.TCPMux
+}
+
+func (n *network) close() {
+	if n.udp != nil {
+		_ = n.udp.Close()
+	}
+	if n.tcp != nil {
+		_ = n.tcp.Close()
+	}
+}
+
+// newAPI returns the shared pion API and the sockets behind it.
+func newAPI(cfg Config) (*webrtc.API, *network, error) {
+	logs := logging.NewDefaultLoggerFactory() // error level unless PION_LOG_* says otherwise
+	if cfg.LogWriter != nil {
+		logs.Writer = cfg.LogWriter
+	}
+
+	// Media: Opus and nothing else. No header extensions are registered, so
+	// none are negotiated: no audio-level extension that would tell the server
+	// who speaks how loud, no transport-cc that audio-only rooms do not need.
+	media := &webrtc.MediaEngine{}
+	if err := media.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, nil, err
+	}
+
+	// Interceptors: only RTCP sender and receiver reports, and only when they
+	// report something (quiet.go). pion's defaults add
+	// NACK buffers (useless for audio, Opus FEC covers loss), TWCC and stats,
+	// which cost a third more CPU per forwarded packet and several times the idle
+	// CPU per connection.
+	interceptors := &interceptor.Registry{}
+	interceptors.Add(quietFactory{}) // first: it filters what the report interceptors write
+	if err := webrtc.ConfigureRTCPReportsWithOptions(interceptors,
+		[]report.ReceiverOption{
+			report.ReceiverInterval(rtcpReportInterval),
+			report.WithReceiverLoggerFactory(logs),
+		},
+		report.SenderInterval(rtcpReportInterval),
+		report.WithSenderLoggerFactory(logs),
+	); err != nil {
+		return nil, nil, err
+	}
+
+	settings := webrtc.SettingEngine{LoggerFactory: logs}
+	// No mDNS: the server has real addresses and must not multicast on the LAN.
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// ICE-lite (RFC 8445 §2.5), as SFUs on reachable addresses do: the server
+	// only answers the client's checks and never sends its own. An idle
+	// member then costs the browser's consent check every ~5 s and RTCP,
+	// instead of a full agent's ping every 2 s on top. The client, always the
+	// controlling agent, nominates and restarts ICE.
+	settings.SetLite(true)
+	// A lite agent hears from the browser every ~5 s (consent freshness), so
+	// "disconnected" must allow for more than that; the keepalive interval
+	// only paces the agent's own timer, since lite never pings.
+	settings.SetICETimeouts(iceDisconnectedTimeout, iceFailedTimeout, iceTimerInterval)
+
+	nw, err := listen(cfg, logs, &settings)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	if len(cfg.PublicAddrs) > 0 {
+		ips, err := resolve(cfg.PublicAddrs)
+		if err != nil {
+			nw.close()
+			return nil, nil, err
+		}
+		// Replace, not append: behind Docker the container address is useless
+		// to clients and would only cost them failed checks.
+		if err := settings.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        ips,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			nw.close()
+			return nil, nil, err
+		}
+	}
+
+	api := webrtc.NewAPI(
+		webrtc.WithMediaEngine(media),
+		webrtc.WithInterceptorRegistry(interceptors),
+		webrtc.WithSettingEngine(settings),
+	)
+	return api, nw, nil
+}
+
+// listen opens the one UDP port (and the optional ICE-TCP mux) and tells the
+// setting engine to gather host candidates only from them. Clients need no
+// STUN server: these are the addresses they connect to.
+func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngine) (*network, error) {
+	host, portStr, err := net.SplitHostPort(cfg.UDPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: UDPAddr %q: %w", cfg.UDPAddr, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: UDPAddr %q: bad port", cfg.UDPAddr)
+	}
+	iceLog := logs.NewLogger("ice")
+	n := &network{}
+	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+
+	ip, _ := netip.ParseAddr(host)
+	switch {
+	case host == "" || ip.IsUnspecified():
+		// Every interface, one port: pion binds each local address on it so
+		// replies leave from the address the client sent to.
+		nets := []ice.NetworkType{ice.NetworkTypeUDP4, ice.NetworkTypeUDP6}
+		if ip.Is4() {
+			nets, types = nets[:1], types[:1]
+		} else if ip.Is6() {
+			nets, types = nets[1:], types[1:]
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(int(port),
+			ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog))
+		if err != nil {
+			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
+		}
+		n.udp = mux
+	case ip.IsValid():
+		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		if err != nil {
+			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
+		}
+		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: conn})
+		// pion skips loopback addresses unless told; a loopback-only server
+		// (tests, a reverse-proxied dev box) has nothing else to offer.
+		if ip.IsLoopback() {
+			settings.SetIncludeLoopbackCandidate(true)
+		}
+		if ip.Is4() {
+			types = types[:1]
+		} else {
+			types = types[1:]
+		}
+	default:
+		return nil, fmt.Errorf("sfu: UDPAddr %q: host must be an IP address or empty", cfg.UDPAddr)
+	}
+	settings.SetICEUDPMux(n.udp)
+
+	if cfg.TCPListener != nil {
+		n.tcp = ice.NewTCPMuxDefault(ice.TCPMuxParams{
+			Listener:       cfg.TCPListener,
+			Logger:         iceLog,
+			ReadBufferSize: 32,
+			// Non-zero: a full buffer drops packets instead of blocking the
+			// room's fan-out behind one slow TCP client.
+			WriteBufferSize: 256 << 10,
+		})
+		settings.SetICETCPMux(n.tcp)
+		types = append(types, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+		if a, ok := cfg.TCPListener.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+			settings.SetIncludeLoopbackCandidate(true)
+		}
+	}
+	settings.SetNetworkTypes(types)
+	return n, nil
+}
+
+// resolve turns PublicAddrs into IP strings, looking host names up once.
+func resolve(addrs []string) ([]string, error) {
+	var ips []string
+	for _, a := range addrs {
+		if ip, err := netip.ParseAddr(a); err == nil {
+			ips = append(ips, ip.String())
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		found, err := net.DefaultResolver.LookupNetIP(ctx, "ip", a)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("sfu: public address %q: %w", a, err)
+		}
+		for _, ip := range found {
+			ips = append(ips, ip.Unmap().String())
+		}
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("sfu: public addresses resolved to nothing")
+	}
+	return ips, nil
+}

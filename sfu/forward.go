@@ -1,0 +1,98 @@
+package sfu
+
+// The floor: the holder's packets go to every other member's floor track.
+//
+// Each listener's floor track is one RTP stream for the life of its
+// connection, whoever talks. So when the talker changes, the header is
+// rewritten: the SSRC is the floor track's own (pion sets it per binding), the
+// sequence number continues at last+1, and the timestamp advances by the
+// wall-clock time since the listener's last packet, in 48 kHz units. To the
+// listener's jitter buffer a new talker looks like the same talker after a
+// pause, with the marker bit set as at any talkspurt. Within one talker's
+// turn the same offsets apply to every packet, so the talker's own gaps
+// (loss, DTX) and reordering pass through unchanged.
+//
+// The payload is the sender's encrypted frame, forwarded byte for byte.
+
+import (
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+const (
+	clockRate = 48000 // Opus RTP clock, whatever the sampling rate inside
+	// minTalkerGap is the smallest timestamp step at a change of talker: one
+	// 20 ms frame, so the new talker's first frame never overlaps the last
+	// frame of the previous one even if both arrive in the same instant.
+	minTalkerGap = clockRate / 50
+)
+
+// epoch anchors the monotonic clock the rewrite uses.
+var epoch = time.Now()
+
+// outStream is what one listener's floor track has carried so far.
+type outStream struct {
+	src      uint64 // peer.num of the talker the offsets belong to; 0: none yet
+	srcSSRC  uint32 // and its SSRC (a talker's SSRC may change on renegotiation)
+	seqDelta uint16
+	tsDelta  uint32
+
+	sent   bool
+	last   uint16 // highest sequence number sent
+	lastTS uint32 // its timestamp
+	lastAt int64  // and when it was sent, ns since epoch
+}
+
+// rewrite returns the listener's sequence number, timestamp and marker for
+// packet h from talker src, received at now.
+func (o *outStream) rewrite(src uint64, h *rtp.Header, now int64) (seq uint16, ts uint32, marker bool) {
+	marker = h.Marker
+	if o.src != src || o.srcSSRC != h.SSRC {
+		if o.sent {
+			idle := min(now-o.lastAt, int64(time.Hour)) // keeps the product in range
+			gap := max(uint32(idle*clockRate/int64(time.Second)), minTalkerGap)
+			o.seqDelta = o.last + 1 - h.SequenceNumber
+			o.tsDelta = o.lastTS + gap - h.Timestamp
+		}
+		o.src, o.srcSSRC = src, h.SSRC
+		marker = true // start of a talkspurt: let the jitter buffer resync
+	}
+	seq = h.SequenceNumber + o.seqDelta
+	ts = h.Timestamp + o.tsDelta
+	if !o.sent || int16(seq-o.last) > 0 {
+		o.sent, o.last, o.lastTS, o.lastAt = true, seq, ts, now
+	}
+	return seq, ts, marker
+}
+
+// forward sends one packet of src to every other member of the room. src's
+// mic reader calls it; the room lock makes one talker's fan-out finish before
+// the next talker's begins, so a listener's stream never interleaves two
+// talkers, and SetFloor takes effect between two packets.
+func (r *room) forward(src *peer, in *rtp.Packet) {
+	now := int64(time.Since(epoch))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !src.holds.Load() { // the floor moved while we read
+		src.sfu.dropped.Add(1)
+		return
+	}
+	out := &r.out
+	out.Header = rtp.Header{Version: 2, PayloadType: in.PayloadType}
+	out.Payload = in.Payload
+	n := 0
+	for _, dst := range r.order {
+		if dst == src || !dst.ready {
+			continue
+		}
+		out.SequenceNumber, out.Timestamp, out.Marker = dst.out.rewrite(src.num, &in.Header, now)
+		// WriteRTP copies the header, sets SSRC and payload type from the
+		// listener's negotiation, encrypts (SRTP) and sends, without blocking.
+		if dst.floor.WriteRTP(out) == nil {
+			n++
+		}
+	}
+	out.Payload = nil // do not keep the reader's buffer reachable
+	src.sfu.forwarded.Add(uint64(n))
+}

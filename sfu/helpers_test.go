@@ -1,0 +1,212 @@
+package sfu
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"sotto/sfu/sfutest"
+)
+
+// leakCheck records the goroutine count now and, when the test ends (after
+// every cleanup registered later, so after the SFU and clients closed), waits
+// a bounded time for it to come back down. Call it first in every test.
+func leakCheck(t testing.TB) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		if err := waitGoroutines(before, 10*time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// waitGoroutines waits until at most max goroutines run.
+func waitGoroutines(max int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= max {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			return fmt.Errorf("goroutine leak: %d running, want at most %d\n%s", n, max, buf)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stableGoroutines returns the goroutine count once it has stopped falling
+// (goroutines of connections closed a moment ago wind down asynchronously).
+func stableGoroutines() int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 100; i++ {
+		time.Sleep(50 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m >= n {
+			return n
+		}
+		n = m
+	}
+	return n
+}
+
+// waitFor polls cond until it holds or the deadline passes. It is how tests
+// wait for the network: conditions with deadlines, never fixed sleeps.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func newSFU(t testing.TB, cfg Config) *SFU {
+	t.Helper()
+	if cfg.UDPAddr == "" {
+		cfg.UDPAddr = "127.0.0.1:0"
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func clientAPI(t testing.TB, tcp bool) *webrtc.API {
+	t.Helper()
+	api, err := sfutest.NewAPI(tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// join connects one client and waits until its media is up.
+func join(t testing.TB, s *SFU, api *webrtc.API, roomID [16]byte, role Role, tag byte) *sfutest.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := sfutest.Join(ctx, api, s, roomID, sfutest.Options{Role: role, Tag: tag, Record: true})
+	if err != nil {
+		t.Fatalf("join %c: %v", tag, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatalf("join %c: %v", tag, err)
+	}
+	return c
+}
+
+// joinN connects n clients concurrently.
+func joinN(t testing.TB, s *SFU, api *webrtc.API, roomID [16]byte, role Role, firstTag byte, n int) []*sfutest.Client {
+	t.Helper()
+	out := make([]*sfutest.Client, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := sfutest.Join(ctx, api, s, roomID, sfutest.Options{Role: role, Tag: firstTag + byte(i), Record: true})
+			if err == nil {
+				err = c.WaitConnected(ctx)
+			}
+			out[i], errs[i] = c, err
+		}()
+	}
+	wg.Wait()
+	for i, c := range out {
+		if c != nil {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+		if errs[i] != nil {
+			t.Fatalf("join %d: %v", i, errs[i])
+		}
+	}
+	return out
+}
+
+// talker sends frames every 20 ms in the background until stopped.
+type talker struct {
+	c      *sfutest.Client
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	sentAt []time.Time // sentAt[n] = when frame n was sent
+}
+
+func startTalking(t testing.TB, c *sfutest.Client) *talker {
+	tk := &talker{c: c, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(tk.done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := uint32(0); ; n++ {
+			tk.mu.Lock()
+			tk.sentAt = append(tk.sentAt, time.Now())
+			tk.mu.Unlock()
+			if err := c.Send(n); err != nil {
+				return
+			}
+			select {
+			case <-tk.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(tk.halt)
+	return tk
+}
+
+func (tk *talker) halt() {
+	select {
+	case <-tk.stop:
+	default:
+		close(tk.stop)
+	}
+	<-tk.done
+}
+
+func (tk *talker) sent() int {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	return len(tk.sentAt)
+}
+
+// settle waits until no client's count changes for quiet, so that
+// everything in flight has arrived before the test reads what came.
+func settle(t testing.TB, clients []*sfutest.Client, quiet, timeout time.Duration) {
+	t.Helper()
+	counts := func() []uint64 {
+		out := make([]uint64, len(clients))
+		for i, c := range clients {
+			out[i], _ = c.Count()
+		}
+		return out
+	}
+	last, since := counts(), time.Now()
+	waitFor(t, timeout, "traffic to settle", func() bool {
+		now := counts()
+		for i := range now {
+			if now[i] != last[i] {
+				last, since = now, time.Now()
+				return false
+			}
+		}
+		return time.Since(since) >= quiet
+	})
+}

@@ -1,0 +1,304 @@
+package sfu
+
+// One member's PeerConnection: its offer gets our answer, its microphone
+// comes in, and one "floor" track goes out. The floor track is added once, on
+// the first offer, and stays for the life of the connection: who feeds it
+// changes in forward.go, never in SDP.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// maxRemoteCandidates bounds what one negotiation may add; a browser sends a
+// handful.
+const maxRemoteCandidates = 64
+
+// receiveMTU is the largest packet we read. Opus frames with the E2EE
+// trailer are a few hundred bytes; pion itself never delivers more than 1460.
+const receiveMTU = 1500
+
+type peer struct {
+	sfu  *SFU
+	room *room
+	id   uuid.UUID
+	num  uint64 // forwarding identity, never reused (see outStream.src)
+
+	// Guarded by room.mu.
+	role  Role
+	ready bool      // media connected: worth writing to
+	out   outStream // what this member's floor track has sent so far
+
+	// holds mirrors "holder and may talk" for the mic reader's lock-free
+	// drop of everybody else's packets. Written under room.mu.
+	holds atomic.Bool
+
+	// sig serialises negotiation (Offer, AddCandidate) on this member.
+	sig        sync.Mutex
+	sender     *webrtc.RTPSender // the floor track's sender; set once
+	candidates int               // remote candidates added in this negotiation
+
+	// floor is the member's one outgoing track, made before the peer is
+	// visible to the fan-out and never replaced.
+	floor *webrtc.TrackLocalStaticRTP
+
+	mu     sync.Mutex // guards closed, pc and wg.Add
+	closed bool
+	pc     *webrtc.PeerConnection
+	wg     sync.WaitGroup // our goroutines reading from pc
+
+	candMu        sync.Mutex
+	answering     bool // local candidates go into the answer, not to sendCandidate
+	sendCandidate func([]byte)
+}
+
+func newPeer(s *SFU, r *room, id uuid.UUID, role Role) (*peer, error) {
+	floor, err := webrtc.NewTrackLocalStaticRTP(opusCodec.RTPCodecCapability, "floor", "sotto")
+	if err != nil {
+		return nil, err
+	}
+	return &peer{sfu: s, room: r, id: id, num: s.nextPeer.Add(1), role: role, floor: floor}, nil
+}
+
+// open creates the PeerConnection.
+func (p *peer) open(api *webrtc.API) error {
+	// No ICE servers: the server's candidates are its own addresses.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{
+		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+	})
+	if err != nil {
+		return err
+	}
+	pc.OnICECandidate(p.onCandidate)
+	pc.OnTrack(p.onTrack)
+	// Forward to this member only once its media path is up (before that
+	// pion drops the packets anyway) and not after it failed. An ICE restart
+	// passes through other states without stopping the stream. pion runs
+	// this handler in a goroutine per change, so read the current state
+	// rather than trust the order in which they run.
+	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) {
+		switch pc.ConnectionState() {
+		case webrtc.PeerConnectionStateConnected:
+			p.room.setReady(p, true)
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			p.room.setReady(p, false)
+		}
+	})
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed { // Leave came first
+		_ = pc.Close()
+		return ErrNoPeer
+	}
+	p.pc = pc
+	p.sfu.peers.Add(1)
+	return nil
+}
+
+// answer applies an offer and returns the answer with our candidates in it.
+// Called with p.sig held.
+func (p *peer) answer(ctx context.Context, sdp string, sendCandidate func([]byte)) (string, error) {
+	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
+	p.mu.Lock()
+	pc, floor := p.pc, p.floor
+	p.mu.Unlock()
+	if pc == nil {
+		return "", ErrNoPeer
+	}
+
+	p.candMu.Lock()
+	p.answering, p.sendCandidate = true, sendCandidate
+	p.candMu.Unlock()
+	defer func() {
+		p.candMu.Lock()
+		p.answering = false
+		p.candMu.Unlock()
+	}()
+
+	// A re-offer with new ICE credentials restarts ICE on this same
+	// connection: pion gathers again, DTLS and SRTP carry on.
+	if err := pc.SetRemoteDescription(offer); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadOffer, err)
+	}
+	p.candidates = 0
+
+	if p.sender == nil {
+		// The offer's audio m-line made a transceiver; AddTrack puts the floor
+		// track on it, so the answer says sendrecv and nothing else is added.
+		sender, err := pc.AddTrack(floor)
+		if err != nil {
+			return "", err
+		}
+		p.sender = sender
+		// RTCP about the floor track (the listener's receiver reports) must be
+		// read, or it piles up in pion's buffer for as long as the member stays.
+		p.spawn(func() { drain(sender.Read) })
+	}
+
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadOffer, err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return "", err
+	}
+	// Host candidates on the mux are known almost at once; wait for them so the
+	// answer is complete. On a renegotiation without ICE restart nothing is
+	// gathered and this returns at once.
+	select {
+	case <-webrtc.GatheringCompletePromise(pc):
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return withOpusParams(pc.LocalDescription().SDP), nil
+}
+
+// checkOffer accepts exactly one audio section: that is what our clients
+// send, and anything more would only make the server hold more state.
+func checkOffer(sdp string) error {
+	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
+	parsed, err := offer.Unmarshal()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOffer, err)
+	}
+	if n := len(parsed.MediaDescriptions); n != 1 {
+		return fmt.Errorf("%w: %d media sections, want 1", ErrBadOffer, n)
+	}
+	if kind := parsed.MediaDescriptions[0].MediaName.Media; kind != "audio" {
+		return fmt.Errorf("%w: media section is %q, want audio", ErrBadOffer, kind)
+	}
+	return nil
+}
+
+// addCandidate adds one of the client's trickled candidates. Called with
+// p.sig held.
+func (p *peer) addCandidate(c webrtc.ICECandidateInit) error {
+	p.mu.Lock()
+	pc := p.pc
+	p.mu.Unlock()
+	if pc == nil {
+		return ErrNoPeer
+	}
+	if p.candidates >= maxRemoteCandidates {
+		return fmt.Errorf("sfu: more than %d candidates", maxRemoteCandidates)
+	}
+	p.candidates++
+	return pc.AddICECandidate(c)
+}
+
+// onCandidate trickles a local candidate found after the answer was made.
+// Candidates found while answering are already in the answer's SDP.
+func (p *peer) onCandidate(c *webrtc.ICECandidate) {
+	if c == nil { // gathering complete
+		return
+	}
+	p.candMu.Lock()
+	send := p.sendCandidate
+	if p.answering {
+		send = nil
+	}
+	p.candMu.Unlock()
+	if send == nil {
+		return
+	}
+	if b, err := json.Marshal(c.ToJSON()); err == nil {
+		send(b)
+	}
+}
+
+// onTrack runs (in its own goroutine, pion's) for the member's microphone.
+// It reads every packet, holder or not: unread packets would pile up in
+// pion's buffers, and reading is how a non-holder's packets are dropped.
+func (p *peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	if track.Kind() != webrtc.RTPCodecTypeAudio || !p.enter() {
+		return
+	}
+	defer p.wg.Done()
+	// The talker's sender reports arrive on the receiver; read them too.
+	p.spawn(func() { drain(receiver.Read) })
+
+	buf := make([]byte, receiveMTU)
+	var pkt rtp.Packet
+	for {
+		n, _, err := track.Read(buf)
+		if err != nil {
+			return
+		}
+		if !p.holds.Load() {
+			p.sfu.dropped.Add(1)
+			continue
+		}
+		// Unmarshal into the reused packet: its Payload points into buf, no
+		// copy, no allocation (ReadRTP would allocate a packet every time).
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		p.room.forward(p, &pkt)
+	}
+}
+
+// drain reads RTCP until the connection closes. The interceptors in the read
+// path (receiver reports need the talker's sender reports) see every packet.
+func drain[A any](read func([]byte) (int, A, error)) {
+	buf := make([]byte, receiveMTU)
+	for {
+		if _, _, err := read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// enter registers one of our goroutines unless the peer is closed.
+func (p *peer) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	return true
+}
+
+// spawn runs f in a goroutine that close waits for.
+func (p *peer) spawn(f func()) {
+	if !p.enter() {
+		return
+	}
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+}
+
+func (p *peer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// close closes the PeerConnection and waits for our goroutines to end, so
+// nothing of this member is forwarded after Leave returns.
+func (p *peer) close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	pc := p.pc
+	p.mu.Unlock()
+	if pc != nil {
+		_ = pc.Close()
+		p.sfu.peers.Add(-1)
+	}
+	p.wg.Wait()
+}

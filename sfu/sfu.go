@@ -1,0 +1,277 @@
+// Package sfu carries the floor holder's voice to every other member of a room.
+//
+// Every member has one PeerConnection to the server: its microphone comes up on
+// it, and one fixed "floor" track goes down. The server never decodes anything:
+// browsers encrypt each Opus frame (SFrame) before it leaves, and the SFU
+// forwards those bytes as they came, rewriting only the RTP header so each
+// listener hears one continuous stream whoever talks. Talk turns, joins and
+// leaves never renegotiate.
+//
+// The SFU enforces the floor by not forwarding: packets from a member who does
+// not hold the floor, or who joined listen-only, are read and dropped.
+//
+// The signaling layer drives it: Offer (and re-Offer for an ICE restart),
+// AddCandidate for the client's trickled candidates, SetFloor whenever
+// room.Registry grants or releases the floor, and Leave for every member that
+// leaves.
+package sfu
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"github.com/pion/webrtc/v4"
+
+	registry "sotto/room"
+)
+
+// Role is what a member may do: Talk or Listen. It is room.Role, so the
+// registry's value passes through unchanged.
+type Role = registry.Role
+
+const (
+	Talk   = registry.RoleTalk
+	Listen = registry.RoleListen
+)
+
+// Errors. They never carry room or member ids.
+var (
+	ErrClosed   = errors.New("sfu: closed")
+	ErrNoPeer   = errors.New("sfu: member has no media session")
+	ErrBadOffer = errors.New("sfu: offer rejected")
+	ErrBadRole  = errors.New("sfu: invalid role")
+)
+
+// SFU is the media server of all rooms. It is safe for concurrent use.
+type SFU struct {
+	api *webrtc.API
+	net *network
+
+	mu     sync.Mutex
+	rooms  map[[16]byte]*room
+	closed bool
+
+	nextPeer  atomic.Uint64 // numbers peers so forwarding state never holds a pointer to a dead one
+	peers     atomic.Int64  // PeerConnections created and not yet closed
+	forwarded atomic.Uint64 // packets written to listeners' floor tracks
+	dropped   atomic.Uint64 // packets read from members who did not hold the floor
+}
+
+// Stats is a snapshot of the SFU's counters.
+type Stats struct {
+	Rooms     int    // rooms with at least one media session or a floor holder
+	Peers     int64  // open PeerConnections
+	Forwarded uint64 // packets written to listeners
+	Dropped   uint64 // packets dropped because their sender did not hold the floor
+}
+
+// New opens the UDP port (and the optional ICE-TCP mux) and returns an SFU.
+func New(cfg Config) (*SFU, error) {
+	api, nw, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &SFU{api: api, net: nw, rooms: make(map[[16]byte]*room)}, nil
+}
+
+// UDPAddrs returns the addresses the UDP mux listens on (useful with port 0).
+func (s *SFU) UDPAddrs() []net.Addr { return s.net.udp.GetListenAddresses() }
+
+// Offer answers a member's SDP offer. The first offer creates the member's
+// PeerConnection; a later one is a renegotiation on the same PeerConnection
+// (a client restarting ICE after a network change sends one).
+//
+// The answer carries the server's candidates: they are host candidates on the
+// mux, known within a millisecond, and putting them in the answer means no
+// candidate can reach the client before the answer it belongs to. sendCandidate
+// is called (from any goroutine) only for candidates found after the answer
+// was made; it may be nil. The client's own candidates come in AddCandidate.
+func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role Role,
+	sdp string, sendCandidate func(candidateJSON []byte),
+) (answer string, err error) {
+	if role != Talk && role != Listen {
+		return "", ErrBadRole
+	}
+	if sendCandidate == nil {
+		sendCandidate = func([]byte) {}
+	}
+	// Junk is turned away before it costs a PeerConnection.
+	if err := checkOffer(sdp); err != nil {
+		return "", err
+	}
+	p, fresh, err := s.join(roomID, member, role)
+	if err != nil {
+		return "", err
+	}
+	// join returned p with p.sig held, so a concurrent AddCandidate for this
+	// member waits until the remote description is in place.
+	defer p.sig.Unlock()
+	if fresh {
+		if err = p.open(s.api); err == nil {
+			answer, err = p.answer(ctx, sdp, sendCandidate)
+		}
+		if err != nil {
+			// A member whose first offer fails has no media session at all
+			// (but keeps a floor the registry gave it).
+			s.drop(roomID, p)
+		}
+		return answer, err
+	}
+	// A failed re-offer leaves the working session alone.
+	return p.answer(ctx, sdp, sendCandidate)
+}
+
+// AddCandidate adds one of the member's trickled ICE candidates, given as the
+// JSON of an RTCIceCandidateInit ({"candidate": ..., "sdpMid": ...}).
+func (s *SFU) AddCandidate(roomID [16]byte, member uuid.UUID, candidateJSON []byte) error {
+	var c webrtc.ICECandidateInit
+	if err := json.Unmarshal(candidateJSON, &c); err != nil {
+		return fmt.Errorf("sfu: candidate: %w", err)
+	}
+	p := s.find(roomID, member)
+	if p == nil {
+		return ErrNoPeer
+	}
+	p.sig.Lock()
+	defer p.sig.Unlock()
+	return p.addCandidate(c)
+}
+
+// SetFloor names the member whose packets every other member hears; uuid.Nil
+// silences the room. The signaling layer calls it whenever room.Registry
+// grants or releases the floor, also before the holder's media is connected.
+func (s *SFU) SetFloor(roomID [16]byte, holder uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[roomID]
+	if r == nil {
+		if holder == uuid.Nil || s.closed {
+			return
+		}
+		// Remember the holder of a room whose media has not started yet; Leave
+		// of that member (or SetFloor(Nil)) forgets it again.
+		r = newRoom(roomID)
+		s.rooms[roomID] = r
+	}
+	r.setHolder(holder)
+	if r.empty() {
+		delete(s.rooms, roomID)
+	}
+}
+
+// Leave closes the member's PeerConnection, if it has one, and waits until
+// nothing of it runs any more. Call it for every member that leaves the room,
+// whether or not it ever sent an offer: it also forgets a floor it held.
+func (s *SFU) Leave(roomID [16]byte, member uuid.UUID) {
+	s.mu.Lock()
+	r := s.rooms[roomID]
+	var p *peer
+	if r != nil {
+		p = r.remove(member)
+		if r.empty() {
+			delete(s.rooms, roomID)
+		}
+	}
+	s.mu.Unlock()
+	if p != nil {
+		p.close()
+	}
+}
+
+// drop removes p, if it is still the member's peer, and closes it.
+func (s *SFU) drop(roomID [16]byte, p *peer) {
+	s.mu.Lock()
+	if r := s.rooms[roomID]; r != nil {
+		r.drop(p)
+		if r.empty() {
+			delete(s.rooms, roomID)
+		}
+	}
+	s.mu.Unlock()
+	p.close()
+}
+
+// Close closes every PeerConnection and the sockets. The SFU cannot be used
+// afterwards.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	var all []*peer
+	for id, r := range s.rooms {
+		all = append(all, r.removeAll()...)
+		delete(s.rooms, id)
+	}
+	s.mu.Unlock()
+	for _, p := range all {
+		p.close()
+	}
+	s.net.close()
+	return nil
+}
+
+// Stats returns the SFU's counters.
+func (s *SFU) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.rooms)
+	s.mu.Unlock()
+	return Stats{Rooms: n, Peers: s.peers.Load(), Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load()}
+}
+
+// join finds the member's peer or registers a new one, and returns it with
+// p.sig locked. fresh is true when the caller must open its PeerConnection.
+func (s *SFU) join(roomID [16]byte, member uuid.UUID, role Role) (p *peer, fresh bool, err error) {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, false, ErrClosed
+		}
+		r := s.rooms[roomID]
+		if r == nil {
+			r = newRoom(roomID)
+			s.rooms[roomID] = r
+		}
+		p = r.peer(member)
+		if p == nil {
+			if p, err = newPeer(s, r, member, role); err != nil {
+				if r.empty() {
+					delete(s.rooms, roomID)
+				}
+				s.mu.Unlock()
+				return nil, false, err
+			}
+			p.sig.Lock() // uncontended: nobody else can see p yet
+			r.add(p)
+			s.mu.Unlock()
+			return p, true, nil
+		}
+		r.setRole(p, role)
+		s.mu.Unlock()
+
+		p.sig.Lock()
+		if !p.isClosed() {
+			return p, false, nil
+		}
+		// It left while we waited; start again with a new one.
+		p.sig.Unlock()
+	}
+}
+
+func (s *SFU) find(roomID [16]byte, member uuid.UUID) *peer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.rooms[roomID]; r != nil {
+		return r.peer(member)
+	}
+	return nil
+}
