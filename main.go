@@ -2,12 +2,14 @@
 // binary, and the WebSocket signaling that rooms need. Rooms live in memory only.
 //
 // This file is configuration, wiring and shutdown; each job has its package:
-// room/ (registry and floor), signal/ (WebSocket protocol), metrics/.
+// room/ (registry and floor), signal/ (WebSocket protocol), sfu/ (media
+// forwarding), metrics/.
 package main
 
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,8 +26,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
+
 	"sotto/metrics"
 	"sotto/room"
+	"sotto/sfu"
 	sig "sotto/signal"
 )
 
@@ -51,6 +56,8 @@ type config struct {
 	maxConnsPerIP   int
 	allowOrigins    []string
 	shutdownTimeout time.Duration
+	udpPort         int
+	publicAddrs     []string
 }
 
 func main() {
@@ -81,7 +88,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		fs.PrintDefaults()
 	}
 	var c config
-	var logLevel, origins string
+	var logLevel, origins, public string
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -112,6 +119,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.DurationVar(&c.talkLimit, "talk-limit", envDur("SOTTO_TALK_LIMIT", room.DefaultTalkTimeLimit), "longest single turn holding the floor [SOTTO_TALK_LIMIT]")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64 [SOTTO_MAX_CONNS_PER_IP]")
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
+	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port [SOTTO_UDP_PORT]")
+	fs.StringVar(&public, "public-ip", env("SOTTO_PUBLIC_IP", ""), "comma-separated IPs or host names clients reach this server at, when it is behind NAT or Docker [SOTTO_PUBLIC_IP]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur("SOTTO_SHUTDOWN_TIMEOUT", 10*time.Second), "how long to wait for connections to close on SIGTERM [SOTTO_SHUTDOWN_TIMEOUT]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -130,7 +139,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			c.allowOrigins = append(c.allowOrigins, strings.TrimSuffix(o, "/"))
 		}
 	}
+	for _, a := range strings.Split(public, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.publicAddrs = append(c.publicAddrs, a)
+		}
+	}
 	switch {
+	case c.udpPort < 0 || c.udpPort > 65535:
+		return c, errors.New("--udp-port must be a port number")
 	case c.maxRooms < 1:
 		return c, errors.New("--max-rooms must be at least 1")
 	case c.maxMembers < 2:
@@ -150,10 +166,34 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	// The app's TCP port also carries ICE-TCP, for networks that block UDP.
+	webLn, iceTCPLn := sfu.SplitICETCP(ln, sfu.DemuxPeekTimeout)
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	udpPort := cfg.udpPort
+	if udpPort == 0 {
+		udpPort, _ = strconv.Atoi(port)
+	}
+	media, err := sfu.New(sfu.Config{
+		UDPAddr:     net.JoinHostPort(host, strconv.Itoa(udpPort)),
+		TCPListener: iceTCPLn,
+		PublicAddrs: cfg.publicAddrs,
+	})
+	if err != nil {
+		webLn.Close()
+		return fmt.Errorf("voice: %w", err)
+	}
+	defer media.Close()
+
 	registry := room.NewRegistry(room.Config{
 		MaxRooms:          cfg.maxRooms,
 		MaxMembersPerRoom: cfg.maxMembers,
 		TalkTimeLimit:     cfg.talkLimit,
+		// The SFU forwards whoever the registry says holds the floor.
+		OnFloor: func(id room.ID, holder uuid.UUID) { media.SetFloor(id, holder) },
 	})
 	var mreg metrics.Registry
 	mreg.GaugeFunc("sotto_rooms", "Live rooms.", func() int64 { n, _ := registry.Counts(); return int64(n) })
@@ -164,6 +204,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		Metrics:        &mreg,
 		Logger:         log,
 		AllowedOrigins: cfg.allowOrigins,
+		Media:          sfuMedia{media},
 		MaxConnsPerIP:  cfg.maxConnsPerIP,
 	})
 
@@ -175,16 +216,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return err
-	}
 	servers := []*http.Server{app}
-	listeners := []net.Listener{ln}
+	listeners := []net.Listener{webLn}
 	if cfg.metricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.metricsAddr)
 		if err != nil {
-			ln.Close()
+			webLn.Close()
 			return err
 		}
 		mux := http.NewServeMux()
@@ -196,6 +233,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		listeners = append(listeners, mln)
 		fmt.Fprintf(out, "Metrics at http://%s/metrics\n", mln.Addr())
 	}
+	fmt.Fprintf(out, "Voice on UDP %s and TCP %s\n", addrList(media.UDPAddrs()), ln.Addr())
 	fmt.Fprintf(out, "Sotto is running. Open http://%s/ in a browser.\n", ln.Addr())
 
 	errc := make(chan error, len(servers))
@@ -228,6 +266,37 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	log.Info("stopped")
 	return firstErr
 }
+
+func addrList(addrs []net.Addr) string {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// sfuMedia is the SFU as the signaling layer sees it.
+type sfuMedia struct{ s *sfu.SFU }
+
+func (m sfuMedia) Offer(ctx context.Context, id room.ID, member room.Member, sdp string, send func(json.RawMessage)) (string, error) {
+	answer, err := m.s.Offer(ctx, id, member.ID, member.Role, sdp, func(c []byte) { send(c) })
+	if errors.Is(err, sfu.ErrBadOffer) {
+		err = fmt.Errorf("%w: %w", sig.ErrBadMedia, err)
+	}
+	return answer, err
+}
+
+func (m sfuMedia) Candidate(_ context.Context, id room.ID, member uuid.UUID, c json.RawMessage) error {
+	err := m.s.AddCandidate(id, member, c)
+	if err != nil && !errors.Is(err, sfu.ErrClosed) {
+		// A candidate the client got wrong, or one for a session that has
+		// not started: either way the client's doing.
+		err = fmt.Errorf("%w: %w", sig.ErrBadMedia, err)
+	}
+	return err
+}
+
+func (m sfuMedia) Leave(id room.ID, member uuid.UUID) { m.s.Leave(id, member) }
 
 // routes maps paths to handlers. Everything that is not an API is the app.
 func routes(signaling http.Handler, shuttingDown *atomic.Bool) http.Handler {

@@ -67,6 +67,7 @@ type conn struct {
 	inRoom     bool
 	roomID     room.ID
 	self       uuid.UUID
+	role       room.Role
 	mediaUsed  bool
 	mediaCtx   context.Context
 }

@@ -62,7 +62,7 @@ func (c *conn) enter(m *inMsg) {
 		c.fail(m.ID, c.registryError(err))
 		return
 	}
-	c.inRoom, c.roomID, c.self = true, m.Room, snap.Self.ID
+	c.inRoom, c.roomID, c.self, c.role = true, m.Room, snap.Self.ID, snap.Self.Role
 	// joined goes before anything that reached this member since Join.
 	c.unhold(joinedReply(m.ID, m.Room, snap, time.Now()), false)
 }
@@ -95,7 +95,7 @@ func (c *conn) leaveRoom() {
 		c.mediaMu.Unlock()
 		c.mediaUsed, c.mediaCtx = false, nil
 	}
-	c.inRoom, c.roomID, c.self = false, room.ID{}, uuid.Nil
+	c.inRoom, c.roomID, c.self, c.role = false, room.ID{}, uuid.Nil, 0
 }
 
 func (c *conn) requestFloor(m *inMsg) {
@@ -195,7 +195,7 @@ func (c *conn) offer(m *inMsg) {
 	if !c.mediaReady(m) {
 		return
 	}
-	answer, err := c.s.cfg.Media.Offer(c.mediaCtx, c.roomID, c.self, m.SDP, c.candidateSender())
+	answer, err := c.s.cfg.Media.Offer(c.mediaCtx, c.roomID, room.Member{ID: c.self, Role: c.role}, m.SDP, c.candidateSender())
 	if err != nil {
 		c.fail(m.ID, c.mediaError(err, "the SDP offer was refused"))
 		return

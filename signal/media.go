@@ -22,11 +22,13 @@ import (
 // connection lives. ctx is cancelled when the member leaves its room or the
 // connection starts to close.
 type Media interface {
-	// Offer answers a member's SDP offer. sendCandidate passes the server's
+	// Offer answers a member's SDP offer. member carries the role, so that
+	// the SFU can refuse to forward a listen-only member whatever else
+	// happens. sendCandidate passes the server's
 	// own ICE candidates (JSON objects, e.g. RTCIceCandidateInit, at most
 	// MaxCandidateBytes) to the member; it never blocks, may be called from
 	// any goroutine, and does nothing once Leave has been called.
-	Offer(ctx context.Context, roomID room.ID, member uuid.UUID, sdp string, sendCandidate func(candidate json.RawMessage)) (answer string, err error)
+	Offer(ctx context.Context, roomID room.ID, member room.Member, sdp string, sendCandidate func(candidate json.RawMessage)) (answer string, err error)
 	// Candidate adds one of the member's ICE candidates (a JSON object).
 	Candidate(ctx context.Context, roomID room.ID, member uuid.UUID, candidate json.RawMessage) error
 	// Leave ends the member's media session. It is called once, after the

@@ -28,7 +28,7 @@ func newFakeMedia() *fakeMedia {
 	return &fakeMedia{send: make(map[uuid.UUID]func(json.RawMessage)), leftCh: make(chan uuid.UUID, 10)}
 }
 
-func (f *fakeMedia) Offer(ctx context.Context, _ room.ID, member uuid.UUID, sdp string, send func(json.RawMessage)) (string, error) {
+func (f *fakeMedia) Offer(ctx context.Context, _ room.ID, m room.Member, sdp string, send func(json.RawMessage)) (string, error) {
 	switch sdp {
 	case "bad":
 		return "", fmt.Errorf("parsing: %w", ErrBadMedia)
@@ -36,7 +36,7 @@ func (f *fakeMedia) Offer(ctx context.Context, _ room.ID, member uuid.UUID, sdp 
 		return "", errors.New("ICE failed on 192.0.2.1") // must not reach the client or the log
 	}
 	f.mu.Lock()
-	f.send[member] = send
+	f.send[m.ID] = send
 	f.mu.Unlock()
 	send(json.RawMessage(`{"candidate":"candidate:1 1 udp 1 192.0.2.1 3478 typ host","sdpMid":"0"}`))
 	return "answer to " + sdp, nil
@@ -127,7 +127,7 @@ func TestMedia(t *testing.T) {
 // panicMedia panics in Offer, as a buggy SFU might.
 type panicMedia struct{ fakeMedia }
 
-func (p *panicMedia) Offer(context.Context, room.ID, uuid.UUID, string, func(json.RawMessage)) (string, error) {
+func (p *panicMedia) Offer(context.Context, room.ID, room.Member, string, func(json.RawMessage)) (string, error) {
 	panic("boom")
 }
 
