@@ -1,0 +1,188 @@
+package browsertest
+
+// Listening the way a test can: the page records what reaches its speaker
+// (Recorder, below), and these functions compare it with what the fake
+// microphone played. design.md §4 has the numbers: speech heard through the
+// whole path correlates at 0.76-0.98 in 0.25 s windows; not heard is < 0.3.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+)
+
+// AnalysisRate is the sample rate (Hz) recordings are reduced to in the page
+// before they are handed to Go: 8 kHz keeps speech and keeps the data small.
+const AnalysisRate = 8000
+
+// ReadWAV reads a 16-bit PCM WAV file's first channel as samples in [-1, 1].
+func ReadWAV(path string) (samples []float32, rate int, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		return nil, 0, errors.New("not a RIFF/WAVE file")
+	}
+	var channels, bits int
+	for off := 12; off+8 <= len(b); {
+		id, size := string(b[off:off+4]), int(binary.LittleEndian.Uint32(b[off+4:]))
+		body := b[off+8:]
+		if size > len(body) {
+			return nil, 0, io.ErrUnexpectedEOF
+		}
+		body = body[:size]
+		switch id {
+		case "fmt ":
+			if size < 16 || binary.LittleEndian.Uint16(body) != 1 {
+				return nil, 0, errors.New("not PCM")
+			}
+			channels = int(binary.LittleEndian.Uint16(body[2:]))
+			rate = int(binary.LittleEndian.Uint32(body[4:]))
+			bits = int(binary.LittleEndian.Uint16(body[14:]))
+		case "data":
+			if bits != 16 || channels < 1 {
+				return nil, 0, fmt.Errorf("want 16-bit PCM, got %d bits, %d channels", bits, channels)
+			}
+			frame := 2 * channels
+			for i := 0; i+frame <= len(body); i += frame {
+				samples = append(samples, float32(int16(binary.LittleEndian.Uint16(body[i:])))/32768)
+			}
+			return samples, rate, nil
+		}
+		off += 8 + size + size%2
+	}
+	return nil, 0, errors.New("no data chunk")
+}
+
+// Decimate reduces x by an integer factor, averaging each group (a crude
+// low-pass that is the same for source and recording, which is all that
+// correlation needs).
+func Decimate(x []float32, factor int) []float32 {
+	out := make([]float32, 0, len(x)/factor)
+	for i := 0; i+factor <= len(x); i += factor {
+		var s float32
+		for _, v := range x[i : i+factor] {
+			s += v
+		}
+		out = append(out, s/float32(factor))
+	}
+	return out
+}
+
+// RMS is the root mean square of x.
+func RMS(x []float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return math.Sqrt(s / float64(len(x)))
+}
+
+// Correlation settings.
+const (
+	corrWindow    = AnalysisRate / 4   // 0.25 s windows
+	envFrame      = AnalysisRate / 100 // 10 ms envelope frames
+	lagSearch     = AnalysisRate / 25  // ±40 ms around the tracked lag
+	speechRMSFrac = 0.1                // a window is speech if its RMS is over 10% of the loudest window's
+)
+
+// WindowedCorrelation compares a recording with the source it should contain.
+// The fake microphone loops the source and the recording starts at an
+// unknown point of the loop, so the source is treated as cyclic. It finds the
+// offset by matching loudness envelopes, then, for each 0.25 s window of the
+// recording that holds speech, the best normalized correlation within ±40 ms
+// of the offset tracked from window to window (the receiver's jitter buffer
+// stretches and squeezes time a little). Both inputs are at AnalysisRate.
+func WindowedCorrelation(source, rec []float32) []float64 {
+	if len(source) < corrWindow || len(rec) < corrWindow {
+		return nil
+	}
+	lag := envelopeLag(source, rec)
+	var loudest float64
+	for w := 0; w+corrWindow <= len(rec); w += corrWindow {
+		loudest = math.Max(loudest, RMS(rec[w:w+corrWindow]))
+	}
+	var out []float64
+	for w := 0; w+corrWindow <= len(rec); w += corrWindow {
+		win := rec[w : w+corrWindow]
+		if loudest == 0 || RMS(win) < speechRMSFrac*loudest {
+			continue
+		}
+		best, bestLag := -1.0, lag
+		for d := -lagSearch; d <= lagSearch; d++ {
+			if c := normCorr(win, source, w+lag+d); c > best {
+				best, bestLag = c, lag+d
+			}
+		}
+		lag = bestLag
+		out = append(out, best)
+	}
+	return out
+}
+
+// Median of xs (0 for none).
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// envelopeLag finds the offset into the cyclic source at which the
+// recording's loudness envelope matches best.
+func envelopeLag(source, rec []float32) int {
+	env := func(x []float32) []float64 {
+		var e []float64
+		for i := 0; i+envFrame <= len(x); i += envFrame {
+			e = append(e, RMS(x[i:i+envFrame]))
+		}
+		return e
+	}
+	es, er := env(source), env(rec)
+	n := len(es)
+	best, bestShift := math.Inf(-1), 0
+	for shift := 0; shift < n; shift++ {
+		var dot, ns, nr float64
+		for i, r := range er {
+			s := es[(i+shift)%n]
+			dot += s * r
+			ns += s * s
+			nr += r * r
+		}
+		if ns == 0 || nr == 0 {
+			continue
+		}
+		if c := dot / math.Sqrt(ns*nr); c > best {
+			best, bestShift = c, shift
+		}
+	}
+	return bestShift * envFrame
+}
+
+// normCorr is the normalized correlation of win with the cyclic source
+// starting at off.
+func normCorr(win, source []float32, off int) float64 {
+	n := len(source)
+	off = ((off % n) + n) % n
+	var dot, nw, ns float64
+	for i, w := range win {
+		s := float64(source[(off+i)%n])
+		dot += float64(w) * s
+		nw += float64(w) * float64(w)
+		ns += s * s
+	}
+	if nw == 0 || ns == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(nw*ns)
+}
