@@ -59,17 +59,40 @@ func ReadWAV(path string) (samples []float32, rate int, err error) {
 	return nil, 0, errors.New("no data chunk")
 }
 
-// Decimate reduces x by an integer factor, averaging each group (a crude
-// low-pass that is the same for source and recording, which is all that
-// correlation needs).
+// decimateTaps is the length of the low-pass filter Decimate applies.
+const decimateTaps = 127
+
+// Decimate reduces x by an integer factor after a windowed-sinc low-pass at
+// 90% of the new Nyquist frequency. Without a real low-pass, what lies above
+// it folds down differently in the source (espeak's full band) and in the
+// recording (band-limited by Opus), and costs correlation.
 func Decimate(x []float32, factor int) []float32 {
-	out := make([]float32, 0, len(x)/factor)
-	for i := 0; i+factor <= len(x); i += factor {
-		var s float32
-		for _, v := range x[i : i+factor] {
-			s += v
+	if factor <= 1 {
+		return append([]float32(nil), x...)
+	}
+	cutoff := 0.45 / float64(factor) // cycles per input sample
+	h := make([]float64, decimateTaps)
+	mid := decimateTaps / 2
+	var sum float64
+	for i := range h {
+		n := float64(i - mid)
+		v := 2 * cutoff
+		if n != 0 {
+			v = math.Sin(2*math.Pi*cutoff*n) / (math.Pi * n)
 		}
-		out = append(out, s/float32(factor))
+		v *= 0.54 - 0.46*math.Cos(2*math.Pi*float64(i)/float64(decimateTaps-1)) // Hamming
+		h[i] = v
+		sum += v
+	}
+	out := make([]float32, 0, len(x)/factor)
+	for c := 0; c < len(x); c += factor {
+		var acc float64
+		for i, hv := range h {
+			if j := c + i - mid; j >= 0 && j < len(x) {
+				acc += hv * float64(x[j])
+			}
+		}
+		out = append(out, float32(acc/sum))
 	}
 	return out
 }

@@ -2,12 +2,13 @@ package browsertest
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 )
 
 // recorderJS installs window.__sottoRec in a page: it records what plays in
-// the page's <audio> element (the remote stream), reduced to AnalysisRate,
-// and notes when sound first starts after being armed. It is injected by the
+// the page's <audio> element (the remote stream) at 48 kHz, and notes when sound first starts after being armed. It is injected by the
 // test, never shipped with the app. A ScriptProcessorNode needs no module
 // file, so the page's CSP does not stand in its way.
 const recorderJS = `(() => {
@@ -17,8 +18,7 @@ const recorderJS = `(() => {
   const ctx = new AudioContext({ sampleRate: 48000 });
   const src = ctx.createMediaStreamSource(el.srcObject);
   const proc = ctx.createScriptProcessor(256, 1, 1);
-  const factor = 48000 / %d;
-  const rec = { samples: [], recording: false, armed: false, onsetAt: 0, threshold: 0.01, acc: 0, n: 0 };
+  const rec = { chunks: [], recording: false, armed: false, onsetAt: 0, threshold: 0.01 };
   proc.onaudioprocess = (e) => {
     const x = e.inputBuffer.getChannelData(0);
     if (rec.armed) {
@@ -29,11 +29,7 @@ const recorderJS = `(() => {
         rec.armed = false;
       }
     }
-    if (!rec.recording) return;
-    for (const v of x) {
-      rec.acc += v; rec.n++;
-      if (rec.n === factor) { rec.samples.push(rec.acc / factor); rec.acc = 0; rec.n = 0; }
-    }
+    if (rec.recording) rec.chunks.push(Float32Array.from(x));
   };
   src.connect(proc);
   proc.connect(ctx.destination); // a ScriptProcessor runs only while connected; it outputs silence
@@ -45,18 +41,47 @@ const recorderJS = `(() => {
 // InstallRecorder starts listening to the page's remote audio. It reports
 // false while the page has no remote stream yet.
 func InstallRecorder(page context.Context) (bool, error) {
-	return Eval[bool](page, fmt.Sprintf(recorderJS, AnalysisRate))
+	return Eval[bool](page, recorderJS)
 }
 
 // StartRecording discards what was recorded and starts again.
 func StartRecording(page context.Context) error {
-	_, err := Eval[bool](page, `(() => { const r = window.__sottoRec; r.samples = []; r.acc = 0; r.n = 0; r.recording = true; return true; })()`)
+	_, err := Eval[bool](page, `(() => { const r = window.__sottoRec; r.chunks = []; r.recording = true; return true; })()`)
 	return err
 }
 
-// StopRecording stops and returns the samples, at AnalysisRate.
+// RecordRate is the rate (Hz) the page records at.
+const RecordRate = 48000
+
+// StopRecording stops and returns the samples, at AnalysisRate. The page
+// sends them as 16-bit PCM in base64 (a JSON array of floats would be ten
+// times larger); they are filtered and decimated here.
 func StopRecording(page context.Context) ([]float32, error) {
-	return Eval[[]float32](page, `(() => { const r = window.__sottoRec; r.recording = false; return r.samples; })()`)
+	b64, err := Eval[string](page, `(() => {
+		const r = window.__sottoRec;
+		r.recording = false;
+		const n = r.chunks.reduce((s, c) => s + c.length, 0);
+		const pcm = new Int16Array(n);
+		let i = 0;
+		for (const c of r.chunks) for (const v of c) pcm[i++] = Math.max(-32768, Math.min(32767, Math.round(v * 32767)));
+		r.chunks = [];
+		let bin = '';
+		const bytes = new Uint8Array(pcm.buffer);
+		for (let j = 0; j < bytes.length; j += 0x8000) bin += String.fromCharCode(...bytes.subarray(j, j + 0x8000));
+		return btoa(bin);
+	})()`)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, err
+	}
+	x := make([]float32, len(raw)/2)
+	for i := range x {
+		x[i] = float32(int16(binary.LittleEndian.Uint16(raw[2*i:]))) / 32768
+	}
+	return Decimate(x, RecordRate/AnalysisRate), nil
 }
 
 // ArmOnset makes the recorder note the wall-clock time (Unix ms) at which
