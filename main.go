@@ -198,6 +198,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	var mreg metrics.Registry
 	mreg.GaugeFunc("sotto_rooms", "Live rooms.", func() int64 { n, _ := registry.Counts(); return int64(n) })
 	mreg.GaugeFunc("sotto_members", "Members in live rooms.", func() int64 { _, n := registry.Counts(); return int64(n) })
+	mreg.GaugeFunc("sotto_media_peers", "Open WebRTC PeerConnections.", func() int64 { return media.Stats().Peers })
+	mreg.GaugeFunc("sotto_media_rooms", "Rooms with media state in the SFU.", func() int64 { return int64(media.Stats().Rooms) })
+	mreg.CounterFunc("sotto_media_forwarded_packets_total", "RTP packets written to listeners.", func() uint64 { return media.Stats().Forwarded })
+	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
 
 	signaling := sig.NewServer(sig.Config{
 		Registry:       registry,

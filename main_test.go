@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -73,41 +74,8 @@ func TestParseConfigRejectsNonsense(t *testing.T) {
 // operator relies on: the printed URL, health and readiness, metrics, security
 // headers, and that SIGTERM closes WebSockets with 1001 and exits 0.
 func TestBinaryLifecycle(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sotto")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-
-	// The binary prints where it listens; read both addresses.
-	lines := bufio.NewScanner(stdout)
-	urlRE := regexp.MustCompile(`http://([0-9.:]+)/`)
-	var appAddr, metricsAddr string
-	for (appAddr == "" || metricsAddr == "") && lines.Scan() {
-		line := lines.Text()
-		if m := urlRE.FindStringSubmatch(line); m != nil {
-			if strings.Contains(line, "Metrics") {
-				metricsAddr = m[1]
-			} else {
-				appAddr = m[1]
-			}
-		}
-	}
-	if appAddr == "" || metricsAddr == "" {
-		t.Fatal("the binary did not print its URLs")
-	}
-	go io.Copy(io.Discard, stdout)
+	bin := startBinary(t)
+	cmd, appAddr, metricsAddr := bin.cmd, bin.appAddr, bin.metricsAddr
 
 	get := func(url string) (*http.Response, string) {
 		t.Helper()
@@ -191,4 +159,84 @@ func TestReadyzFlipsWhileShuttingDown(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("/healthz must stay 200 while draining, got %d", rec.Code)
 	}
+}
+
+var (
+	buildOnce sync.Once
+	builtPath string
+	buildErr  error
+)
+
+// runningBinary is the real sotto binary, running on loopback ports.
+type runningBinary struct {
+	cmd                  *exec.Cmd
+	appAddr, metricsAddr string
+}
+
+// startBinary builds the binary once per test run, starts it on free
+// loopback ports with metrics on, and kills it when the test ends.
+func startBinary(t testing.TB, args ...string) *runningBinary {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sotto-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtPath = filepath.Join(dir, "sotto")
+		build := exec.Command("go", "build", "-o", builtPath, ".")
+		build.Stderr = os.Stderr
+		buildErr = build.Run()
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
+	}
+	cmd := exec.Command(builtPath, append([]string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+
+	// The binary prints where it listens; read both addresses.
+	lines := bufio.NewScanner(stdout)
+	urlRE := regexp.MustCompile(`http://([0-9.:]+)/`)
+	b := &runningBinary{cmd: cmd}
+	for (b.appAddr == "" || b.metricsAddr == "") && lines.Scan() {
+		line := lines.Text()
+		if m := urlRE.FindStringSubmatch(line); m != nil {
+			if strings.Contains(line, "Metrics") {
+				b.metricsAddr = m[1]
+			} else {
+				b.appAddr = m[1]
+			}
+		}
+	}
+	if b.appAddr == "" || b.metricsAddr == "" {
+		t.Fatal("the binary did not print its URLs")
+	}
+	go io.Copy(io.Discard, stdout)
+	return b
+}
+
+// metric reads one unlabelled metric from the binary's /metrics.
+func (b *runningBinary) metric(t testing.TB, name string) string {
+	t.Helper()
+	res, err := http.Get("http://" + b.metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("metric %s missing", name)
+	return ""
 }

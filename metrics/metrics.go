@@ -89,6 +89,12 @@ func (r *Registry) GaugeFunc(name, help string, f func() int64) {
 	r.add(metric{name, help, "gauge", func(w io.Writer, n string) { fmt.Fprintf(w, "%s %d\n", n, f()) }})
 }
 
+// CounterFunc registers a counter read from f at scrape time; f must never
+// go down.
+func (r *Registry) CounterFunc(name, help string, f func() uint64) {
+	r.add(metric{name, help, "counter", func(w io.Writer, n string) { fmt.Fprintf(w, "%s %d\n", n, f()) }})
+}
+
 // CounterVec registers a counter per value of label. values is the whole,
 // fixed set; "other" is added to it.
 func (r *Registry) CounterVec(name, help, label string, values ...string) *CounterVec {

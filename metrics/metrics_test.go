@@ -10,6 +10,7 @@ func TestExposition(t *testing.T) {
 	c := r.Counter("sotto_test_total", "A counter.")
 	g := r.Gauge("sotto_test_open", "A gauge.")
 	r.GaugeFunc("sotto_test_func", "A func gauge.", func() int64 { return 7 })
+	r.CounterFunc("sotto_test_func_total", "A func counter.", func() uint64 { return 9 })
 	v := r.CounterVec("sotto_test_by_reason_total", "By reason.", "reason", "a", "b")
 	c.Add(3)
 	g.Inc()
@@ -28,6 +29,7 @@ func TestExposition(t *testing.T) {
 		"# TYPE sotto_test_total counter\nsotto_test_total 3\n",
 		"# TYPE sotto_test_open gauge\nsotto_test_open 1\n",
 		"sotto_test_func 7\n",
+		"# TYPE sotto_test_func_total counter\nsotto_test_func_total 9\n",
 		`sotto_test_by_reason_total{reason="a"} 1` + "\n",
 		`sotto_test_by_reason_total{reason="b"} 0` + "\n",
 		`sotto_test_by_reason_total{reason="other"} 2` + "\n",

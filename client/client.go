@@ -1,0 +1,277 @@
+package client
+
+// The Client and its life: Dial, then Join (room.go), then Close.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"sotto/e2ee"
+)
+
+// Config describes one member.
+type Config struct {
+	// URL is the server's signaling endpoint, e.g. "ws://127.0.0.1:8080/ws".
+	URL string
+	// Secret is the room secret S (32 bytes), from which everything else
+	// is derived.
+	Secret []byte
+	// Keys, if set, are used instead of the keys derived from Secret (which
+	// may then be nil). Tests use it to build a member with the right room
+	// id and auth token but a wrong media key.
+	Keys *e2ee.RoomKeys
+	// Name is the display name in the member's sealed hello.
+	Name string
+	// Listen joins listen-only: the server refuses it the floor and never
+	// forwards what it sends.
+	Listen bool
+	// Record keeps every packet the floor track delivers (Packets), for
+	// tests that check sequence numbers and timestamps. Off, only counters
+	// are kept.
+	Record bool
+	// API is the pion API to build the PeerConnection with; nil: NewAPI for
+	// the URL's host. Load generators share one.
+	API *webrtc.API
+	// OnEvent, if set, is called for every room event, on the signaling
+	// reader goroutine: it must return quickly.
+	OnEvent func(Event)
+}
+
+// Event is something that happened in the room.
+type Event struct {
+	// Type is the server message's type ("member_joined", "member_left",
+	// "floor_granted", "floor_released", "floor_busy", "error"), or "hello"
+	// when a member's sealed hello registered its KID.
+	Type   string
+	Member string // the member concerned, if any (floor_busy: the holder)
+	Reason string // floor_released: released, left or timeout
+	Code   string // error: the code of an error that answered no request
+	KID    uint64 // hello
+	Name   string // hello
+}
+
+// Client is one member: a WebSocket, a PeerConnection, a sender session.
+type Client struct {
+	cfg  Config
+	keys *e2ee.RoomKeys
+	sig  *signaling
+	api  *webrtc.API
+	snd  *e2ee.Sender
+	rcv  *e2ee.Receiver
+	ears *listener
+
+	wg        sync.WaitGroup // every goroutine of ours
+	closeOnce sync.Once
+	connected chan struct{} // closed when the PeerConnection first connects
+
+	mu          sync.Mutex
+	closed      bool
+	state       memberState
+	self        string
+	members     map[string]*member // the others, by id
+	holder      string             // who holds the floor; "" nobody
+	forced      bool               // send whether or not we hold the floor
+	talkStop    chan struct{}      // non-nil while a talk goroutine runs
+	pc          *webrtc.PeerConnection
+	mic         *mic
+	offered     bool     // our offer is queued: candidates may follow it
+	localCands  [][]byte // found before that
+	answered    bool     // the answer is applied: remote candidates may be added
+	remoteCands []webrtc.ICECandidateInit
+	connectedAt time.Time
+	strayErrors int // error messages that answered no request
+}
+
+type memberState int
+
+const (
+	outside memberState = iota
+	inside
+	gone // left, refused, or disconnected: only Close remains
+)
+
+// member is another member as this client knows it.
+type member struct {
+	role   string
+	name   string
+	kid    uint64
+	hasKID bool
+}
+
+// Dial connects to the server's signaling endpoint. The client is not in a
+// room yet: call Join or Create.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	keys := cfg.Keys
+	if keys == nil {
+		k, err := e2ee.DeriveRoomKeys(cfg.Secret)
+		if err != nil {
+			return nil, err
+		}
+		keys = k
+	}
+	snd, err := e2ee.NewSender(keys.Media[:], e2ee.NewKID())
+	if err != nil {
+		return nil, err
+	}
+	rcv, err := e2ee.NewReceiver(keys.Media[:])
+	if err != nil {
+		return nil, err
+	}
+	api := cfg.API
+	if api == nil {
+		if api, err = NewAPI(loopbackURL(cfg.URL)); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{
+		cfg: cfg, keys: keys, api: api, snd: snd, rcv: rcv,
+		ears:      newListener(rcv, cfg.Record),
+		connected: make(chan struct{}),
+		members:   make(map[string]*member),
+	}
+	c.sig, err = dialSignaling(ctx, cfg.URL, c.handle)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Connect is Dial followed by Join.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Join(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// loopbackURL reports whether the URL's host is a loopback address, where
+// the client then gathers loopback candidates only.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	host := p.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Self returns the member id the server gave this client ("" before Join).
+func (c *Client) Self() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.self
+}
+
+// KID returns this client's sender session id.
+func (c *Client) KID() uint64 { return c.snd.KID() }
+
+// Keys returns the room keys the client uses.
+func (c *Client) Keys() *e2ee.RoomKeys { return c.keys }
+
+// Members returns the ids of the other members, as far as the client knows.
+func (c *Client) Members() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := make([]string, 0, len(c.members))
+	for id := range c.members {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// KnowsKID reports whether a hello announced kid to this client, so that
+// its frames would decrypt here.
+func (c *Client) KnowsKID(kid uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.members {
+		if m.hasKID && m.kid == kid {
+			return true
+		}
+	}
+	return false
+}
+
+// Disconnected is closed when the signaling connection is gone (closed by
+// either side).
+func (c *Client) Disconnected() <-chan struct{} { return c.sig.done() }
+
+// StrayErrors returns how many error messages answered no request (a
+// refused blob or candidate, a rate limit).
+func (c *Client) StrayErrors() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.strayErrors
+}
+
+// spawnLocked runs f in a goroutine Close waits for, unless the client is
+// closed. Called with c.mu held.
+func (c *Client) spawnLocked(f func()) bool {
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// enter registers the calling goroutine (one pion started) with Close, unless
+// the client is closed.
+func (c *Client) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// Close leaves the room (if in one), closes the PeerConnection and the
+// WebSocket, and returns once every goroutine the client started has ended.
+func (c *Client) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		in := c.state == inside
+		c.mu.Unlock()
+		if in {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if e := c.Leave(ctx); e != nil && !errors.Is(e, ErrClosed) {
+				err = fmt.Errorf("client: leaving on close: %w", e)
+			}
+			cancel()
+		}
+		c.mu.Lock()
+		c.closed = true
+		c.state = gone
+		c.stopTalkLocked()
+		pc := c.pc
+		c.mu.Unlock()
+		if pc != nil {
+			_ = pc.GracefulClose()
+		}
+		c.sig.close()
+		c.wg.Wait()
+	})
+	return err
+}

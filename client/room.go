@@ -1,0 +1,164 @@
+package client
+
+// Entering and leaving the room, and the room's events as they arrive.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Join joins the room of the client's secret; if the server has no such
+// room, it creates it from the same secret, as the app does (and joins after
+// all if another member created it in the meantime). Then it announces the
+// client's KID in a sealed hello and negotiates media; it returns once the
+// server's answer is applied. WaitConnected waits for the media path.
+func (c *Client) Join(ctx context.Context) error {
+	err := c.enterRoom(ctx, "join")
+	if errors.Is(err, ErrNoSuchRoom) {
+		err = c.enterRoom(ctx, "create")
+		if errors.Is(err, ErrRoomExists) {
+			err = c.enterRoom(ctx, "join")
+		}
+	}
+	if err != nil {
+		c.setGone()
+		return err
+	}
+	return c.afterEnter(ctx)
+}
+
+// Create creates the room (room_exists if it is live), then does what Join
+// does after entering.
+func (c *Client) Create(ctx context.Context) error {
+	if err := c.enterRoom(ctx, "create"); err != nil {
+		c.setGone()
+		return err
+	}
+	return c.afterEnter(ctx)
+}
+
+// enterRoom sends create or join. The joined reply is handled on the reader
+// goroutine (handle), before any room event that follows it.
+func (c *Client) enterRoom(ctx context.Context, typ string) error {
+	c.mu.Lock()
+	state := c.state
+	c.mu.Unlock()
+	if state != outside {
+		return fmt.Errorf("client: %s: %w", typ, ErrClosed)
+	}
+	m := outMsg{Type: typ, Room: b64.EncodeToString(c.keys.RoomID[:])}
+	if typ == "create" {
+		m.Verifier = b64.EncodeToString(c.keys.Verifier[:])
+	} else {
+		m.Auth = b64.EncodeToString(c.keys.RoomAuth[:])
+	}
+	if c.cfg.Listen {
+		m.Role = "listen"
+	}
+	_, err := c.sig.call(ctx, m)
+	return err
+}
+
+func (c *Client) afterEnter(ctx context.Context) error {
+	if err := c.sendHello(""); err != nil {
+		return err
+	}
+	if err := c.startMedia(ctx); err != nil {
+		return fmt.Errorf("client: media: %w", err)
+	}
+	return nil
+}
+
+// Leave closes the PeerConnection and leaves the room. The client can then
+// only be closed.
+//
+// The PeerConnection goes first, so that nothing of ours is still on its
+// way to the server when the leave makes it close its end.
+func (c *Client) Leave(ctx context.Context) error {
+	c.mu.Lock()
+	if c.state != inside {
+		c.mu.Unlock()
+		return fmt.Errorf("client: leave: %w", ErrClosed)
+	}
+	c.forced = false
+	c.stopTalkLocked()
+	pc := c.pc
+	c.mu.Unlock()
+	if pc != nil {
+		_ = pc.GracefulClose()
+	}
+	_, err := c.sig.call(ctx, outMsg{Type: "leave"})
+	c.setGone()
+	return err
+}
+
+func (c *Client) setGone() {
+	c.mu.Lock()
+	c.state = gone
+	c.stopTalkLocked()
+	c.mu.Unlock()
+}
+
+// handle runs on the signaling reader goroutine for every server message,
+// in the order the server sent them.
+func (c *Client) handle(m *inMsg) {
+	ev := Event{Type: m.Type}
+	switch m.Type {
+	case "joined":
+		c.mu.Lock()
+		c.state, c.self = inside, m.Self
+		for _, w := range m.Members {
+			if w.ID != m.Self {
+				c.members[w.ID] = &member{role: w.Role}
+			}
+		}
+		if m.Floor != nil {
+			c.holder = m.Floor.Holder
+		}
+		c.mu.Unlock()
+		return
+	case "member_joined":
+		w := m.joinedMember()
+		ev.Member = w.ID
+		c.mu.Lock()
+		c.members[w.ID] = &member{role: w.Role}
+		c.mu.Unlock()
+		// Tell the newcomer our KID; it cannot have seen our first hello.
+		_ = c.sendHello(w.ID)
+	case "member_left":
+		ev.Member = m.memberID()
+		c.mu.Lock()
+		if mem := c.members[ev.Member]; mem != nil && mem.hasKID {
+			c.rcv.RemoveSender(mem.kid)
+		}
+		delete(c.members, ev.Member)
+		c.mu.Unlock()
+	case "blob":
+		var ok bool
+		if ev, ok = c.openHello(m); !ok {
+			return
+		}
+	case "floor_granted", "floor_released":
+		ev.Member, ev.Reason = m.memberID(), m.Reason
+		c.floorEvent(m.Type, ev.Member)
+	case "floor_busy":
+		ev.Member = m.Holder
+	case "ice":
+		c.remoteCandidate(m.Candidate)
+		return
+	case "error":
+		if m.ID != 0 {
+			return // the request's caller gets it
+		}
+		ev.Code = m.Code
+		c.mu.Lock()
+		c.strayErrors++
+		c.mu.Unlock()
+	default: // left, answer, pong: replies only; unknown types are ignored
+		return
+	}
+	if c.cfg.OnEvent != nil {
+		c.cfg.OnEvent(ev)
+	}
+}
