@@ -1,0 +1,465 @@
+package main
+
+// The app in a real browser, against the real binary: headless Chromium (one
+// isolated browser context per person) whose fake microphone plays a speech
+// WAV, driven by role and accessible name the way a screen reader sees it.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"sotto/browsertest"
+	"sotto/e2ee"
+)
+
+// Thresholds from design.md §4.
+const (
+	heardCorrelation = 0.6  // median windowed correlation with the source speech
+	silentRMS        = 1e-3 // digital silence, not noise
+	pageTimeout      = 3 * time.Minute
+)
+
+const testSpeech = "Hello from Sotto. This is a private push to talk room. " +
+	"The quick brown fox jumps over the lazy dog, and nobody else can hear it."
+
+// netLog keeps everything that left or reached every page: request URLs and
+// headers, WebSocket URLs, handshakes and frames.
+type netLog struct {
+	mu    sync.Mutex
+	items []string
+}
+
+func (l *netLog) add(kind, s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.items = append(l.items, kind+": "+s)
+}
+
+func (l *netLog) watch(t testing.TB, page context.Context) {
+	t.Helper()
+	if _, err := chromedp.Call(page, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	headers := func(kind string, h network.Headers) {
+		for k, v := range h {
+			l.add(kind, fmt.Sprintf("%s: %v", k, v))
+		}
+	}
+	chromedp.Listen(page, func(ev any) {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			// Request.URL is what goes on the wire; CDP reports the
+			// fragment, which browsers never send, apart in URLFragment.
+			l.add("url", e.Request.URL)
+			if e.Request.URLFragment != "" {
+				l.add("fragment-kept-in-browser", "")
+			}
+			headers("header", e.Request.Headers)
+			if e.Request.HasPostData {
+				for _, d := range e.Request.PostDataEntries {
+					l.add("body", string(d.Bytes))
+				}
+			}
+		case *network.EventRequestWillBeSentExtraInfo:
+			headers("header", e.Headers)
+		case *network.EventWebSocketCreated:
+			l.add("ws-url", e.URL)
+		case *network.EventWebSocketWillSendHandshakeRequest:
+			headers("ws-header", e.Request.Headers)
+		case *network.EventWebSocketFrameSent:
+			l.add("ws-sent", string(e.Response.PayloadData))
+		case *network.EventWebSocketFrameReceived:
+			l.add("ws-received", string(e.Response.PayloadData))
+		}
+	})
+}
+
+// person is one browser context: a phone.
+type person struct {
+	t    testing.TB
+	name string
+	page context.Context
+}
+
+type appState struct {
+	Screen     string `json:"screen"`
+	Connection string `json:"connection"`
+	Self       string `json:"self"`
+	Members    []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"members"`
+	Floor struct {
+		Holder string `json:"holder"`
+		Mine   bool   `json:"mine"`
+	} `json:"floor"`
+	Nameplate string `json:"nameplate"`
+}
+
+func (p *person) state() appState {
+	p.t.Helper()
+	s, err := browsertest.Eval[appState](p.page, "window.sottoState()")
+	if err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+	return s
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func (p *person) waitFor(what string, timeout time.Duration, cond func() bool) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: timed out waiting for %s; state %+v", p.name, what, p.state())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (p *person) find(role, name string) *browsertest.Element {
+	p.t.Helper()
+	e, err := browsertest.WaitFind(p.page, role, name, 20*time.Second)
+	if err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+	return e
+}
+
+func (p *person) click(role, name string) {
+	p.t.Helper()
+	if err := p.find(role, name).Click(); err != nil {
+		p.t.Fatalf("%s: clicking %q: %v", p.name, name, err)
+	}
+}
+
+func (p *person) eval(expr string) string {
+	p.t.Helper()
+	v, err := browsertest.Eval[string](p.page, expr)
+	if err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+	return v
+}
+
+// enter goes through the lobby: types the name, waits for the microphone
+// check to enable "Enter room", and waits until the room is connected.
+func (p *person) enter() {
+	p.t.Helper()
+	if err := p.find("textbox", "Your name").Type(p.name); err != nil {
+		p.t.Fatal(err)
+	}
+	p.waitFor(`"Enter room" enabled`, 20*time.Second, func() bool {
+		return p.eval(`String([...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Enter room')?.disabled)`) == "false"
+	})
+	p.click("button", "Enter room")
+	p.waitFor("a connected room", 30*time.Second, func() bool {
+		s := p.state()
+		return s.Screen == "room" && s.Connection == "connected" && s.Self != ""
+	})
+}
+
+// listen installs the recorder on the page's remote audio.
+func (p *person) listen() {
+	p.t.Helper()
+	p.waitFor("remote audio", 30*time.Second, func() bool {
+		ok, err := browsertest.InstallRecorder(p.page)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return ok
+	})
+}
+
+// record returns what the page's speaker played for d.
+func (p *person) record(d time.Duration) []float32 {
+	p.t.Helper()
+	if err := browsertest.StartRecording(p.page); err != nil {
+		p.t.Fatal(err)
+	}
+	time.Sleep(d) // collecting samples, not asserting on time
+	rec, err := browsertest.StopRecording(p.page)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return rec
+}
+
+// waitSilent records in 1 s pieces until one is digitally silent. Right after
+// a talker stops, the jitter buffer may still be playing for a second or two.
+func (p *person) waitSilent(within time.Duration) float64 {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		rms := browsertest.RMS(p.record(time.Second))
+		if rms < silentRMS || time.Now().After(deadline) {
+			return rms
+		}
+	}
+}
+
+func newPerson(t testing.TB, b *browsertest.Browser, log *netLog, name string) *person {
+	t.Helper()
+	p := &person{t: t, name: name, page: b.NewPage(t, pageTimeout)}
+	log.watch(t, p.page)
+	return p
+}
+
+// TestAppInBrowser is the whole story on the real binary: a creator makes a
+// room and talks, a member who opened the invite link hears the speech and
+// hears silence when nobody talks, a second presser is told busy and is not
+// heard, everyone leaves and the room is gone, and at no point did the secret
+// leave the browsers.
+func TestAppInBrowser(t *testing.T) {
+	srv := startBinary(t)
+	wav := browsertest.SpeechWAV(t, testSpeech)
+	source := loadSource(t, wav)
+	b := browsertest.Start(t, browsertest.Options{FakeAudio: wav})
+	log := &netLog{}
+
+	alice := newPerson(t, b, log, "Alice")
+	if err := chromedp.Do(alice.page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
+		t.Fatal(err)
+	}
+	alice.click("button", "Create room")
+	alice.enter()
+	invite := alice.find("textbox", "Invite link").Value
+	_, frag, ok := strings.Cut(invite, "#")
+	if !ok {
+		t.Fatalf("invite link %q has no fragment", invite)
+	}
+	secret, err := e2ee.ParseFragment(frag)
+	if err != nil {
+		t.Fatalf("invite link: %v", err)
+	}
+	if code := alice.find("textbox", "Room code").Value; code == "" || code != alice.state().Nameplate {
+		t.Fatalf("room code shown %q, nameplate %q", code, alice.state().Nameplate)
+	}
+
+	bob := newPerson(t, b, log, "Bob")
+	carol := newPerson(t, b, log, "Carol")
+	for _, p := range []*person{bob, carol} {
+		if err := chromedp.Do(p.page, chromedp.Navigate(invite)); err != nil {
+			t.Fatal(err)
+		}
+		if href := p.eval("location.href"); strings.Contains(href, "#") {
+			t.Fatalf("%s: the fragment stayed in the address bar: %q", p.name, href)
+		}
+		p.enter()
+	}
+	everyone := []*person{alice, bob, carol}
+	for _, p := range everyone {
+		p.waitFor("three named members", 20*time.Second, func() bool {
+			var names []string
+			for _, m := range p.state().Members {
+				names = append(names, m.Name)
+			}
+			slices.Sort(names)
+			return slices.Equal(names, []string{"Alice", "Bob", "Carol"})
+		})
+	}
+	if got := srv.metric(t, "sotto_rooms"); got != "1" {
+		t.Fatalf("sotto_rooms %s with one room open", got)
+	}
+
+	bob.listen()
+	if rms := bob.waitSilent(10 * time.Second); rms >= silentRMS {
+		t.Fatalf("nobody holds the floor, yet Bob hears RMS %.5f", rms)
+	}
+
+	// Alice holds the button and talks.
+	aliceTalk := alice.find("button", "Hold to talk")
+	if err := aliceTalk.Press(); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	if pressed := alice.eval(`document.activeElement?.getAttribute('aria-pressed') ?? [...document.querySelectorAll('[aria-pressed]')].map((e) => e.getAttribute('aria-pressed')).join()`); !strings.Contains(pressed, "true") {
+		t.Fatalf("the held button is not aria-pressed: %q", pressed)
+	}
+
+	// Carol presses too: busy, not granted.
+	carolTalk := carol.find("button", "Hold to talk")
+	if err := carolTalk.Press(); err != nil {
+		t.Fatal(err)
+	}
+	carol.waitFor("the busy state", 10*time.Second, func() bool {
+		return carol.eval(`document.getElementById('talk').dataset.state`) == "busy"
+	})
+	if carol.state().Floor.Mine {
+		t.Fatal("Carol got the floor while Alice held it")
+	}
+
+	rec := bob.record(8 * time.Second)
+	corr := browsertest.WindowedCorrelation(source, rec)
+	t.Logf("Bob heard Alice: median correlation %.2f over %d speech windows, RMS %.4f; windows %.2f", browsertest.Median(corr), len(corr), browsertest.RMS(rec), corr)
+	if len(corr) < 8 || browsertest.Median(corr) <= heardCorrelation {
+		t.Fatalf("Bob did not hear Alice's speech: median correlation %.2f over %d windows", browsertest.Median(corr), len(corr))
+	}
+	if who := bob.eval(`document.querySelector('[role="status"]').textContent`); !strings.Contains(who, "Alice") {
+		t.Fatalf("Bob's status line does not say Alice is talking: %q", who)
+	}
+
+	// Alice lets go while Carol still holds her button: Carol's request was
+	// refused, so nobody talks and Bob hears nothing.
+	if err := aliceTalk.Release(); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("the floor to come free", 10*time.Second, func() bool { return bob.state().Floor.Holder == "" })
+	if rms := bob.waitSilent(10 * time.Second); rms >= silentRMS {
+		t.Fatalf("after Alice let go, with Carol's busy press still held, Bob hears RMS %.5f", rms)
+	}
+	if carol.state().Floor.Mine {
+		t.Fatal("Carol's refused press turned into the floor")
+	}
+	if err := carolTalk.Release(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Everyone leaves: the server forgets the room.
+	for _, p := range everyone {
+		p.click("button", "Leave")
+		p.waitFor("home", 10*time.Second, func() bool { return p.state().Screen == "home" })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.metric(t, "sotto_rooms") != "0" || srv.metric(t, "sotto_members") != "0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after everyone left: sotto_rooms %s, sotto_members %s", srv.metric(t, "sotto_rooms"), srv.metric(t, "sotto_members"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The secret never left the browsers, in any form, and is not kept where
+	// it would outlive the tab.
+	keys, err := e2ee.DeriveRoomKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := map[string]string{"the invite link": invite, "the fragment": frag}
+	for what, b := range map[string][]byte{"S": secret, "the signal key": keys.Signal[:], "the media key": keys.Media[:]} {
+		forbidden[what+" (base64url)"] = base64.RawURLEncoding.EncodeToString(b)
+		forbidden[what+" (base64)"] = base64.RawStdEncoding.EncodeToString(b)
+		forbidden[what+" (hex)"] = hex.EncodeToString(b)
+	}
+	log.mu.Lock()
+	items := slices.Clone(log.items)
+	log.mu.Unlock()
+	var wsFrames int
+	for _, it := range items {
+		if strings.HasPrefix(it, "ws-sent") {
+			wsFrames++
+		}
+		for what, f := range forbidden {
+			if strings.Contains(strings.ToLower(it), strings.ToLower(f)) {
+				t.Errorf("%s left a browser: %.120s", what, it)
+			}
+		}
+	}
+	if wsFrames < 10 {
+		t.Fatalf("only %d WebSocket frames were seen: the network log is not working", wsFrames)
+	}
+	for _, p := range everyone {
+		stored := p.eval(`JSON.stringify({local: {...localStorage}, cookie: document.cookie})`)
+		for what, f := range forbidden {
+			if strings.Contains(strings.ToLower(stored), strings.ToLower(f)) {
+				t.Errorf("%s: %s is kept in localStorage or a cookie", p.name, what)
+			}
+		}
+	}
+}
+
+func loadSource(t testing.TB, wav string) []float32 {
+	t.Helper()
+	x, rate, err := browsertest.ReadWAV(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return browsertest.Decimate(x, rate/browsertest.AnalysisRate)
+}
+
+// BenchmarkPressToHear measures the time from "Hold to talk" going down at
+// the talker to sound at the listener's speaker, on loopback, over 12 presses.
+// The fake microphone plays a steady tone, so sound starts the moment audio
+// flows. Run: go test -run '^$' -bench PressToHear -benchtime 1x .
+func BenchmarkPressToHear(b *testing.B) {
+	const presses = 12
+	srv := startBinary(b)
+	tone := toneWAV(b)
+	br := browsertest.Start(b, browsertest.Options{FakeAudio: tone})
+	log := &netLog{}
+	alice, bob := newPerson(b, br, log, "Alice"), newPerson(b, br, log, "Bob")
+	if err := chromedp.Do(alice.page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
+		b.Fatal(err)
+	}
+	alice.click("button", "Create room")
+	alice.enter()
+	if err := chromedp.Do(bob.page, chromedp.Navigate(alice.find("textbox", "Invite link").Value)); err != nil {
+		b.Fatal(err)
+	}
+	bob.enter()
+	bob.listen()
+	talk := alice.find("button", "Hold to talk")
+
+	var lat []float64
+	b.ResetTimer()
+	for range b.N {
+		lat = lat[:0]
+		for range presses {
+			if rms := bob.waitSilent(10 * time.Second); rms >= silentRMS {
+				b.Fatalf("no silence between presses: RMS %.5f", rms)
+			}
+			if err := browsertest.ArmOnset(bob.page, 0.01); err != nil {
+				b.Fatal(err)
+			}
+			down := float64(time.Now().UnixNano()) / 1e6
+			if err := talk.Press(); err != nil {
+				b.Fatal(err)
+			}
+			var onset float64
+			deadline := time.Now().Add(10 * time.Second)
+			for onset == 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+				if onset, _ = browsertest.Onset(bob.page); onset == 0 {
+					continue
+				}
+			}
+			if onset == 0 {
+				b.Fatal("Bob never heard the press")
+			}
+			lat = append(lat, onset-down)
+			time.Sleep(300 * time.Millisecond) // a short word
+			if err := talk.Release(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	p := func(q float64) float64 { return lat[int(math.Ceil(q*float64(len(lat))))-1] }
+	b.ReportMetric(p(0.5), "p50-ms")
+	b.ReportMetric(p(0.95), "p95-ms")
+	b.ReportMetric(lat[0], "min-ms")
+	b.ReportMetric(lat[len(lat)-1], "max-ms")
+	b.Logf("press-to-hear over %d presses, ms: %.0f", len(lat), lat)
+}
+
+// toneWAV makes a steady 440 Hz tone, the same format as SpeechWAV.
+func toneWAV(t testing.TB) string {
+	t.Helper()
+	out := t.TempDir() + "/tone.wav"
+	if b, err := exec.Command("sox", "-n", "-r", "48000", "-c", "1", "-b", "16", out, "synth", "10", "sine", "440", "vol", "0.3").CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v\n%s", err, b)
+	}
+	return out
+}

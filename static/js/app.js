@@ -1,0 +1,176 @@
+// Sotto's entry point: decides which screen to show, and hands a room from
+// one stage to the next:
+//   Home --Create room--> Lobby (intent create) --Enter room--> Room
+//   a link's #fragment --> Lobby (intent join)  --Enter room--> Room
+//   Room --Leave--> Home
+// Modules: store.js (state), secret.js (where S lives), session.js (one stay
+// in a room: signaling, E2EE, media, floor), ui/*.js (one screen each).
+
+import { newSecret } from './e2ee/keys.js';
+import { audioContext } from './chirps.js';
+import { keepAwake, voiceAudioSession } from './device.js';
+import { LevelReader } from './level.js';
+import { stopMic } from './mic.js';
+import { RoomSession } from './session.js';
+import * as secrets from './secret.js';
+import * as store from './store.js';
+import { $, showScreen } from './ui/dom.js';
+import { homeError, initHome } from './ui/home.js';
+import { closeLobby, initLobby, openLobby } from './ui/lobby.js';
+import { initRoom, releaseTalk, setLevelSources } from './ui/room.js';
+import { initTheme } from './ui/theme.js';
+
+const LINK_ERRORS = {
+  'link-version': 'This invite link is from a newer version of Sotto. Reload the page, then open the link again.',
+  default: 'This invite link is damaged: part of it is missing or was changed. Ask for the link again.',
+};
+
+let current = null; // { secret, intent, session, mic, wake, remoteLevel }
+
+// The lead's browser tests read this; it holds nothing secret (store.snapshot).
+window.sottoState = () => store.snapshot();
+
+function goHome(error = '') {
+  secrets.forget();
+  showScreen('home');
+  homeError(error);
+}
+
+function goLobby(secret, intent) {
+  current = { secret, intent };
+  openLobby({ intent });
+}
+
+function createRoom() {
+  const secret = newSecret();
+  secrets.remember(secret);
+  // Ask for the AudioContext inside this click, so the lobby's meter runs.
+  audioContext();
+  goLobby(secret, 'create');
+}
+
+async function enterRoom({ name, mic, api }) {
+  const room = current;
+  room.mic = mic;
+  store.update({ inviteLink: secrets.inviteLink(room.secret), notice: '', connection: 'connecting' });
+  showScreen('room');
+  voiceAudioSession(true);
+  room.wake = keepAwake();
+  const ctx = audioContext();
+  setLevelSources({ mic: ctx ? new LevelReader(ctx, mic) : null, remote: null });
+  room.session = new RoomSession({
+    secret: room.secret,
+    intent: room.intent,
+    name,
+    mic,
+    api,
+    onRemote: (stream) => playRemote(room, stream),
+  });
+  try {
+    await room.session.start();
+  } catch {
+    leaveRoom('The room could not be opened. Try again.');
+  }
+}
+
+// The floor track plays through the one <audio> element. It must stay
+// attached and playing (and unmuted) for WebAudio to see its samples, which
+// the talker's level bar needs.
+function playRemote(room, stream) {
+  const audio = $('remote');
+  room.remoteLevel?.close();
+  room.remoteLevel = null;
+  if (!stream) {
+    audio.srcObject = null;
+    setLevelSources({ remote: null });
+    return;
+  }
+  audio.srcObject = stream;
+  audio.muted = false;
+  audio.play().catch(() => {
+    // Autoplay refused (no gesture yet): the next tap anywhere starts it.
+    addEventListener('pointerdown', () => audio.play().catch(() => {}), { once: true });
+  });
+  const ctx = audioContext();
+  if (ctx) {
+    room.remoteLevel = new LevelReader(ctx, stream);
+    setLevelSources({ remote: room.remoteLevel });
+  }
+}
+
+function leaveRoom(error = '') {
+  const room = current;
+  current = null;
+  releaseTalk();
+  if (room) {
+    room.session?.leave();
+    room.wake?.();
+    playRemote(room, null);
+    stopMic(room.mic);
+  }
+  setLevelSources({ mic: null, remote: null });
+  voiceAudioSession(false);
+  store.update({ inviteLink: '' });
+  goHome(error);
+}
+
+// A link opened while the app is already showing (pasted into the address
+// bar: only the fragment changes, so the page does not reload).
+function onHashChange() {
+  const got = secrets.takeFragment();
+  if (!got) return;
+  if (got.error) {
+    if (!current?.session) goHome(LINK_ERRORS[got.error] ?? LINK_ERRORS.default);
+    return;
+  }
+  if (current && secrets.sameSecret(current.secret, got.secret)) return;
+  if (current?.session) leaveRoom();
+  else closeLobby(true);
+  secrets.remember(got.secret);
+  goLobby(got.secret, 'join');
+}
+
+function start() {
+  initTheme();
+  initHome({ onCreate: createRoom });
+  initLobby({
+    onEnter: enterRoom,
+    onBack: () => {
+      current = null;
+      goHome();
+    },
+  });
+  initRoom({
+    onDown: () => current?.session?.press(),
+    onUp: () => current?.session?.release(),
+    onLeave: () => leaveRoom(),
+  });
+  addEventListener('hashchange', onHashChange);
+  // Leaving the page leaves the room at once, rather than when the server
+  // notices the closed socket. A page restored from the back/forward cache
+  // has no session any more: start over (the secret is still in this tab).
+  addEventListener('pagehide', () => current?.session?.leave());
+  addEventListener('pageshow', (ev) => {
+    if (ev.persisted && store.get().screen === 'room') location.reload();
+  });
+
+  const got = secrets.takeFragment();
+  if (got?.error) {
+    goHome(LINK_ERRORS[got.error] ?? LINK_ERRORS.default);
+  } else if (got) {
+    goLobby(got.secret, 'join');
+  } else {
+    // A reload of a tab that was in a room: back to the lobby of that room.
+    const kept = secrets.stored();
+    if (kept) goLobby(kept, 'join');
+    else showScreen('home');
+  }
+
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {
+      // No offline page then; the app works the same.
+    });
+  }
+}
+
+start();

@@ -1,0 +1,45 @@
+// Small things remembered on this device in localStorage. Never the room
+// secret: that lives in sessionStorage only (secret.js).
+
+const NAME_KEY = 'sotto.name';
+const THEME_KEY = 'sotto.theme';
+export const MAX_NAME_LENGTH = 40;
+
+function get(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage blocked: behave as a first visit
+  }
+}
+
+function set(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    // storage blocked or full: the preference is simply not kept
+  }
+}
+
+/**
+ * cleanName makes a display name safe to show and short: no control or
+ * formatting characters (which could reorder text on screen), single spaces,
+ * at most MAX_NAME_LENGTH characters. Used for our own name and for names
+ * other members send, which are only ever shown with textContent.
+ */
+export function cleanName(s) {
+  if (typeof s !== 'string') return '';
+  return [...s.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '').replace(/\s+/gu, ' ').trim()]
+    .slice(0, MAX_NAME_LENGTH).join('').trim();
+}
+
+export const loadName = () => cleanName(get(NAME_KEY) ?? '');
+export const saveName = (name) => set(NAME_KEY, cleanName(name) || null);
+
+/** loadTheme returns 'light', 'dark' or 'auto'. */
+export function loadTheme() {
+  const t = get(THEME_KEY);
+  return t === 'light' || t === 'dark' ? t : 'auto';
+}
+export const saveTheme = (t) => set(THEME_KEY, t === 'auto' ? null : t);

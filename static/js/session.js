@@ -1,0 +1,484 @@
+// One stay in a room: derive the keys, connect, create or join, trade sealed
+// hellos, run the media link, take and give back the floor, and reconnect
+// from scratch (new WebSocket, new E2EE worker and KID, new PeerConnection)
+// whenever the signaling connection is lost. Everything the UI shows goes
+// through store.js; the secret and the keys stay inside this object.
+
+import { startE2EE } from './e2ee/attach.js';
+import { deriveRoomKeys } from './e2ee/keys.js';
+import { openJSON, sealJSON } from './e2ee/blob.js';
+import { toBase64url } from './e2ee/encoding.js';
+import { CLOSE_UNSUPPORTED_VERSION, Signaling } from './signaling.js';
+import { MediaLink } from './media.js';
+import { chirp } from './chirps.js';
+import { buzz } from './device.js';
+import { cleanName } from './prefs.js';
+import * as store from './store.js';
+
+// Reconnect delays: quick at first (a blip), then patient (a tunnel), with
+// jitter so a room that lost the server together does not return together.
+const RETRY_MS = [300, 1000, 2000, 4000, 8000, 15000];
+const KID_RE = /^[0-9a-f]{12}$/;
+
+// Server error codes after which trying again cannot help.
+const FATAL = {
+  bad_auth: 'This link does not open this room. Ask for a new invite link.',
+  room_full: 'This room is full.',
+  server_full: 'The server has no room for another conversation right now. Try again later.',
+};
+
+export class RoomSession {
+  #secret;
+  #keys = null;
+  #api;
+  #intent; // 'create' for a brand-new secret, 'join' otherwise
+  #name;
+  #track;
+  #stream;
+  #onRemote;
+
+  #gen = 0; // numbers connection attempts; late callbacks of an old one are ignored
+  #sig = null;
+  #e2ee = null;
+  #media = null;
+  #self = null;
+  #members = new Map(); // id -> { id, name, kid }
+  #floor = { holder: null, deadline: 0 };
+  #joined = false; // in the room on the current connection
+  #everJoined = false;
+  #mediaState = 'new';
+  #noMedia = false; // the server answered media_unavailable
+  #offline = false;
+  #fatal = false;
+  #left = false;
+  #retries = 0;
+  #retryTimer = 0;
+
+  #want = false; // the button is held
+  #reqId = 0; // our floor_request not yet answered or granted
+  #holding = false; // the floor is ours and the mic is live
+  #sendBlocked = false; // the send watchdog stopped the mic
+
+  /**
+   * secret: S; intent: 'create' | 'join'; name: our display name; mic: the
+   * MediaStream from the lobby; api: chooseApi()'s answer; onRemote(stream)
+   * gets the floor track's stream (null when it goes).
+   */
+  constructor({ secret, intent, name, mic, api, onRemote }) {
+    this.#secret = secret;
+    this.#intent = intent;
+    this.#name = cleanName(name);
+    this.#stream = mic;
+    this.#track = mic.getAudioTracks()[0];
+    this.#api = api;
+    this.#onRemote = onRemote;
+    this.#track.enabled = false; // nothing audible leaves until the floor is ours
+  }
+
+  async start() {
+    this.#keys = await deriveRoomKeys(this.#secret);
+    store.update({ safetyCode: this.#keys.safetyCode, selfName: this.#name });
+    addEventListener('online', this.#online);
+    addEventListener('offline', this.#wentOffline);
+    this.#offline = navigator.onLine === false;
+    this.#render();
+    this.#connect();
+  }
+
+  // ---- connecting -------------------------------------------------------
+
+  async #connect() {
+    clearTimeout(this.#retryTimer);
+    if (this.#left || this.#fatal) return;
+    const gen = ++this.#gen;
+    if (navigator.onLine === false) {
+      this.#offline = true; // the online event brings us back
+      this.#render();
+      return;
+    }
+    const sig = new Signaling({
+      onMessage: (m) => gen === this.#gen && this.#onMessage(m),
+      onClose: (ev) => gen === this.#gen && this.#lost(ev.code),
+    });
+    this.#sig = sig;
+    // The worker derives its keys while the socket opens.
+    const e2eeStarting = startE2EE({ media: this.#keys.media, api: this.#api, onEvent: (e) => gen === this.#gen && this.#onE2EE(e) });
+    try {
+      await sig.open();
+      const e2ee = await e2eeStarting;
+      if (gen !== this.#gen) {
+        e2ee.close();
+        return;
+      }
+      this.#e2ee = e2ee;
+      const joined = await this.#enter(sig);
+      if (gen !== this.#gen) return;
+      this.#onJoined(joined);
+      await this.#hello(null);
+      await this.#startMedia(gen);
+    } catch (err) {
+      e2eeStarting.then((e) => e !== this.#e2ee && e.close(), () => {});
+      if (gen !== this.#gen) return;
+      if (err?.code === 'unsupported') return this.#fail('This browser cannot encrypt audio end to end, so Sotto will not send any. Try a current Chrome, Edge, Safari or Firefox.');
+      if (Object.hasOwn(FATAL, err?.code)) return this.#fail(FATAL[err.code]);
+      this.#lost(0);
+    }
+  }
+
+  // create or join, falling back to the other: rooms vanish when empty, but
+  // links stay valid, so a join that finds no room makes it again.
+  async #enter(sig) {
+    const room = toBase64url(this.#keys.roomId);
+    const join = () => sig.request({ type: 'join', room, auth: toBase64url(this.#keys.roomAuth) });
+    const create = () => sig.request({ type: 'create', room, verifier: toBase64url(this.#keys.verifier) });
+    const [first, second, firstMiss] = this.#intent === 'create' ? [create, join, 'room_exists'] : [join, create, 'no_such_room'];
+    try {
+      return await first();
+    } catch (err) {
+      if (err?.code !== firstMiss) throw err;
+    }
+    try {
+      return await second();
+    } catch (err) {
+      // Two people opened the same empty room's link at once: one created it.
+      if (err?.code === 'room_exists' || err?.code === 'no_such_room') return first();
+      throw err;
+    }
+  }
+
+  #onJoined(m) {
+    this.#intent = 'join'; // a reconnect joins the room we made
+    this.#joined = true;
+    this.#everJoined = true;
+    this.#retries = 0;
+    this.#self = m.self;
+    this.#members = new Map();
+    for (const mem of m.members ?? []) this.#members.set(mem.id, { id: mem.id, name: null, kid: null });
+    const me = this.#members.get(m.self) ?? { id: m.self };
+    Object.assign(me, { name: this.#name, kid: this.#e2ee.kid });
+    this.#members.set(m.self, me);
+    this.#floor = m.floor ? { holder: m.floor.holder, deadline: performance.now() + m.floor.deadline_ms } : { holder: null, deadline: 0 };
+    store.update({ nameplate: m.nameplate ?? '', talkLimitMs: m.talk_limit_ms ?? 0, notice: this.#sendBlocked ? store.get().notice : '' });
+    this.#render();
+  }
+
+  async #startMedia(gen) {
+    const media = new MediaLink({
+      api: this.#api,
+      e2ee: this.#e2ee,
+      track: this.#track,
+      stream: this.#stream,
+      signaling: this.#sig,
+      onRemote: (s) => gen === this.#gen && this.#onRemote(s),
+      onState: (s) => {
+        if (gen !== this.#gen) return;
+        this.#mediaState = s;
+        this.#render();
+      },
+    });
+    this.#media = media;
+    try {
+      await media.start();
+    } catch (err) {
+      if (gen !== this.#gen) return;
+      if (err?.code === 'media_unavailable') {
+        // A server without the SFU: the room works, minus audio.
+        this.#noMedia = true;
+        store.update({ notice: 'This server carries no audio yet: you can see who is here, but not talk.' });
+        this.#render();
+        return;
+      }
+      throw err;
+    }
+  }
+
+  // The connection is gone: drop everything tied to it and try again.
+  #lost(code) {
+    if (this.#left || this.#fatal) return;
+    this.#teardown();
+    if (code === CLOSE_UNSUPPORTED_VERSION) {
+      this.#fail('Sotto was updated. Reload the page to continue.');
+      return;
+    }
+    const base = RETRY_MS[Math.min(this.#retries, RETRY_MS.length - 1)];
+    this.#retries++;
+    this.#render();
+    this.#retryTimer = setTimeout(() => this.#connect(), base * (0.75 + Math.random() * 0.5));
+  }
+
+  #teardown() {
+    this.#gen++;
+    if (this.#holding) chirp('end');
+    this.#micOff();
+    this.#holding = false;
+    this.#reqId = 0;
+    this.#joined = false;
+    this.#mediaState = 'new';
+    this.#floor = { holder: null, deadline: 0 };
+    this.#media?.close();
+    this.#media = null;
+    this.#e2ee?.close();
+    this.#e2ee = null;
+    this.#sig?.close();
+    this.#sig = null;
+    this.#onRemote(null);
+  }
+
+  #fail(message) {
+    this.#fatal = true;
+    this.#teardown();
+    store.update({ notice: message });
+    this.#render();
+  }
+
+  #online = () => {
+    this.#offline = false;
+    if (this.#joined && this.#sig?.isOpen) {
+      // The socket survived the change of network; the media path may not have.
+      this.#media?.restartIce();
+      this.#render();
+    } else if (!this.#left && !this.#fatal) {
+      this.#retries = 0;
+      this.#connect();
+    }
+  };
+
+  #wentOffline = () => {
+    this.#offline = true;
+    this.#render();
+  };
+
+  // ---- messages ---------------------------------------------------------
+
+  #onMessage(m) {
+    switch (m.type) {
+      case 'member_joined': {
+        const id = m.member?.id;
+        if (!id || this.#members.has(id)) return;
+        this.#members.set(id, { id, name: null, kid: null });
+        this.#hello(id).catch(() => {}); // sealing cannot fail with a valid key; if it did, they see "Joining…"
+        this.#render();
+        return;
+      }
+      case 'member_left': {
+        const mem = this.#members.get(m.member);
+        if (!mem) return;
+        if (mem.kid) this.#e2ee?.removeSender(mem.kid);
+        this.#members.delete(m.member);
+        if (this.#floor.holder === m.member) this.#floor = { holder: null, deadline: 0 };
+        this.#render();
+        return;
+      }
+      case 'blob':
+        this.#onBlob(m.from, m.data, this.#gen);
+        return;
+      case 'floor_granted':
+        this.#granted(m);
+        return;
+      case 'floor_released':
+        this.#released(m);
+        return;
+      case 'floor_busy':
+        if (m.id && m.id === this.#reqId) {
+          this.#reqId = 0;
+          if (this.#want) chirp('busy');
+          this.#render();
+        }
+        return;
+      case 'ice':
+        this.#media?.addRemoteCandidate(m.candidate);
+        return;
+      case 'error':
+        // Errors of requests someone waits for are theirs (signaling.js).
+        // A refused floor_request must not leave the button "requesting".
+        if (m.id && m.id === this.#reqId) {
+          this.#reqId = 0;
+          chirp('busy');
+          this.#render();
+        }
+        return;
+      default:
+        // joined, answer, pong, left: answers to requests, handled there.
+    }
+  }
+
+  // A hello is { name, kid } sealed with the room's signal key. It is the
+  // only place names come from, and announcing a KID is what lets its
+  // frames be decrypted.
+  async #hello(to) {
+    if (!this.#e2ee || !this.#sig) return;
+    if (!to && this.#members.size < 2) return; // nobody to tell
+    const data = await sealJSON(this.#keys.signal, { name: this.#name, kid: this.#e2ee.kid });
+    this.#sig?.send(to ? { type: 'blob', to, data } : { type: 'blob', data });
+  }
+
+  async #onBlob(from, data, gen) {
+    let hello;
+    try {
+      hello = await openJSON(this.#keys.signal, data);
+    } catch {
+      return; // not sealed with this room's key: not from a member who has the link
+    }
+    if (gen !== this.#gen) return;
+    const mem = this.#members.get(from);
+    if (!mem || from === this.#self) return;
+    if (typeof hello?.kid !== 'string' || !KID_RE.test(hello.kid)) return;
+    // A replayed or repeated hello re-registers the same KID, which changes nothing.
+    if (mem.kid && mem.kid !== hello.kid) this.#e2ee?.removeSender(mem.kid);
+    mem.kid = hello.kid;
+    mem.name = cleanName(hello.name) || 'Guest';
+    this.#e2ee?.addSender(hello.kid);
+    this.#render();
+  }
+
+  #granted(m) {
+    this.#floor = { holder: m.member, deadline: performance.now() + (m.deadline_ms ?? 0) };
+    if (m.member === this.#self) {
+      // Only the grant of our latest request turns the mic on: after a quick
+      // press-release-press, the first grant is already being released.
+      const ours = !m.id || m.id === this.#reqId;
+      if (this.#want && ours && !this.#sendBlocked && !this.#holding) {
+        this.#holding = true;
+        this.#micOn();
+        chirp('start');
+        buzz(30);
+      }
+      if (ours) this.#reqId = 0;
+    }
+    this.#render();
+  }
+
+  #released(m) {
+    if (this.#floor.holder === m.member) this.#floor = { holder: null, deadline: 0 };
+    if (m.member === this.#self) {
+      if (this.#holding) {
+        this.#holding = false;
+        this.#micOff();
+        chirp('end');
+      }
+      if (m.reason === 'timeout') {
+        // Let go and press again to go on: never re-grab the floor by itself.
+        this.#want = false;
+        store.update({ notice: 'Your talk time ran out. Let go and press again to go on.' });
+      }
+    }
+    this.#render();
+  }
+
+  // ---- the button ---------------------------------------------------------
+
+  /** press: the button went down. */
+  press() {
+    this.#want = true;
+    if (store.get().notice && !this.#fatal && !this.#sendBlocked && !this.#noMedia) store.update({ notice: '' });
+    if (!this.#joined || !this.#sig?.isOpen || this.#sendBlocked) {
+      chirp('busy');
+      return;
+    }
+    if (this.#holding || this.#reqId) return;
+    this.#reqId = this.#sig.nextId();
+    this.#sig.send({ type: 'floor_request', id: this.#reqId });
+    this.#render();
+  }
+
+  /** release: the button came up (or the page lost focus). */
+  release() {
+    const wanted = this.#want;
+    this.#want = false;
+    if (!wanted) return;
+    const asked = this.#holding || this.#reqId;
+    if (this.#holding) {
+      // Silence at once; the server's floor_released follows.
+      this.#holding = false;
+      this.#micOff();
+      chirp('end');
+    }
+    if (asked) this.#sig?.send({ type: 'floor_release' });
+    this.#reqId = 0;
+    this.#render();
+  }
+
+  #micOn() {
+    this.#track.enabled = true;
+  }
+
+  #micOff() {
+    this.#track.enabled = false;
+  }
+
+  // ---- E2EE events --------------------------------------------------------
+
+  #onE2EE(e) {
+    switch (e?.type) {
+      case 'watchdog':
+        if (e.side === 'send') {
+          this.#sendBlocked = true;
+          this.#holding = false;
+          this.#micOff();
+          store.update({ notice: 'Your microphone was switched off because its audio could not be encrypted. Leave and enter the room again.' });
+        } else {
+          store.update({ notice: 'Incoming audio could not be decrypted, so it was muted.' });
+        }
+        this.#render();
+        return;
+      case 'cant-decrypt':
+        store.update({ notice: 'Some audio could not be decrypted. Does everyone have the same safety code?' });
+        return;
+      case 'cant-encrypt':
+        store.update({ notice: 'Your audio could not be encrypted, so it was not sent.' });
+        return;
+      default:
+        // 'unknown-sender' (a talker whose hello is still on its way) and
+        // pipe errors of a closing connection need no words.
+    }
+  }
+
+  // ---- leaving ------------------------------------------------------------
+
+  /** leave says goodbye to the server and ends everything; the mic is the caller's. */
+  leave() {
+    if (this.#left) return;
+    this.release();
+    this.#left = true;
+    clearTimeout(this.#retryTimer);
+    // Sent before the close frame on the same socket, so the server takes us
+    // out of the room at once rather than on noticing the closed socket.
+    this.#sig?.send({ type: 'leave' });
+    this.#teardown();
+    removeEventListener('online', this.#online);
+    removeEventListener('offline', this.#wentOffline);
+    store.update({
+      connection: 'idle', self: null, members: [], floor: { holder: null, mine: false, deadline: 0 },
+      nameplate: '', talkLimitMs: 0, safetyCode: '', talk: 'idle', notice: '',
+    });
+  }
+
+  // ---- state for the UI -----------------------------------------------------
+
+  #connection() {
+    if (this.#fatal) return 'closed';
+    if (this.#offline) return 'offline';
+    if (this.#joined && (this.#mediaState === 'connected' || this.#noMedia)) return 'connected';
+    return this.#everJoined ? 'reconnecting' : 'connecting';
+  }
+
+  #render() {
+    if (this.#left) return;
+    const connection = this.#connection();
+    const holder = this.#floor.holder;
+    let talk = 'idle';
+    if (connection !== 'connected' || this.#sendBlocked) talk = 'offline';
+    else if (this.#holding) talk = 'talking';
+    else if (this.#reqId) talk = 'requesting';
+    else if (holder && holder !== this.#self) talk = 'busy';
+    store.update({
+      connection,
+      self: this.#joined ? this.#self : null,
+      members: [...this.#members.values()].map((m) => ({
+        id: m.id, name: m.name, self: m.id === this.#self, talking: m.id === holder,
+      })),
+      floor: { holder, mine: !!holder && holder === this.#self, deadline: this.#floor.deadline },
+      talk,
+    });
+  }
+}

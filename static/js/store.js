@@ -1,0 +1,66 @@
+// The app's state in one plain object, and who wants to hear of changes.
+// Modules change it through update() and render from it in their listener;
+// nothing secret is ever put here (keys and the secret stay in session.js),
+// so the read-only test hook below can expose a copy safely.
+
+const state = {
+  screen: 'home', // 'home' | 'lobby' | 'room'
+  // 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'offline' (waiting for network) | 'closed'
+  connection: 'idle',
+  self: null, // our member id, from joined
+  members: [], // [{ id, name (null until its hello arrives), talking }]
+  floor: { holder: null, mine: false, deadline: 0 }, // deadline: performance.now() ms when the cap ends
+  nameplate: '',
+  talkLimitMs: 0,
+  safetyCode: '',
+  inviteLink: '', // holds the secret: shown on screen, never in sottoState()
+  selfName: '',
+  talk: 'idle', // the button: 'idle' | 'requesting' | 'talking' | 'busy' | 'offline'
+  notice: '', // a room message for the user (role="alert")
+};
+
+const listeners = new Set();
+let queued = false;
+
+export function get() {
+  return state;
+}
+
+/** update merges changes and tells listeners once per microtask. */
+export function update(changes) {
+  Object.assign(state, changes);
+  if (queued) return;
+  queued = true;
+  queueMicrotask(() => {
+    queued = false;
+    for (const fn of listeners) {
+      try {
+        fn(state);
+      } catch (err) {
+        console.error('render failed', err?.name); // never the state: it can hold the invite link
+      }
+    }
+  });
+}
+
+export function subscribe(fn) {
+  listeners.add(fn);
+  fn(state);
+  return () => listeners.delete(fn);
+}
+
+/**
+ * snapshot is the read-only view for the browser tests (window.sottoState):
+ * screen, connection, ids, names, floor and nameplate. No secret, no link,
+ * no key, no safety code.
+ */
+export function snapshot() {
+  return {
+    screen: state.screen,
+    connection: state.connection,
+    self: state.self,
+    members: state.members.map((m) => ({ id: m.id, name: m.name })),
+    floor: { holder: state.floor.holder, mine: state.floor.mine },
+    nameplate: state.nameplate,
+  };
+}

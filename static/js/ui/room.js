@@ -1,0 +1,159 @@
+// The room screen: connection state, who is talking (a role="status" live
+// region) with a level bar, the hold-to-talk button and its countdown, the
+// member list, the safety code and any notice. It renders from the store;
+// input goes to the callbacks app.js passes in.
+
+import * as store from '../store.js';
+import { showLevel } from '../level.js';
+import { $, setText, showAlert } from './dom.js';
+import { bindTalk } from './talk.js';
+import { initShare } from './share.js';
+
+const CONNECTION_TEXT = {
+  idle: '',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Waiting for network…',
+  closed: 'Disconnected',
+};
+
+const LOW_SECONDS = 10; // the countdown turns red, so nobody is cut off by surprise
+
+let levels = { mic: null, remote: null }; // LevelReaders, set by app.js
+let frame = 0;
+let ticker = 0;
+let talkInput = null;
+
+export function initRoom({ onDown, onUp, onLeave }) {
+  talkInput = bindTalk($('talk'), {
+    isActive: () => store.get().screen === 'room',
+    onDown,
+    onUp,
+  });
+  $('leave').addEventListener('click', () => {
+    talkInput.release();
+    onLeave();
+  });
+  initShare();
+  store.subscribe(render);
+}
+
+/** setLevelSources tells the meter where our voice and the room's come from. */
+export function setLevelSources(next) {
+  levels = { ...levels, ...next };
+}
+
+/** releaseTalk lets go of the button from outside (leaving, screen change). */
+export function releaseTalk() {
+  talkInput?.release();
+}
+
+function nameOf(s, id) {
+  if (id === s.self) return 'You';
+  const m = s.members.find((x) => x.id === id);
+  return m?.name || 'Someone';
+}
+
+function render(s) {
+  if (s.screen !== 'room') {
+    stopLoops();
+    return;
+  }
+  startLoops();
+
+  const conn = $('conn');
+  conn.dataset.state = s.connection;
+  setText($('conn-text'), CONNECTION_TEXT[s.connection] ?? '');
+
+  const holder = s.floor.holder;
+  setText($('talker'), !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`);
+
+  const talk = $('talk');
+  talk.dataset.state = s.talk;
+  const sub = {
+    idle: matchMedia('(pointer: fine)').matches ? 'or hold Space' : 'Press and hold',
+    requesting: 'Getting the floor…',
+    talking: 'Talking · let go to stop',
+    busy: `Busy: ${holder ? nameOf(s, holder) : 'someone'} is talking`,
+    offline: s.connection === 'closed' ? 'Not connected' : CONNECTION_TEXT[s.connection] || 'Not connected',
+  }[s.talk];
+  setText($('talk-sub'), sub ?? '');
+
+  showAlert($('room-notice'), s.notice);
+  renderMembers(s);
+  setText($('sas'), s.safetyCode);
+  renderCountdown();
+}
+
+function renderMembers(s) {
+  setText($('member-count'), s.members.length ? `(${s.members.length})` : '');
+  const list = $('members');
+  // Small lists: rebuilding is simpler than diffing and costs nothing.
+  const items = s.members.map((m) => {
+    const li = document.createElement('li');
+    li.dataset.id = m.id;
+    if (m.talking) li.classList.add('talking');
+    if (!m.name) li.classList.add('pending');
+    const avatar = document.createElement('span');
+    avatar.className = 'avatar';
+    avatar.setAttribute('aria-hidden', 'true');
+    const name = m.name || '';
+    avatar.textContent = name ? [...name][0].toUpperCase() : '·';
+    const who = document.createElement('span');
+    who.className = 'who';
+    // Names come from other people: textContent only, never markup.
+    who.textContent = name || 'Joining…';
+    li.append(avatar, who);
+    const tags = [];
+    if (m.self) tags.push('you');
+    if (m.talking) tags.push('talking');
+    if (tags.length) {
+      const tag = document.createElement('span');
+      tag.className = 'tag';
+      tag.textContent = tags.join(', ');
+      li.append(tag);
+    }
+    return li;
+  });
+  list.replaceChildren(...items);
+}
+
+function renderCountdown() {
+  const s = store.get();
+  const el = $('countdown');
+  if (!s.floor.holder || !s.floor.deadline) {
+    setText(el, '');
+    el.classList.remove('low');
+    return;
+  }
+  const left = Math.max(0, Math.ceil((s.floor.deadline - performance.now()) / 1000));
+  const mm = Math.floor(left / 60);
+  const ss = String(left % 60).padStart(2, '0');
+  setText(el, `${mm}:${ss} left`);
+  el.classList.toggle('low', s.floor.mine && left <= LOW_SECONDS);
+}
+
+function startLoops() {
+  if (!ticker) ticker = setInterval(renderCountdown, 250);
+  if (frame) return;
+  const bar = $('talk-level');
+  const talk = $('talk');
+  const tick = () => {
+    const s = store.get();
+    let v = 0;
+    if (s.floor.mine && levels.mic) v = levels.mic.level();
+    else if (s.floor.holder && levels.remote) v = levels.remote.level();
+    showLevel(bar, v);
+    showLevel(talk, s.floor.mine ? v : 0);
+    frame = requestAnimationFrame(tick);
+  };
+  frame = requestAnimationFrame(tick);
+}
+
+function stopLoops() {
+  cancelAnimationFrame(frame);
+  frame = 0;
+  clearInterval(ticker);
+  ticker = 0;
+}
