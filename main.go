@@ -1,9 +1,11 @@
 // Sotto serves private push-to-talk voice rooms: the web app, embedded in this
 // binary, and the WebSocket signaling that rooms need. Rooms live in memory only.
 //
-// This file is configuration, wiring and shutdown; each job has its package:
-// room/ (registry and floor), signal/ (WebSocket protocol), sfu/ (media
-// forwarding), metrics/.
+// This file is configuration, wiring and shutdown, and transport.go how the
+// port is secured (TLS, a trusted proxy, or loopback only) and `sotto
+// healthcheck`; each other job has its package: room/ (registry and floor),
+// signal/ (WebSocket protocol), sfu/ (media forwarding), metrics/, tlsconf/
+// (certificates), termqr/ (the LAN address as a QR code).
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -32,17 +35,22 @@ import (
 	"sotto/room"
 	"sotto/sfu"
 	sig "sotto/signal"
+	"sotto/tlsconf"
 )
-
-//go:embed static
-var staticFiles embed.FS
 
 // Server timeouts. Signaling lives on hijacked WebSocket connections, so these
 // bound only plain HTTP requests and the WebSocket handshake.
+//go:embed static
+var staticFiles embed.FS
+
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 16 << 10
+
+	// defaultAddr is loopback: the only place plain HTTP is served.
+	defaultAddr            = "127.0.0.1:8080"
+	defaultShutdownTimeout = 10 * time.Second
 )
 
 // config is everything the operator can set, by flag or SOTTO_* variable.
@@ -58,9 +66,22 @@ type config struct {
 	shutdownTimeout time.Duration
 	udpPort         int
 	publicAddrs     []string
+
+	// Transport security: at most one of the TLS modes (certificate files,
+	// ACME, self-signed) or behindProxy; none only on a loopback address.
+	tlsCert, tlsKey string
+	acmeDomains     []string
+	acmeCache       string
+	acmeDirectory   string
+	selfSigned      bool
+	behindProxy     bool
+	trustedProxies  []netip.Prefix
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheckMain(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -83,12 +104,19 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs := flag.NewFlagSet("sotto", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: sotto [flags]\n\nSotto serves private push-to-talk voice rooms, held in memory only.\n"+
+		fmt.Fprintf(out, "Usage: sotto [flags]\n       sotto healthcheck [flags]\n\n"+
+			"Sotto serves private push-to-talk voice rooms, held in memory only.\n"+
+			"Plain HTTP is served on loopback only; elsewhere choose --acme-domain, --tls-cert/--tls-key,\n"+
+			"--self-signed or --behind-proxy. `sotto healthcheck` asks a running server with the same\n"+
+			"flags for /readyz and exits 0 if it is ready, 1 if not.\n"+
 			"Every flag can also be set by the environment variable shown in brackets.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	var c config
-	var logLevel, origins, public string
+	var logLevel, origins, public, domains, proxies string
+	// A malformed environment value is an error, as a malformed flag is:
+	// silently using the default could, say, leave a limit off.
+	var envErrs []error
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -97,21 +125,35 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	envInt := func(name string, def int) int {
 		if v := getenv(name); v != "" {
-			if n, err := strconv.Atoi(v); err == nil {
-				return n
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not a whole number", name, v))
 			}
+			return n
 		}
 		return def
 	}
 	envDur := func(name string, def time.Duration) time.Duration {
 		if v := getenv(name); v != "" {
-			if d, err := time.ParseDuration(v); err == nil {
-				return d
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not a duration like 30s", name, v))
 			}
+			return d
 		}
 		return def
 	}
-	fs.StringVar(&c.addr, "addr", env("SOTTO_ADDR", "127.0.0.1:8080"), "address to serve the app and signaling on [SOTTO_ADDR]")
+	envBool := func(name string) bool {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not true or false", name, v))
+			}
+			return b
+		}
+		return false
+	}
+	fs.StringVar(&c.addr, "addr", env("SOTTO_ADDR", defaultAddr), "address to serve the app and signaling on; plain HTTP only on loopback [SOTTO_ADDR]")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("SOTTO_METRICS_ADDR", ""), "address for Prometheus metrics at /metrics; off when empty [SOTTO_METRICS_ADDR]")
 	fs.StringVar(&logLevel, "log-level", env("SOTTO_LOG_LEVEL", "info"), "debug, info, warn or error [SOTTO_LOG_LEVEL]")
 	fs.IntVar(&c.maxRooms, "max-rooms", envInt("SOTTO_MAX_ROOMS", room.DefaultMaxRooms), "live rooms at most [SOTTO_MAX_ROOMS]")
@@ -121,12 +163,23 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
 	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port [SOTTO_UDP_PORT]")
 	fs.StringVar(&public, "public-ip", env("SOTTO_PUBLIC_IP", ""), "comma-separated IPs or host names clients reach this server at, when it is behind NAT or Docker [SOTTO_PUBLIC_IP]")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur("SOTTO_SHUTDOWN_TIMEOUT", 10*time.Second), "how long to wait for connections to close on SIGTERM [SOTTO_SHUTDOWN_TIMEOUT]")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur("SOTTO_SHUTDOWN_TIMEOUT", defaultShutdownTimeout), "how long to wait for connections to close on SIGTERM [SOTTO_SHUTDOWN_TIMEOUT]")
+	fs.StringVar(&c.tlsCert, "tls-cert", env("SOTTO_TLS_CERT", ""), "TLS certificate chain (PEM) to serve; re-read when it changes [SOTTO_TLS_CERT]")
+	fs.StringVar(&c.tlsKey, "tls-key", env("SOTTO_TLS_KEY", ""), "private key (PEM) of --tls-cert [SOTTO_TLS_KEY]")
+	fs.StringVar(&domains, "acme-domain", env("SOTTO_ACME_DOMAIN", ""), "comma-separated domain names to get certificates for automatically (Let's Encrypt, TLS-ALPN-01 on port 443); using it accepts the CA's terms [SOTTO_ACME_DOMAIN]")
+	fs.StringVar(&c.acmeCache, "acme-cache", env("SOTTO_ACME_CACHE", ""), "directory that keeps ACME certificates across restarts, the only thing Sotto ever writes; memory only when empty [SOTTO_ACME_CACHE]")
+	fs.StringVar(&c.acmeDirectory, "acme-directory", env("SOTTO_ACME_DIRECTORY", tlsconf.DefaultACMEDirectory), "ACME directory URL (e.g. a CA's staging directory) [SOTTO_ACME_DIRECTORY]")
+	fs.BoolVar(&c.selfSigned, "self-signed", envBool("SOTTO_SELF_SIGNED"), "serve TLS with a certificate made in memory at start, for a LAN; prints its fingerprint [SOTTO_SELF_SIGNED]")
+	fs.BoolVar(&c.behindProxy, "behind-proxy", envBool("SOTTO_BEHIND_PROXY"), "serve plain HTTP to a reverse proxy that terminates TLS; needs --trusted-proxy [SOTTO_BEHIND_PROXY]")
+	fs.StringVar(&proxies, "trusted-proxy", env("SOTTO_TRUSTED_PROXY", ""), "comma-separated addresses or CIDRs of the proxy, the only peers whose X-Forwarded-For and X-Forwarded-Proto are believed [SOTTO_TRUSTED_PROXY]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	if err := errors.Join(envErrs...); err != nil {
+		return c, err
 	}
 	if err := c.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)
@@ -158,6 +211,16 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	case c.shutdownTimeout <= 0:
 		return c, errors.New("--shutdown-timeout must be positive")
 	}
+	var err error
+	if c.acmeDomains, err = parseDomains(domains); err != nil {
+		return c, fmt.Errorf("--acme-domain: %w", err)
+	}
+	if c.trustedProxies, err = parsePrefixes(proxies); err != nil {
+		return c, fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	if err := c.checkTransport(); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -166,6 +229,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 
+	// Certificates are loaded or made before anything listens, so a bad
+	// file stops the start, not the first visitor.
+	sec, err := newTransport(cfg, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
@@ -173,6 +242,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	// The app's TCP port also carries ICE-TCP, for networks that block UDP.
 	webLn, iceTCPLn := sfu.SplitICETCP(ln, sfu.DemuxPeekTimeout)
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if h, _, _ := net.SplitHostPort(cfg.addr); h == "" {
+		// ":443" (the container image's) is every interface, IPv4 and
+		// IPv6; the listener reports it as "::", which the SFU would take
+		// for IPv6 only.
+		host = ""
+	}
 	udpPort := cfg.udpPort
 	if udpPort == 0 {
 		udpPort, _ = strconv.Atoi(port)
@@ -210,15 +285,17 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		AllowedOrigins: cfg.allowOrigins,
 		Media:          sfuMedia{media},
 		MaxConnsPerIP:  cfg.maxConnsPerIP,
+		ClientIP:       sec.clientIP, // nil unless behind a trusted proxy
 	})
 
 	var shuttingDown atomic.Bool
 	app := &http.Server{
-		Handler:           securityHeaders(routes(signaling, &shuttingDown)),
+		Handler:           securityHeaders(sec.guard(routes(signaling, &shuttingDown))),
+		TLSConfig:         sec.tls,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          httpErrorLog(log),
 	}
 	servers := []*http.Server{app}
 	listeners := []net.Listener{webLn}
@@ -233,16 +310,22 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			mreg.WriteTo(w)
 		})
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout})
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: httpErrorLog(log)})
 		listeners = append(listeners, mln)
 		fmt.Fprintf(out, "Metrics at http://%s/metrics\n", mln.Addr())
 	}
 	fmt.Fprintf(out, "Voice on UDP %s and TCP %s\n", addrList(media.UDPAddrs()), ln.Addr())
-	fmt.Fprintf(out, "Sotto is running. Open http://%s/ in a browser.\n", ln.Addr())
+	sec.announce(out, ln.Addr())
 
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
-		go func() { errc <- s.Serve(listeners[i]) }()
+		go func() {
+			if s == app && s.TLSConfig != nil {
+				errc <- s.ServeTLS(listeners[i], "", "")
+				return
+			}
+			errc <- s.Serve(listeners[i])
+		}()
 	}
 	select {
 	case err := <-errc:

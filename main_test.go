@@ -2,16 +2,31 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"debug/elf"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +35,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"sotto/tlsconf"
 )
 
 func TestParseConfigDefaultsAndEnv(t *testing.T) {
@@ -102,6 +119,9 @@ func TestBinaryLifecycle(t *testing.T) {
 			t.Errorf("response lacks %s", h)
 		}
 	}
+	if h := res.Header.Get("Strict-Transport-Security"); h != "" {
+		t.Errorf("HSTS on plain loopback HTTP: %q", h) // a browser would then refuse http://127.0.0.1 for every app
+	}
 	if _, body := get("http://" + metricsAddr + "/metrics"); !strings.Contains(body, "sotto_rooms 0") || !strings.Contains(body, "sotto_members 0") {
 		t.Fatalf("metrics: %s", body)
 	}
@@ -173,9 +193,8 @@ type runningBinary struct {
 	appAddr, metricsAddr string
 }
 
-// startBinary builds the binary once per test run, starts it on free
-// loopback ports with metrics on, and kills it when the test ends.
-func startBinary(t testing.TB, args ...string) *runningBinary {
+// buildBinary builds the binary once per test run and returns its path.
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "sotto-bin-")
@@ -191,7 +210,14 @@ func startBinary(t testing.TB, args ...string) *runningBinary {
 	if buildErr != nil {
 		t.Fatalf("build: %v", buildErr)
 	}
-	cmd := exec.Command(builtPath, append([]string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)...)
+	return builtPath
+}
+
+// startBinary builds the binary once per test run, starts it on free
+// loopback ports with metrics on, and kills it when the test ends.
+func startBinary(t testing.TB, args ...string) *runningBinary {
+	t.Helper()
+	cmd := exec.Command(buildBinary(t), append([]string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -239,4 +265,689 @@ func (b *runningBinary) metric(t testing.TB, name string) string {
 	}
 	t.Fatalf("metric %s missing", name)
 	return ""
+}
+
+// launched is a sotto process whose output was read up to its "Sotto is
+// running" line.
+type launched struct {
+	cmd   *exec.Cmd
+	lines []string // stdout up to and including the "Sotto is running" line
+	url   string   // what that line says to open
+}
+
+var openRE = regexp.MustCompile(`^Sotto is running.* (https?://\S+/)`)
+
+// launch starts cmd, reads its stdout to the "Sotto is running" line, and
+// kills it when the test ends (unless it has exited).
+func launch(t testing.TB, cmd *exec.Cmd) *launched {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	l := &launched{cmd: cmd}
+	got := make(chan string)
+	go func() {
+		lines := bufio.NewScanner(stdout)
+		for lines.Scan() {
+			got <- lines.Text()
+		}
+		close(got)
+	}()
+	timeout := time.After(20 * time.Second)
+	for l.url == "" {
+		select {
+		case line, ok := <-got:
+			if !ok {
+				t.Fatalf("the binary exited before it said where it runs: %q", l.lines)
+			}
+			l.lines = append(l.lines, line)
+			if m := openRE.FindStringSubmatch(line); m != nil {
+				l.url = m[1]
+			}
+		case <-timeout:
+			t.Fatalf("the binary did not say where it runs: %q", l.lines)
+		}
+	}
+	go func() {
+		for range got {
+		}
+	}()
+	return l
+}
+
+// line is the first output line containing substr.
+func (l *launched) line(t testing.TB, substr string) string {
+	t.Helper()
+	for _, s := range l.lines {
+		if strings.Contains(s, substr) {
+			return s
+		}
+	}
+	t.Fatalf("no line with %q in %q", substr, l.lines)
+	return ""
+}
+
+// stop sends SIGTERM and checks that the process exits 0 in time.
+func (l *launched) stop(t testing.TB) {
+	t.Helper()
+	if err := l.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	l.waitExit(t)
+}
+
+func (l *launched) waitExit(t testing.TB) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- l.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the binary did not exit after SIGTERM")
+	}
+}
+
+var fingerprintRE = regexp.MustCompile(`fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$`)
+
+// TestPlainHTTPRefusedOffLoopback: asked to serve plain HTTP where other
+// machines can reach it, the binary exits 2 before listening and names the
+// operator's choices.
+func TestPlainHTTPRefusedOffLoopback(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		args []string
+		env  string
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, ""},
+		{nil, "SOTTO_ADDR=:0"},
+		{[]string{"--addr", "[::]:0", "--metrics-addr", "127.0.0.1:0"}, ""},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = append(os.Environ(), tc.env)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Fatalf("%q %s: %v, want exit status 2; output:\n%s", tc.args, tc.env, err, out)
+		}
+		for _, want := range []string{"refusing to serve plain HTTP", "--acme-domain", "--tls-cert", "--self-signed", "--behind-proxy", "127.0.0.1"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%q %s: the error does not mention %s:\n%s", tc.args, tc.env, want, out)
+			}
+		}
+		if strings.Contains(string(out), "Sotto is running") {
+			t.Errorf("%q: it ran anyway", tc.args)
+		}
+	}
+}
+
+// testPKI is a CA and a server certificate it signed, as PEM files.
+type testPKI struct {
+	pool              *x509.CertPool
+	certFile, keyFile string
+}
+
+func newTestPKI(t *testing.T, names ...string) testPKI {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Sotto test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ = x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			leaf.IPAddresses = append(leaf.IPAddresses, ip)
+		} else {
+			leaf.DNSNames = append(leaf.DNSNames, n)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	dir := t.TempDir()
+	p := testPKI{pool: x509.NewCertPool(), certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem")}
+	p.pool.AddCert(ca)
+	os.WriteFile(p.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(p.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return p
+}
+
+// TestTLSCertFiles serves an operator's certificate: a client that trusts
+// its CA connects with full verification and sees HSTS, plain HTTP on the
+// port is not served, and `sotto healthcheck` with the same flags passes.
+func TestTLSCertFiles(t *testing.T) {
+	pki := newTestPKI(t, "sotto.test", "127.0.0.1")
+	bin := buildBinary(t)
+	l := launch(t, exec.Command(bin, "--addr", "127.0.0.1:0", "--tls-cert", pki.certFile, "--tls-key", pki.keyFile))
+	if !strings.HasPrefix(l.url, "https://127.0.0.1:") {
+		t.Fatalf("printed URL %s", l.url)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool}}}
+	res, err := client.Get(l.url)
+	if err != nil {
+		t.Fatalf("verified TLS: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Strict-Transport-Security") != "max-age=63072000" {
+		t.Fatalf("HTTP %d, HSTS %q", res.StatusCode, res.Header.Get("Strict-Transport-Security"))
+	}
+	if res.TLS.PeerCertificates[0].Subject.CommonName != "sotto.test" {
+		t.Fatalf("served %s", res.TLS.PeerCertificates[0].Subject)
+	}
+	plain, err := http.Get("http://" + strings.TrimPrefix(l.url, "https://"))
+	if err == nil {
+		plain.Body.Close()
+		if plain.StatusCode == 200 {
+			t.Fatal("the app was served over plain HTTP on the TLS port")
+		}
+	}
+
+	hostport := strings.TrimSuffix(strings.TrimPrefix(l.url, "https://"), "/")
+	hc := exec.Command(bin, "healthcheck", "--addr", hostport, "--tls-cert", pki.certFile, "--tls-key", pki.keyFile)
+	if out, err := hc.CombinedOutput(); err != nil {
+		t.Fatalf("healthcheck: %v\n%s", err, out)
+	}
+	l.stop(t)
+}
+
+// tlsPeer connects to hostport without verification and returns the
+// certificate the server presented.
+func tlsPeer(t testing.TB, hostport string) *x509.Certificate {
+	t.Helper()
+	conn, err := tls.Dial("tcp", hostport, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0]
+}
+
+// TestSelfSignedFingerprint: --self-signed prints a SHA-256 fingerprint
+// that is the one a TLS client sees, names loopback and this host in the
+// certificate, sets HSTS, and draws the URL as a QR code.
+func TestSelfSignedFingerprint(t *testing.T) {
+	l := launch(t, exec.Command(buildBinary(t), "--addr", "127.0.0.1:0", "--self-signed"))
+	m := fingerprintRE.FindStringSubmatch(l.line(t, "fingerprint"))
+	if m == nil {
+		t.Fatalf("no fingerprint in %q", l.lines)
+	}
+	hostport := strings.TrimSuffix(strings.TrimPrefix(l.url, "https://"), "/")
+	cert := tlsPeer(t, hostport)
+	if got := tlsconf.Fingerprint(cert.Raw); got != m[1] {
+		t.Fatalf("printed fingerprint %s, the client sees %s", m[1], got)
+	}
+	hostname, _ := os.Hostname()
+	if err := cert.VerifyHostname("127.0.0.1"); err != nil {
+		t.Error(err)
+	}
+	if err := cert.VerifyHostname(hostname); hostname != "" && err != nil {
+		t.Error(err)
+	}
+	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P256() {
+		t.Errorf("key %T, want ECDSA P-256", cert.PublicKey)
+	}
+	// Pinning the printed fingerprint is how a careful client trusts it.
+	pinned := &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
+		if tlsconf.Fingerprint(cs.PeerCertificates[0].Raw) != m[1] {
+			return errors.New("fingerprint mismatch")
+		}
+		return nil
+	}}
+	res, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: pinned}}).Get(l.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS over TLS")
+	}
+	l.line(t, "████") // the QR code's quiet zone
+	l.stop(t)
+}
+
+// TestBehindProxyBinary: with --behind-proxy, the per-address connection
+// cap counts the client address a trusted proxy forwards, and ignores the
+// header from any other peer.
+func TestBehindProxyBinary(t *testing.T) {
+	dial := func(b *runningBinary, client, proto string) int {
+		t.Helper()
+		hdr := http.Header{"Sec-WebSocket-Protocol": {"sotto.v1"}, "X-Forwarded-For": {client}, "X-Forwarded-Proto": {proto}}
+		ws, res, err := websocket.DefaultDialer.Dial("ws://"+b.appAddr+"/ws", hdr)
+		if err != nil {
+			if res == nil {
+				t.Fatal(err)
+			}
+			return res.StatusCode
+		}
+		t.Cleanup(func() { ws.Close() })
+		return http.StatusSwitchingProtocols
+	}
+
+	// The test is the proxy: loopback, trusted.
+	b := startBinary(t, "--behind-proxy", "--trusted-proxy", "127.0.0.1", "--max-conns-per-ip", "1")
+	if got := dial(b, "198.51.100.1", "https"); got != 101 {
+		t.Fatalf("first client: HTTP %d", got)
+	}
+	if got := dial(b, "198.51.100.2", "https"); got != 101 {
+		t.Fatalf("a second client through the same proxy: HTTP %d, want 101", got)
+	}
+	if got := dial(b, "198.51.100.1", "https"); got != 429 {
+		t.Fatalf("the first client again: HTTP %d, want 429", got)
+	}
+	if got := dial(b, "198.51.100.3", "http"); got != 403 {
+		t.Fatalf("a visitor who reached the proxy over http: HTTP %d, want 403", got)
+	}
+
+	// The proxy is elsewhere: the loopback peer's header means nothing, so
+	// every connection counts against 127.0.0.1.
+	b = startBinary(t, "--behind-proxy", "--trusted-proxy", "10.0.0.0/8", "--max-conns-per-ip", "1")
+	if got := dial(b, "198.51.100.1", "https"); got != 101 {
+		t.Fatalf("first connection: HTTP %d", got)
+	}
+	if got := dial(b, "198.51.100.2", "https"); got != 429 {
+		t.Fatalf("a forged X-Forwarded-For from an untrusted peer was believed: HTTP %d, want 429", got)
+	}
+}
+
+// dockerfile is what TestDockerImageBinary needs from the Dockerfile.
+type dockerfile struct {
+	buildEnv    []string // VAR=value before `go build`
+	buildArgs   []string // go build ...
+	user        string   // final stage USER
+	env         []string // final stage ENV, as VAR=value
+	healthcheck []string // HEALTHCHECK CMD
+	entrypoint  []string
+	expose      []string
+}
+
+// shellWords splits a shell line into words, honouring single and double
+// quotes (enough for a Dockerfile RUN line; no escapes or expansions).
+func shellWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case r == '\\' || r == '$' || r == '`' || r == ';' || r == '&' || r == '|':
+			return nil, fmt.Errorf("unsupported shell syntax %q in %q", r, s)
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated quote in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+func parseDockerfile(t *testing.T, path string) dockerfile {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dockerfile
+	stage := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		instr, rest, _ := strings.Cut(line, " ")
+		switch strings.ToUpper(instr) {
+		case "FROM":
+			stage++
+		case "RUN":
+			if !strings.Contains(rest, "go build") {
+				continue
+			}
+			if d.buildArgs != nil {
+				t.Fatal("more than one go build line in the Dockerfile")
+			}
+			words, err := shellWords(rest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for len(words) > 0 && strings.Contains(words[0], "=") {
+				d.buildEnv, words = append(d.buildEnv, words[0]), words[1:]
+			}
+			d.buildArgs = words
+		case "USER":
+			d.user = rest
+		case "ENV":
+			if stage > 1 {
+				words, err := shellWords(rest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d.env = append(d.env, words...)
+			}
+		case "EXPOSE":
+			d.expose = append(d.expose, strings.Fields(rest)...)
+		case "HEALTHCHECK":
+			_, cmd, ok := strings.Cut(rest, "CMD ")
+			if !ok || json.Unmarshal([]byte(cmd), &d.healthcheck) != nil {
+				t.Fatalf("HEALTHCHECK must use the exec form CMD [...]: %q", rest)
+			}
+		case "ENTRYPOINT":
+			if json.Unmarshal([]byte(rest), &d.entrypoint) != nil {
+				t.Fatalf("ENTRYPOINT must use the exec form: %q", rest)
+			}
+		}
+	}
+	if stage != 2 {
+		t.Fatalf("want a two-stage Dockerfile, found %d stages", stage)
+	}
+	return d
+}
+
+// traversableTempDir is os.TempDir() if every user may pass through it and
+// its parents (so a binary in it can run as another user), else /tmp.
+func traversableTempDir() string {
+	for d := os.TempDir(); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return os.TempDir()
+		}
+	}
+}
+
+// freePort is a port free on 127.0.0.1 for both TCP and UDP, as the image
+// uses one number for both.
+func freePort(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		pc, err := net.ListenPacket("udp", "127.0.0.1:"+port)
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for both TCP and UDP")
+	return ""
+}
+
+// TestDockerImageBinary is the container image's check without Docker. It
+// builds the binary with the Dockerfile's own `go build` line (read from the
+// Dockerfile, so the two cannot drift), checks that it is static, stripped
+// and path-free, then runs it as the image's non-root USER from a read-only
+// directory with the image's ENV (moved to loopback ports, in the LAN mode,
+// --self-signed), and runs the image's HEALTHCHECK command as that user too:
+// 0 while serving, 1 once SIGTERM has begun the shutdown, and the server
+// exits 0.
+func TestDockerImageBinary(t *testing.T) {
+	d := parseDockerfile(t, "Dockerfile")
+
+	// The build line is what the issue asks for.
+	if !slices.Contains(d.buildEnv, "CGO_ENABLED=0") {
+		t.Errorf("build env %q lacks CGO_ENABLED=0", d.buildEnv)
+	}
+	if len(d.buildArgs) < 2 || d.buildArgs[0] != "go" || d.buildArgs[1] != "build" || !slices.Contains(d.buildArgs, "-trimpath") ||
+		!slices.Contains(d.buildArgs, "-ldflags=-s -w") {
+		t.Errorf("build line %q: want go build -trimpath -ldflags='-s -w'", d.buildArgs)
+	}
+	out := slices.Index(d.buildArgs, "-o")
+	if out < 0 || out+1 >= len(d.buildArgs) {
+		t.Fatalf("build line %q has no -o", d.buildArgs)
+	}
+	if !slices.Equal(d.entrypoint, []string{"/sotto"}) || !slices.Equal(d.healthcheck, []string{"/sotto", "healthcheck"}) {
+		t.Errorf("ENTRYPOINT %q, HEALTHCHECK %q", d.entrypoint, d.healthcheck)
+	}
+	uidStr, gidStr, _ := strings.Cut(d.user, ":")
+	uid, err1 := strconv.Atoi(uidStr)
+	gid, err2 := strconv.Atoi(gidStr)
+	if err1 != nil || err2 != nil || uid == 0 || gid == 0 {
+		t.Fatalf("USER %q: want a numeric non-root uid:gid", d.user)
+	}
+	imageEnv := map[string]string{}
+	for _, kv := range d.env {
+		k, v, _ := strings.Cut(kv, "=")
+		imageEnv[k] = v
+	}
+	_, port, _ := net.SplitHostPort(imageEnv["SOTTO_ADDR"])
+	if port == "" || !slices.Contains(d.expose, port+"/tcp") || !slices.Contains(d.expose, port+"/udp") {
+		t.Errorf("SOTTO_ADDR=%q but EXPOSE %q", imageEnv["SOTTO_ADDR"], d.expose)
+	}
+
+	// Build into a directory the non-root user can read.
+	dir, err := os.MkdirTemp(traversableTempDir(), "sotto-image-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sotto")
+	args := slices.Clone(d.buildArgs)
+	args[out+1] = bin
+	build := exec.Command(args[0], args[1:]...)
+	build.Env = append(os.Environ(), d.buildEnv...)
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+
+	// Static, stripped, and without this machine's paths.
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("program header %v: the binary is dynamically linked", p.Type)
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Errorf("needs shared libraries %q", libs)
+	}
+	for _, name := range []string{".symtab", ".debug_info"} {
+		if f.Section(name) != nil {
+			t.Errorf("section %s present: not stripped (-s -w)", name)
+		}
+	}
+	f.Close()
+	raw, _ := os.ReadFile(bin)
+	if wd, _ := os.Getwd(); bytes.Contains(raw, []byte(wd)) {
+		t.Errorf("the binary holds the build directory %s (-trimpath)", wd)
+	}
+
+	// As the image's user, from a directory nobody can write to, with the
+	// image's environment only, moved to loopback and TLS made at start.
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	} else {
+		t.Logf("not root: running as uid %d, already not root", os.Geteuid())
+	}
+	work, err := os.MkdirTemp(traversableTempDir(), "sotto-ro-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(work, 0o755); os.RemoveAll(work) })
+	os.Chmod(work, 0o555)
+	port = freePort(t)
+	imageEnv["SOTTO_ADDR"] = "127.0.0.1:" + port
+	if _, ok := imageEnv["SOTTO_UDP_PORT"]; ok {
+		imageEnv["SOTTO_UDP_PORT"] = port
+	}
+	imageEnv["SOTTO_SELF_SIGNED"] = "true" // README's LAN command
+	var env []string
+	for k, v := range imageEnv {
+		env = append(env, k+"="+v)
+	}
+	command := func(args ...string) *exec.Cmd {
+		if args[0] == "/sotto" {
+			args[0] = bin
+		}
+		c := exec.Command(args[0], args[1:]...)
+		c.Env, c.Dir = env, work
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		return c
+	}
+	healthcheck := func() (int, string) {
+		c := command(slices.Clone(d.healthcheck)...)
+		b, err := c.CombinedOutput()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return 0, string(b)
+		case errors.As(err, &exit):
+			return exit.ExitCode(), string(b)
+		}
+		t.Fatalf("healthcheck: %v", err)
+		return -1, ""
+	}
+
+	l := launch(t, command(slices.Clone(d.entrypoint)...))
+	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", l.cmd.Process.Pid)); err == nil {
+		want := fmt.Sprintf("Uid:\t%d\t%d", os.Geteuid(), os.Geteuid())
+		if cred != nil {
+			want = fmt.Sprintf("Uid:\t%d\t%d", uid, uid)
+		}
+		if !strings.Contains(string(status), want) {
+			t.Errorf("process status lacks %q", want)
+		}
+	}
+	m := fingerprintRE.FindStringSubmatch(l.line(t, "fingerprint"))
+	if m == nil || tlsconf.Fingerprint(tlsPeer(t, "127.0.0.1:"+port).Raw) != m[1] {
+		t.Fatalf("fingerprint line %q does not match the served certificate", m)
+	}
+	if code, out := healthcheck(); code != 0 {
+		t.Fatalf("healthcheck while serving: exit %d\n%s", code, out)
+	}
+
+	// A WebSocket client that never answers the close frame holds the
+	// shutdown open (for signal's close grace), with /readyz at 503.
+	dialer := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	ws, _, err := dialer.Dial("wss://127.0.0.1:"+port+"/ws", http.Header{"Sec-WebSocket-Protocol": {"sotto.v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := l.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	saw503 := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !saw503; {
+		code, out := healthcheck()
+		saw503 = code == 1 && strings.Contains(out, "503")
+		if code != 0 && !saw503 {
+			t.Logf("healthcheck during shutdown: exit %d %s", code, out)
+		}
+	}
+	if !saw503 {
+		t.Error("the healthcheck never reported 503 during the shutdown")
+	}
+	l.waitExit(t)
+	if code, out := healthcheck(); code != 1 {
+		t.Fatalf("healthcheck with the server gone: exit %d, want 1\n%s", code, out)
+	}
+}
+
+// TestACMEModeProbe starts the ACME mode with a CA that cannot be reached:
+// the server starts (certificates are asked for on the first visit), says
+// where to open it, and `sotto healthcheck` passes over TLS without asking
+// the CA for anything (a loopback probe without a server name gets a
+// certificate made at start), so probes cannot spend the CA's rate limits.
+func TestACMEModeProbe(t *testing.T) {
+	bin := buildBinary(t)
+	port := freePort(t)
+	args := []string{"--addr", "127.0.0.1:" + port, "--acme-domain", "talk.example.com", "--acme-directory", "https://127.0.0.1:1/directory"}
+	l := launch(t, exec.Command(bin, args...))
+	if l.url != "https://talk.example.com:"+port+"/" {
+		t.Errorf("printed URL %s", l.url)
+	}
+	l.line(t, "TLS-ALPN-01")
+	hc := exec.Command(bin, append([]string{"healthcheck"}, args...)...)
+	if out, err := hc.CombinedOutput(); err != nil {
+		t.Fatalf("healthcheck: %v\n%s", err, out)
+	}
+	// A name other than the configured one gets no certificate.
+	conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{ServerName: "other.example.com", InsecureSkipVerify: true})
+	if err == nil {
+		conn.Close()
+		t.Error("a handshake for another name succeeded")
+	}
+	l.stop(t)
+}
+
+// TestSelfSignedOnEveryInterface: on ":port" (the image's SOTTO_ADDR form)
+// the LAN mode prints a URL per interface address, its certificate names
+// each of them, and voice listens on IPv4 as well as IPv6.
+func TestSelfSignedOnEveryInterface(t *testing.T) {
+	addrs, err := tlsconf.InterfaceAddrs()
+	if err != nil || len(addrs) == 0 {
+		t.Skip("no non-loopback interface address")
+	}
+	l := launch(t, exec.Command(buildBinary(t), "--addr", ":0", "--self-signed"))
+	_, port, _ := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(l.url, "https://"), "/"))
+	cert := tlsPeer(t, "127.0.0.1:"+port)
+	voice := l.line(t, "Voice on UDP")
+	for i, a := range addrs {
+		u := "https://" + net.JoinHostPort(a.String(), port) + "/"
+		if i == 0 && l.url != u {
+			t.Errorf("open %s, want %s", l.url, u)
+		}
+		if i > 0 {
+			l.line(t, "Also on your network: "+u)
+		}
+		if err := cert.VerifyHostname(a.String()); err != nil {
+			t.Errorf("certificate: %v", err)
+		}
+		if a.Is4() && !strings.Contains(voice, a.String()+":") {
+			t.Errorf("voice is not on %s: %q", a, voice)
+		}
+	}
+	l.stop(t)
 }

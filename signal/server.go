@@ -59,6 +59,13 @@ type Config struct {
 	MaxConnsPerIP   int           // open connections per IPv4 address or IPv6 /64
 	FailedJoinRate  float64       // server-wide failed joins per second
 	FailedJoinBurst int           // server-wide failed-join burst
+
+	// ClientIP, if not nil, names the address a request counts against for
+	// MaxConnsPerIP instead of its TCP peer: behind a reverse proxy, the
+	// client address the proxy forwarded (main trusts the forwarded headers
+	// only from the configured proxies). An invalid Addr falls back to the
+	// TCP peer.
+	ClientIP func(*http.Request) netip.Addr
 }
 
 func (c *Config) setDefaults() {
@@ -161,7 +168,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusForbidden, reasonOrigin, "origin not allowed")
 		return
 	}
-	key := ipKey(r.RemoteAddr)
+	key := s.clientKey(r)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -353,17 +360,33 @@ func chooseSubprotocol(offered []string) string {
 	return offered[0]
 }
 
+// clientKey is the key r counts against: Config.ClientIP's answer when it
+// has one, else the TCP peer's.
+func (s *Server) clientKey(r *http.Request) netip.Prefix {
+	if s.cfg.ClientIP != nil {
+		if a := s.cfg.ClientIP(r); a.IsValid() {
+			return addrKey(a)
+		}
+	}
+	return ipKey(r.RemoteAddr)
+}
+
 // ipKey is the address a connection counts against: an IPv4 address, or the
 // /64 an IPv6 address is in (one subscriber usually gets a whole /64). It
-// comes from the TCP peer only; behind a proxy every client would share the
-// proxy's key, which a later --behind-proxy mode will address. An address
-// that does not parse (not TCP) counts against one shared key.
+// comes from the TCP peer; behind a proxy, Config.ClientIP supplies the
+// forwarded address instead. An address that does not parse (not TCP)
+// counts against one shared key.
 func ipKey(remoteAddr string) netip.Prefix {
 	ap, err := netip.ParseAddrPort(remoteAddr)
 	if err != nil {
 		return netip.Prefix{}
 	}
-	a := ap.Addr().Unmap().WithZone("")
+	return addrKey(ap.Addr())
+}
+
+// addrKey is ipKey for an address.
+func addrKey(a netip.Addr) netip.Prefix {
+	a = a.Unmap().WithZone("")
 	bits := 32
 	if a.Is6() {
 		bits = 64
