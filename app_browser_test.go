@@ -463,3 +463,57 @@ func toneWAV(t testing.TB) string {
 	}
 	return out
 }
+
+// BenchmarkFirstLoad measures what a first visit transfers, as Chromium counts
+// it (encodedDataLength: compressed bodies plus headers), for the page and
+// everything it loads until the network is quiet. The service worker's own
+// precache fetches run in another target and are not in this figure; see
+// scripts/shell-size.sh for the file-by-file count that includes them.
+// Run: go test -run '^$' -bench FirstLoad -benchtime 1x .
+func BenchmarkFirstLoad(b *testing.B) {
+	srv := startBinary(b)
+	br := browsertest.Start(b, browsertest.Options{})
+	for range b.N {
+		page := br.NewPage(b, time.Minute)
+		if _, err := chromedp.Call(page, network.Enable, network.EnableParams{}); err != nil {
+			b.Fatal(err)
+		}
+		var mu sync.Mutex
+		var total float64
+		var files, gzipped int
+		urls := map[network.RequestID]string{}
+		last := time.Now()
+		chromedp.Listen(page, func(ev any) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch e := ev.(type) {
+			case *network.EventResponseReceived:
+				urls[e.RequestID] = e.Response.URL
+				if v, _ := e.Response.Headers["Content-Encoding"].(string); v == "gzip" {
+					gzipped++
+				}
+			case *network.EventLoadingFinished:
+				total += e.EncodedDataLength
+				files++
+				last = time.Now()
+			}
+		})
+		if err := chromedp.Do(page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
+			b.Fatal(err)
+		}
+		for { // quiet for a second: nothing more is coming
+			time.Sleep(200 * time.Millisecond)
+			mu.Lock()
+			quiet := time.Since(last) > time.Second
+			mu.Unlock()
+			if quiet {
+				break
+			}
+		}
+		mu.Lock()
+		b.ReportMetric(total/1024, "KB")
+		b.ReportMetric(float64(files), "files")
+		b.Logf("first load: %.1f KB in %d responses, %d of them gzip", total/1024, files, gzipped)
+		mu.Unlock()
+	}
+}

@@ -10,13 +10,11 @@ package main
 
 import (
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,14 +33,12 @@ import (
 	"sotto/room"
 	"sotto/sfu"
 	sig "sotto/signal"
+	"sotto/static"
 	"sotto/tlsconf"
 )
 
 // Server timeouts. Signaling lives on hijacked WebSocket connections, so these
 // bound only plain HTTP requests and the WebSocket handshake.
-//go:embed static
-var staticFiles embed.FS
-
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 120 * time.Second
@@ -399,11 +395,11 @@ func routes(signaling http.Handler, shuttingDown *atomic.Bool) http.Handler {
 		}
 		io.WriteString(w, "ready\n")
 	})
-	app, err := fs.Sub(staticFiles, "static")
+	app, err := static.Handler()
 	if err != nil {
-		panic(err) // the embed pattern above guarantees the directory
+		panic(err) // the embedded files are fixed at build time; static's tests load them
 	}
-	mux.Handle("GET /", http.FileServerFS(app))
+	mux.Handle("GET /", app)
 	return mux
 }
 

@@ -62,6 +62,46 @@ func ReadWAV(path string) (samples []float32, rate int, err error) {
 // decimateTaps is the length of the low-pass filter Decimate applies.
 const decimateTaps = 127
 
+// highPassTaps is the length of the high-pass filter WindowedCorrelation
+// applies before comparing.
+const highPassTaps = 255
+
+// HighPassHz is where WindowedCorrelation cuts off low frequencies. The
+// browser's voice processing (its high-pass filter above all) shifts the
+// phase of the lowest frequencies, which costs waveform correlation without
+// changing what a person hears; speech intelligibility lives above it.
+const HighPassHz = 300
+
+// highPass filters x (at AnalysisRate) with a windowed-sinc high-pass at
+// HighPassHz: the input minus its low-passed self.
+func highPass(x []float32) []float32 {
+	cutoff := float64(HighPassHz) / AnalysisRate
+	h := make([]float64, highPassTaps)
+	mid := highPassTaps / 2
+	var sum float64
+	for i := range h {
+		n := float64(i - mid)
+		v := 2 * cutoff
+		if n != 0 {
+			v = math.Sin(2*math.Pi*cutoff*n) / (math.Pi * n)
+		}
+		v *= 0.54 - 0.46*math.Cos(2*math.Pi*float64(i)/float64(highPassTaps-1))
+		h[i] = v
+		sum += v
+	}
+	out := make([]float32, len(x))
+	for c := range x {
+		var low float64
+		for i, hv := range h {
+			if j := c + i - mid; j >= 0 && j < len(x) {
+				low += hv * float64(x[j])
+			}
+		}
+		out[c] = x[c] - float32(low/sum)
+	}
+	return out
+}
+
 // Decimate reduces x by an integer factor after a windowed-sinc low-pass at
 // 90% of the new Nyquist frequency. Without a real low-pass, what lies above
 // it folds down differently in the source (espeak's full band) and in the
@@ -123,11 +163,13 @@ const (
 // offset by matching loudness envelopes, then, for each 0.25 s window of the
 // recording that holds speech, the best normalized correlation within ±40 ms
 // of the offset tracked from window to window (the receiver's jitter buffer
-// stretches and squeezes time a little). Both inputs are at AnalysisRate.
+// stretches and squeezes time a little). Both inputs are at AnalysisRate and
+// are compared above HighPassHz.
 func WindowedCorrelation(source, rec []float32) []float64 {
 	if len(source) < corrWindow || len(rec) < corrWindow {
 		return nil
 	}
+	source, rec = highPass(source), highPass(rec)
 	lag := envelopeLag(source, rec)
 	var loudest float64
 	for w := 0; w+corrWindow <= len(rec); w += corrWindow {
