@@ -171,3 +171,26 @@ test('receive watchdog: mutes a track whose packets bypass the transform', async
   assert.equal(events.at(-1).side, 'recv');
   e.close();
 });
+
+test('watchdog: a worker that stops answering stops the sender and says so', async () => {
+  const events = [];
+  const e = await startE2EE({ media: new Uint8Array(32), api: API_ENCODED_STREAMS, workerUrl: 'w.js', onEvent: (ev) => events.push(ev) });
+  const w = FakeWorker.last;
+  const s = fakeSender();
+  let stoppedWith = null;
+  e.watchSender(s, { intervalMs: 5, onStop: (reason) => { stoppedWith = reason; } });
+  for (let i = 0; i < 3; i++) {
+    s.packetsSent += 50;
+    w.framesOut += 50;
+    await new Promise((r) => setTimeout(r, 12));
+  }
+  assert.equal(stoppedWith, null, 'a healthy worker is left alone');
+  // The worker dies: it never answers again (a closed worker fires no onerror).
+  w.postMessage = () => {};
+  for (let i = 0; i < 20 && stoppedWith === null; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.match(stoppedWith ?? '', /worker stopped answering/);
+  assert.equal(s.track, null, 'the sender no longer has a track');
+  assert.ok(events.some((ev) => ev.type === 'error' && ev.code === 'worker'), 'the app is told');
+  await assert.rejects(e.stats({ timeoutMs: 5 }), (err) => codeOf(err) === 'worker');
+  e.close();
+});

@@ -21,6 +21,11 @@ export const API_ENCODED_STREAMS = 'encoded-streams'; // Chromium: createEncoded
 export const API_SCRIPT_TRANSFORM = 'script-transform'; // Safari 15.4+, Firefox 117+
 // How long the worker may take to derive keys and report its KID.
 export const WORKER_READY_TIMEOUT_MS = 5000;
+// How long stats() waits for the worker by default.
+export const STATS_TIMEOUT_MS = 2000;
+// After this many watchdog samples in a row without an answer, the worker is
+// taken for dead and the watchdog stops the sender (or mutes the receiver).
+export const WORKER_SILENT_LIMIT = 2;
 
 /**
  * chooseApi picks the encoded-transform API of this browser. Chromium has
@@ -140,11 +145,23 @@ export class E2EE {
     this.#worker.postMessage({ type: 'remove-sender', kid });
   }
 
-  /** stats resolves to the worker's counters { send: {...}, recv: {...} }. */
-  stats() {
+  /**
+   * stats resolves to the worker's counters { send: {...}, recv: {...} }, or
+   * rejects with E2EEError 'worker' when the worker has not answered within
+   * timeoutMs: a worker that died or closed itself never answers, and must
+   * not leave a caller waiting for ever.
+   */
+  stats({ timeoutMs = STATS_TIMEOUT_MS } = {}) {
     const id = this.#nextId++;
-    return new Promise((resolve) => {
-      this.#pending.set(id, resolve);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(fail('worker', 'the encryption worker did not answer'));
+      }, timeoutMs);
+      this.#pending.set(id, (data) => {
+        clearTimeout(timer);
+        resolve(data);
+      });
       this.#worker.postMessage({ type: 'stats', id });
     });
   }
@@ -182,11 +199,27 @@ export class E2EE {
   #watch(target, statType, statName, framesOf, intervalMs, stop) {
     let prev = null;
     let busy = false;
+    let unanswered = 0; // stats requests in a row the worker left unanswered
     const timer = setInterval(async () => {
       if (busy) return;
       busy = true;
       try {
-        const [report, st] = await Promise.all([target.getStats(), this.stats()]);
+        let st;
+        try {
+          st = await this.stats({ timeoutMs: intervalMs });
+          unanswered = 0;
+        } catch {
+          // The worker is gone: the transforms with it. Media then fails
+          // closed (nothing is sent, nothing is played), and the person must
+          // be told rather than left talking into silence.
+          if (++unanswered >= WORKER_SILENT_LIMIT) {
+            this.#stopTimer(timer);
+            this.#emit({ type: 'error', code: 'worker', message: 'the encryption worker stopped' });
+            await stop('the encryption worker stopped answering');
+          }
+          return;
+        }
+        const report = await target.getStats();
         let packets = null;
         report.forEach((s) => {
           if (s.type === statType && Number.isFinite(s[statName])) packets = (packets ?? 0) + s[statName];
