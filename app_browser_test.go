@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -37,8 +39,9 @@ const testSpeech = "Hello from Sotto. This is a private push to talk room. " +
 // netLog keeps everything that left or reached every page: request URLs and
 // headers, WebSocket URLs, handshakes and frames.
 type netLog struct {
-	mu    sync.Mutex
-	items []string
+	mu     sync.Mutex
+	items  []string
+	errors []string // the pages' console and browser log errors
 }
 
 func (l *netLog) add(kind, s string) {
@@ -50,6 +53,9 @@ func (l *netLog) add(kind, s string) {
 func (l *netLog) watch(t testing.TB, page context.Context) {
 	t.Helper()
 	if _, err := chromedp.Call(page, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(page, cdplog.Enable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
 	headers := func(kind string, h network.Headers) {
@@ -82,6 +88,12 @@ func (l *netLog) watch(t testing.TB, page context.Context) {
 			l.add("ws-sent", string(e.Response.PayloadData))
 		case *network.EventWebSocketFrameReceived:
 			l.add("ws-received", string(e.Response.PayloadData))
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError {
+				l.mu.Lock()
+				l.errors = append(l.errors, fmt.Sprintf("%s: %s (%s)", e.Entry.Source, e.Entry.Text, e.Entry.URL))
+				l.mu.Unlock()
+			}
 		}
 	})
 }
@@ -354,7 +366,13 @@ func TestAppInBrowser(t *testing.T) {
 	}
 	log.mu.Lock()
 	items := slices.Clone(log.items)
+	pageErrors := slices.Clone(log.errors)
 	log.mu.Unlock()
+	// The app runs under its strict CSP without a single violation, and
+	// without any other error the browser logged.
+	for _, e := range pageErrors {
+		t.Errorf("a page logged an error: %s", e)
+	}
 	var wsFrames int
 	for _, it := range items {
 		if strings.HasPrefix(it, "ws-sent") {
