@@ -252,7 +252,15 @@ func startBinary(t testing.TB, args ...string) *runningBinary {
 // metric reads one unlabelled metric from the binary's /metrics.
 func (b *runningBinary) metric(t testing.TB, name string) string {
 	t.Helper()
-	res, err := http.Get("http://" + b.metricsAddr + "/metrics")
+	return scrapeMetric(t, "http://"+b.metricsAddr+"/metrics", name)
+}
+
+// scrapeMetric reads one unlabelled metric from a /metrics URL, on a fresh
+// connection each time (a test may have just shut a server down).
+func scrapeMetric(t testing.TB, url, name string) string {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	res, err := hc.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

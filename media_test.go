@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"regexp"
 	"runtime"
 	"sort"
@@ -167,20 +166,7 @@ func (s *mediaServer) members(t *testing.T, secret []byte, prefix string, n int,
 // gauge reads one of the server's metrics.
 func (s *mediaServer) gauge(t *testing.T, name string) string {
 	t.Helper()
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
-	res, err := hc.Get(s.metrics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return v
-		}
-	}
-	t.Fatalf("metric %s missing", name)
-	return ""
+	return scrapeMetric(t, s.metrics, name)
 }
 
 func listenOnly(c *client.Config) { c.Listen = true }

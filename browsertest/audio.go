@@ -75,9 +75,19 @@ const HighPassHz = 300
 // highPass filters x (at AnalysisRate) with a windowed-sinc high-pass at
 // HighPassHz: the input minus its low-passed self.
 func highPass(x []float32) []float32 {
-	cutoff := float64(HighPassHz) / AnalysisRate
-	h := make([]float64, highPassTaps)
-	mid := highPassTaps / 2
+	h := lowPass(float64(HighPassHz)/AnalysisRate, highPassTaps)
+	out := make([]float32, len(x))
+	for c := range x {
+		out[c] = x[c] - float32(convolveAt(x, h, c))
+	}
+	return out
+}
+
+// lowPass returns a Hamming-windowed sinc low-pass filter with cutoff in
+// cycles per sample, its taps summing to 1 (unit gain at DC).
+func lowPass(cutoff float64, taps int) []float64 {
+	h := make([]float64, taps)
+	mid := taps / 2
 	var sum float64
 	for i := range h {
 		n := float64(i - mid)
@@ -85,21 +95,26 @@ func highPass(x []float32) []float32 {
 		if n != 0 {
 			v = math.Sin(2*math.Pi*cutoff*n) / (math.Pi * n)
 		}
-		v *= 0.54 - 0.46*math.Cos(2*math.Pi*float64(i)/float64(highPassTaps-1))
+		v *= 0.54 - 0.46*math.Cos(2*math.Pi*float64(i)/float64(taps-1))
 		h[i] = v
 		sum += v
 	}
-	out := make([]float32, len(x))
-	for c := range x {
-		var low float64
-		for i, hv := range h {
-			if j := c + i - mid; j >= 0 && j < len(x) {
-				low += hv * float64(x[j])
-			}
-		}
-		out[c] = x[c] - float32(low/sum)
+	for i := range h {
+		h[i] /= sum
 	}
-	return out
+	return h
+}
+
+// convolveAt is the filter h centred on sample c of x (zeros beyond x's ends).
+func convolveAt(x []float32, h []float64, c int) float64 {
+	mid := len(h) / 2
+	var acc float64
+	for i, hv := range h {
+		if j := c + i - mid; j >= 0 && j < len(x) {
+			acc += hv * float64(x[j])
+		}
+	}
+	return acc
 }
 
 // Decimate reduces x by an integer factor after a windowed-sinc low-pass at
@@ -110,29 +125,10 @@ func Decimate(x []float32, factor int) []float32 {
 	if factor <= 1 {
 		return append([]float32(nil), x...)
 	}
-	cutoff := 0.45 / float64(factor) // cycles per input sample
-	h := make([]float64, decimateTaps)
-	mid := decimateTaps / 2
-	var sum float64
-	for i := range h {
-		n := float64(i - mid)
-		v := 2 * cutoff
-		if n != 0 {
-			v = math.Sin(2*math.Pi*cutoff*n) / (math.Pi * n)
-		}
-		v *= 0.54 - 0.46*math.Cos(2*math.Pi*float64(i)/float64(decimateTaps-1)) // Hamming
-		h[i] = v
-		sum += v
-	}
+	h := lowPass(0.45/float64(factor), decimateTaps) // cutoff in cycles per input sample
 	out := make([]float32, 0, len(x)/factor)
 	for c := 0; c < len(x); c += factor {
-		var acc float64
-		for i, hv := range h {
-			if j := c + i - mid; j >= 0 && j < len(x) {
-				acc += hv * float64(x[j])
-			}
-		}
-		out = append(out, float32(acc/sum))
+		out = append(out, float32(convolveAt(x, h, c)))
 	}
 	return out
 }
