@@ -15,9 +15,12 @@ import { buzz } from './device.js';
 import { cleanName } from './prefs.js';
 import * as store from './store.js';
 
-// Reconnect delays: quick at first (a blip), then patient (a tunnel), with
-// jitter so a room that lost the server together does not return together.
-const RETRY_MS = [300, 1000, 2000, 4000, 8000, 15000];
+// Reconnect delays: quick at first (a blip), then every 2 s, with jitter so
+// a room that lost the server together does not return together. The cap
+// bounds the wait after a restarted server is back (2.5 s at most, so the
+// room is whole again within 5 s); a dead network costs no more for it: an
+// attempt there waits out OPEN_WITHIN_MS, and offline waits for 'online'.
+const RETRY_MS = [300, 1000, 2000];
 const KID_RE = /^[0-9a-f]{12}$/;
 
 // Server error codes after which trying again cannot help.
@@ -116,6 +119,8 @@ export class RoomSession {
       this.#onJoined(joined);
       await this.#hello(null);
       await this.#startMedia(gen);
+      if (gen !== this.#gen) return;
+      this.#resumeTalk();
     } catch (err) {
       e2eeStarting.then((e) => e !== this.#e2ee && e.close(), () => {});
       if (gen !== this.#gen) return;
@@ -376,6 +381,16 @@ export class RoomSession {
       return;
     }
     if (this.#holding || this.#reqId) return;
+    this.#reqId = this.#sig.nextId();
+    this.#sig.send({ type: 'floor_request', id: this.#reqId });
+    this.#render();
+  }
+
+  // The button is still held on a new connection (the old one was lost
+  // mid-talk, or it was pressed while reconnecting): ask for the floor as a
+  // fresh press would; the server forgot the old turn with the old member.
+  #resumeTalk() {
+    if (!this.#want || this.#holding || this.#reqId || this.#sendBlocked || !this.#joined || !this.#sig?.isOpen) return;
     this.#reqId = this.#sig.nextId();
     this.#sig.send({ type: 'floor_request', id: this.#reqId });
     this.#render();
