@@ -7,7 +7,9 @@ FUZZTIME_LONG ?= 5m
 # package:target pairs, every fuzz target in the repo.
 # Pinned so that a new release's new checks cannot turn CI red by themselves.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob
+FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob \
+	./signal:FuzzOrigin ./signal:FuzzSubprotocol .:FuzzForwardedHeaders ./sfu:FuzzOffer ./sfu:FuzzAddCandidate \
+	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID
 
 .PHONY: run build test check lint gotest jstest fuzz-short fuzz bench bench-sfu vulncheck clean
 
