@@ -9,11 +9,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/pion/rtp"
+	pionsdp "github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -173,8 +175,34 @@ func checkOffer(sdp string) error {
 	if n := len(parsed.MediaDescriptions); n != 1 {
 		return fmt.Errorf("%w: %d media sections, want 1", ErrBadOffer, n)
 	}
-	if kind := parsed.MediaDescriptions[0].MediaName.Media; kind != "audio" {
+	md := parsed.MediaDescriptions[0]
+	if kind := md.MediaName.Media; kind != "audio" {
 		return fmt.Errorf("%w: media section is %q, want audio", ErrBadOffer, kind)
+	}
+	if md.MediaName.Port.Value == 0 {
+		return fmt.Errorf("%w: the audio section is rejected (port 0)", ErrBadOffer)
+	}
+	// The server is ICE-lite and sends only to addresses that proved
+	// themselves with an authenticated check. A lite offer would make both
+	// ends lite, and pion would then nominate a pair with no check at all
+	// and send DTLS to whatever address the offer names: another host. No
+	// browser is lite.
+	for _, a := range append(append([]pionsdp.Attribute(nil), parsed.Attributes...), md.Attributes...) {
+		if strings.TrimSpace(a.Key) == "ice-lite" { // as pion reads it
+			return fmt.Errorf("%w: an ice-lite offer", ErrBadOffer)
+		}
+	}
+	opus := false
+	for _, a := range md.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		if _, codec, ok := strings.Cut(a.Value, " "); ok && strings.HasPrefix(strings.ToLower(codec), "opus/48000") {
+			opus = true
+		}
+	}
+	if !opus {
+		return fmt.Errorf("%w: the audio section does not offer Opus", ErrBadOffer)
 	}
 	return nil
 }
