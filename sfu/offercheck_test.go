@@ -13,11 +13,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// knownFailingEnv runs the tests that show a limit which does not hold yet.
-// They skip without it, so that `make test` stays green until the fix lands;
-// the fix removes the skip.
-const knownFailingEnv = "SOTTO_RUN_KNOWN_FAILING"
-
 // The server is ICE-lite: it never starts connectivity checks, so it sends
 // only to addresses that have themselves sent it a valid, authenticated STUN
 // check. A client must not be able to make it send anywhere else. An offer
