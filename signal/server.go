@@ -325,6 +325,9 @@ func normalizeOrigin(o string) (string, bool) {
 		return "", false
 	}
 	host := strings.ToLower(u.Hostname())
+	if host == "" { // "http://:" has a Host (":") but no host name
+		return "", false
+	}
 	port := u.Port()
 	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
 		port = ""
