@@ -19,6 +19,8 @@ const (
 	FloorGranted                       // Member now holds the floor until Deadline (sent to everyone, holder included)
 	FloorReleased                      // Member no longer holds the floor, for Reason (sent to everyone)
 	Message                            // Member relayed opaque Data (to one member or to all others)
+	Removed                            // Member (the recipient) was removed by the operator; the room is gone for it
+	RoleChanged                        // Member's role is now Member.Role (sent to everyone, the member included)
 )
 
 // Reason says why the floor was released.
@@ -28,6 +30,7 @@ const (
 	ReasonReleased Reason = iota + 1 // the holder let go
 	ReasonLeft                       // the holder left or disconnected
 	ReasonTimedOut                   // the talk-time cap ran out
+	ReasonRoleChanged                // the holder was made listen-only
 )
 
 func (r Reason) String() string {
@@ -38,6 +41,8 @@ func (r Reason) String() string {
 		return "left"
 	case ReasonTimedOut:
 		return "timeout"
+	case ReasonRoleChanged:
+		return "role"
 	}
 	return "invalid"
 }

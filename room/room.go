@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,6 +90,7 @@ var (
 	ErrNotHolder    = errors.New("floor is not held by this member")
 	ErrBadRole      = errors.New("invalid role")
 	ErrNoSink       = errors.New("member needs a sink")
+	ErrRemoved      = errors.New("this user was removed from the room")
 )
 
 // Config sets the Registry's limits. Zero fields take the defaults above.
@@ -107,6 +109,10 @@ type Config struct {
 	// forwards. Like Sink.Deliver it runs under the registry's lock, in
 	// order, and must neither block nor call back into the Registry.
 	OnFloor func(id ID, holder uuid.UUID)
+	// OnRole, if set, is told every change of a member's role, for the
+	// media layer to stop forwarding a member made listen-only even before
+	// the floor change reaches it. Same rules as OnFloor.
+	OnRole func(id ID, member uuid.UUID, role Role)
 }
 
 // Timer is the part of *time.Timer the Registry uses.
@@ -134,6 +140,14 @@ type Snapshot struct {
 	TalkLimit time.Duration
 }
 
+// Info is what the operator API may know of a live room: its id and how
+// many are in it. The server has no names.
+type Info struct {
+	ID        ID
+	Members   int
+	Listeners int // members with RoleListen
+}
+
 // registry-owned state of one live room.
 type liveRoom struct {
 	id        ID
@@ -141,6 +155,9 @@ type liveRoom struct {
 	nameplate string
 	members   map[uuid.UUID]*member
 	order     []uuid.UUID // join order, for stable member lists
+	// removed holds the operator user ids removed from this room: they are
+	// refused until the room empties, when it goes with the room.
+	removed map[string]bool
 	floor     Floor
 	// floorTimer releases the floor at the talk-time cap; floorGrant numbers
 	// grants so a timer that fires late cannot release a newer grant.
@@ -150,6 +167,10 @@ type liveRoom struct {
 
 type member struct {
 	Member
+	// user is the embedding app's user id from an operator token ("" in
+	// open rooms). It is never part of an event: the other members and the
+	// media layer know only the random member id.
+	user string
 	sink Sink
 }
 
@@ -161,8 +182,12 @@ type member struct {
 type Registry struct {
 	cfg Config
 
-	mu         sync.Mutex
-	rooms      map[ID]*liveRoom
+	mu sync.Mutex
+	// rooms is keyed by string(id[:]), not by ID: Go's map delete clears a
+	// slot's key only when the key type holds pointers, so an ID key would
+	// leave a purged room's id in the map's memory until the slot is
+	// reused. A string key is cleared, and its bytes become garbage.
+	rooms      map[string]*liveRoom
 	nameplates map[string]ID
 	members    int
 }
@@ -186,7 +211,7 @@ func NewRegistry(cfg Config) *Registry {
 	}
 	return &Registry{
 		cfg:        cfg,
-		rooms:      make(map[ID]*liveRoom),
+		rooms:      make(map[string]*liveRoom),
 		nameplates: make(map[string]ID),
 	}
 }
@@ -196,12 +221,18 @@ func (r *Registry) Config() Config { return r.cfg }
 
 // Create makes a new room with the caller as its first member.
 func (r *Registry) Create(id ID, v Verifier, role Role, sink Sink) (Snapshot, error) {
+	return r.CreateAs(id, v, role, "", sink)
+}
+
+// CreateAs is Create for a member whose operator token named user (see
+// RemoveUser); "" is no user, as in open rooms.
+func (r *Registry) CreateAs(id ID, v Verifier, role Role, user string, sink Sink) (Snapshot, error) {
 	if err := checkJoin(role, sink); err != nil {
 		return Snapshot{}, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.rooms[id]; ok {
+	if _, ok := r.rooms[string(id[:])]; ok {
 		return Snapshot{}, ErrRoomExists
 	}
 	if len(r.rooms) >= r.cfg.MaxRooms {
@@ -212,11 +243,11 @@ func (r *Registry) Create(id ID, v Verifier, role Role, sink Sink) (Snapshot, er
 		return Snapshot{}, err
 	}
 	rm := &liveRoom{id: id, verifier: v, nameplate: plate, members: make(map[uuid.UUID]*member)}
-	m, err := rm.add(role, sink)
+	m, err := rm.add(role, user, sink)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	r.rooms[id] = rm
+	r.rooms[string(id[:])] = rm
 	r.nameplates[plate] = id
 	r.members++
 	return r.snapshot(rm, m), nil
@@ -224,23 +255,33 @@ func (r *Registry) Create(id ID, v Verifier, role Role, sink Sink) (Snapshot, er
 
 // Join adds a member to an existing room if authToken hashes to its verifier.
 func (r *Registry) Join(id ID, authToken []byte, role Role, sink Sink) (Snapshot, error) {
+	return r.JoinAs(id, authToken, role, "", sink)
+}
+
+// JoinAs is Join for a member whose operator token named user. A user the
+// operator removed from the room is refused with ErrRemoved until the room
+// empties.
+func (r *Registry) JoinAs(id ID, authToken []byte, role Role, user string, sink Sink) (Snapshot, error) {
 	if err := checkJoin(role, sink); err != nil {
 		return Snapshot{}, err
 	}
 	presented := VerifierOf(authToken)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rm, ok := r.rooms[id]
+	rm, ok := r.rooms[string(id[:])]
 	if !ok {
 		return Snapshot{}, ErrNoSuchRoom
 	}
 	if subtle.ConstantTimeCompare(presented[:], rm.verifier[:]) != 1 {
 		return Snapshot{}, ErrBadAuth
 	}
+	if user != "" && rm.removed[user] {
+		return Snapshot{}, ErrRemoved
+	}
 	if len(rm.members) >= r.cfg.MaxMembersPerRoom {
 		return Snapshot{}, ErrRoomFull
 	}
-	m, err := rm.add(role, sink)
+	m, err := rm.add(role, user, sink)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -258,6 +299,14 @@ func (r *Registry) Leave(id ID, mid uuid.UUID) error {
 	if err != nil {
 		return err
 	}
+	r.drop(rm, m)
+	return nil
+}
+
+// drop takes a member out of its room, and purges the room if it was the
+// last. Caller holds r.mu.
+func (r *Registry) drop(rm *liveRoom, m *member) {
+	mid := m.ID
 	delete(rm.members, mid)
 	for i, o := range rm.order {
 		if o == mid {
@@ -268,7 +317,7 @@ func (r *Registry) Leave(id ID, mid uuid.UUID) error {
 	r.members--
 	if len(rm.members) == 0 {
 		r.purge(rm)
-		return nil
+		return
 	}
 	// The others hear the floor come free before they hear who left, the
 	// order in which a client must undo them.
@@ -276,7 +325,112 @@ func (r *Registry) Leave(id ID, mid uuid.UUID) error {
 		r.release(rm, m.Member, ReasonLeft)
 	}
 	rm.broadcast(uuid.Nil, Event{Kind: MemberLeft, Member: m.Member})
-	return nil
+}
+
+// RemoveUser is the operator removing a user from a room: every member that
+// joined with that user id gets a Removed event and is taken out (the
+// others see it leave), and the user is refused by JoinAs until the room
+// empties. It returns how many members were removed; the ban holds even
+// when that is 0, so a user cannot slip back in while the operator's
+// request races their reconnect.
+func (r *Registry) RemoveUser(id ID, user string) (int, error) {
+	if user == "" {
+		return 0, ErrNoSuchMember
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[string(id[:])]
+	if !ok {
+		return 0, ErrNoSuchRoom
+	}
+	if rm.removed == nil {
+		rm.removed = make(map[string]bool)
+	}
+	rm.removed[user] = true
+	n := 0
+	for _, mid := range slices.Clone(rm.order) {
+		m := rm.members[mid]
+		if m == nil || m.user != user {
+			continue
+		}
+		n++
+		m.sink.Deliver(Event{Kind: Removed, Member: m.Member})
+		r.drop(rm, m) // may purge the room, after which rm is zeroed
+		if rm.members == nil {
+			break
+		}
+	}
+	return n, nil
+}
+
+// SetUserRole changes the role of every member that joined with that user
+// id. A holder made listen-only loses the floor at once (reason
+// ReasonRoleChanged). Everyone, the member included, gets a RoleChanged
+// event. It returns how many members matched; ErrNoSuchMember if none.
+func (r *Registry) SetUserRole(id ID, user string, role Role) (int, error) {
+	if role != RoleTalk && role != RoleListen {
+		return 0, ErrBadRole
+	}
+	if user == "" {
+		return 0, ErrNoSuchMember
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[string(id[:])]
+	if !ok {
+		return 0, ErrNoSuchRoom
+	}
+	n := 0
+	for _, mid := range rm.order {
+		m := rm.members[mid]
+		if m.user != user {
+			continue
+		}
+		n++
+		if m.Role == role {
+			continue
+		}
+		m.Role = role
+		if r.cfg.OnRole != nil {
+			r.cfg.OnRole(rm.id, m.ID, role)
+		}
+		if role == RoleListen && rm.floor.Holder == m.ID {
+			r.release(rm, m.Member, ReasonRoleChanged)
+		}
+		rm.broadcast(uuid.Nil, Event{Kind: RoleChanged, Member: m.Member})
+	}
+	if n == 0 {
+		return 0, ErrNoSuchMember
+	}
+	return n, nil
+}
+
+// RoleOf returns a member's current role.
+func (r *Registry) RoleOf(id ID, mid uuid.UUID) (Role, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, m, err := r.find(id, mid)
+	if err != nil {
+		return 0, err
+	}
+	return m.Role, nil
+}
+
+// Rooms lists the live rooms, for the operator API.
+func (r *Registry) Rooms() []Info {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Info, 0, len(r.rooms))
+	for _, rm := range r.rooms {
+		info := Info{ID: rm.id, Members: len(rm.members)}
+		for _, m := range rm.members {
+			if m.Role == RoleListen {
+				info.Listeners++
+			}
+		}
+		out = append(out, info)
+	}
+	return out
 }
 
 // RequestFloor grants the floor if it is free (first come, first served).
@@ -353,7 +507,7 @@ func (r *Registry) Counts() (rooms, members int) {
 func (r *Registry) expire(id ID, grant uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rm, ok := r.rooms[id]
+	rm, ok := r.rooms[string(id[:])]
 	if !ok || rm.floorGrant != grant || rm.floor.Holder == uuid.Nil {
 		return // the room is gone, or this grant already ended
 	}
@@ -387,14 +541,14 @@ func (r *Registry) purge(rm *liveRoom) {
 		r.floorChanged(rm)
 	}
 	delete(r.nameplates, rm.nameplate)
-	delete(r.rooms, rm.id)
+	delete(r.rooms, string(rm.id[:]))
 	// Drop our references so nothing derived from the secret stays reachable
 	// through a stray pointer to the struct.
 	*rm = liveRoom{}
 }
 
 func (r *Registry) find(id ID, mid uuid.UUID) (*liveRoom, *member, error) {
-	rm, ok := r.rooms[id]
+	rm, ok := r.rooms[string(id[:])]
 	if !ok {
 		return nil, nil, ErrNoSuchRoom
 	}
@@ -455,7 +609,7 @@ func checkJoin(role Role, sink Sink) error {
 }
 
 // add makes a new member with a fresh random id. Caller holds r.mu.
-func (rm *liveRoom) add(role Role, sink Sink) (*member, error) {
+func (rm *liveRoom) add(role Role, user string, sink Sink) (*member, error) {
 	for {
 		id, err := uuid.NewRandom()
 		if err != nil {
@@ -464,7 +618,7 @@ func (rm *liveRoom) add(role Role, sink Sink) (*member, error) {
 		if _, taken := rm.members[id]; taken {
 			continue // 2^-122; loop rather than trust luck
 		}
-		m := &member{Member: Member{ID: id, Role: role}, sink: sink}
+		m := &member{Member: Member{ID: id, Role: role}, user: user, sink: sink}
 		rm.members[id] = m
 		rm.order = append(rm.order, id)
 		return m, nil

@@ -438,7 +438,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 			clk.advance(d)
 			for rid, h := range before {
 				// The registry is the source of truth for timers; mirror it.
-				if rr := r.rooms[rid]; rr != nil && rr.floor.Holder == uuid.Nil && h != uuid.Nil {
+				if rr := r.rooms[string(rid[:])]; rr != nil && rr.floor.Holder == uuid.Nil && h != uuid.Nil {
 					m.rooms[rid].holder = uuid.Nil
 				}
 			}
@@ -500,7 +500,8 @@ func checkInvariants(t *testing.T, seed uint64, step int, r *Registry, m model, 
 		fail("%d nameplates for %d rooms", len(r.nameplates), len(r.rooms))
 	}
 	total := 0
-	for id, rm := range r.rooms {
+	for key, rm := range r.rooms {
+		id := ID([]byte(key))
 		mr := m.rooms[id]
 		if mr == nil {
 			fail("room %x survives in the registry only", id[:2])
