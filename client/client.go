@@ -39,6 +39,11 @@ type Config struct {
 	// API is the pion API to build the PeerConnection with; nil: NewAPI for
 	// the URL's host. Load generators share one.
 	API *webrtc.API
+	// Token is the operator token (docs/tokens.md) a server in operator
+	// mode requires; "" for open rooms. Join may present it twice (a join
+	// that finds no room, then the create): the server gives a token back
+	// when what it was presented for fails.
+	Token string
 	// OnEvent, if set, is called for every room event, on the signaling
 	// reader goroutine: it must return quickly.
 	OnEvent func(Event)
@@ -47,14 +52,18 @@ type Config struct {
 // Event is something that happened in the room.
 type Event struct {
 	// Type is the server message's type ("member_joined", "member_left",
-	// "floor_granted", "floor_released", "floor_busy", "error"), or "hello"
-	// when a member's sealed hello registered its KID.
+	// "floor_granted", "floor_released", "floor_busy", "member_role",
+	// "removed", "error"), "hello" when a member's sealed hello registered
+	// its KID, or "rekey" when a member sent this client a new room secret
+	// (see RemoveAndRekey).
 	Type   string
-	Member string // the member concerned, if any (floor_busy: the holder)
-	Reason string // floor_released: released, left or timeout
+	Member string // the member concerned, if any (floor_busy: the holder; rekey: the sender)
+	Reason string // floor_released: released, left, timeout or role; removed: operator; rekey: "removed" if it named this client
+	Role   string // member_role: the member's new role
 	Code   string // error: the code of an error that answered no request
 	KID    uint64 // hello
 	Name   string // hello
+	Secret []byte // rekey: the new room secret
 }
 
 // Client is one member: a WebSocket, a PeerConnection, a sender session.

@@ -29,14 +29,21 @@ func (c *Client) sendHello(to string) error {
 	return c.sig.send(&outMsg{Type: "blob", To: to, Data: blob})
 }
 
-// openHello reads a relayed blob. A hello registers the sender's KID with
-// the receiver; anything that does not open under the signal key, or is
-// not a hello, is ignored.
-func (c *Client) openHello(m *inMsg) (Event, bool) {
+// openBlob reads a relayed blob: a hello or a re-key (rekey.go). Anything
+// that does not open under the signal key, or is neither, is ignored.
+func (c *Client) openBlob(m *inMsg) (Event, bool) {
 	pt, err := e2ee.OpenBlob(c.keys.Signal[:], m.Data)
 	if err != nil {
 		return Event{}, false
 	}
+	if ev, ok, isRekey := c.openRekey(m.From, pt); isRekey {
+		return ev, ok
+	}
+	return c.openHello(m, pt)
+}
+
+// openHello registers the sender's KID with the receiver.
+func (c *Client) openHello(m *inMsg, pt []byte) (Event, bool) {
 	var h hello
 	if json.Unmarshal(pt, &h) != nil {
 		return Event{}, false

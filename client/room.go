@@ -56,6 +56,7 @@ func (c *Client) enterRoom(ctx context.Context, typ string) error {
 	if c.cfg.Listen {
 		m.Role = "listen"
 	}
+	m.Token = c.cfg.Token
 	_, err := c.sig.call(ctx, m)
 	return err
 }
@@ -126,6 +127,18 @@ func (c *Client) handle(m *inMsg) {
 		c.mu.Unlock()
 		// Tell the newcomer our KID; it cannot have seen our first hello.
 		_ = c.sendHello(w.ID)
+	case "member_role":
+		w := m.joinedMember()
+		ev.Member, ev.Role = w.ID, w.Role
+		c.mu.Lock()
+		if mem := c.members[w.ID]; mem != nil {
+			mem.role = w.Role
+		}
+		c.mu.Unlock()
+	case "removed":
+		// The server closes the connection next; the client is done.
+		ev.Reason = m.Reason
+		c.setGone()
 	case "member_left":
 		ev.Member = m.memberID()
 		c.mu.Lock()
@@ -136,7 +149,7 @@ func (c *Client) handle(m *inMsg) {
 		c.mu.Unlock()
 	case "blob":
 		var ok bool
-		if ev, ok = c.openHello(m); !ok {
+		if ev, ok = c.openBlob(m); !ok {
 			return
 		}
 	case "floor_granted", "floor_released":

@@ -24,6 +24,7 @@ type outMsg struct {
 	Data      string          `json:"data,omitempty"`
 	SDP       string          `json:"sdp,omitempty"`
 	Candidate json.RawMessage `json:"candidate,omitempty"`
+	Token     string          `json:"token,omitempty"`
 }
 
 // inMsg is every server-to-client message, decoded loosely: clients ignore
@@ -108,6 +109,8 @@ var (
 	ErrListenOnly = &Error{Code: "listen_only"}
 	ErrNotHolder  = &Error{Code: "not_holder"}
 	ErrTryLater   = &Error{Code: "try_later"}
+	ErrRemoved    = &Error{Code: "removed"}
+	ErrBadAuth    = &Error{Code: "bad_auth"}
 )
 
 // ErrClosed is returned once the client or its connection is closed.

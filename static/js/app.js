@@ -65,6 +65,12 @@ async function enterRoom({ name, mic, api }) {
     mic,
     api,
     onRemote: (stream) => playRemote(room, stream),
+    onSecret: (next) => {
+      // Remove and re-key moved the room: the old link is dead, share the new one.
+      room.secret = next;
+      secrets.remember(next);
+      store.update({ inviteLink: secrets.inviteLink(next) });
+    },
   });
   try {
     await room.session.start();
@@ -144,6 +150,7 @@ function start() {
     onDown: () => current?.session?.press(),
     onUp: () => current?.session?.release(),
     onLeave: () => leaveRoom(),
+    onRemove: (id) => current?.session?.removeAndRekey(id),
   });
   addEventListener('hashchange', onHashChange);
   // Leaving the page leaves the room at once, rather than when the server

@@ -5,9 +5,9 @@
 // through store.js; the secret and the keys stay inside this object.
 
 import { startE2EE } from './e2ee/attach.js';
-import { deriveRoomKeys } from './e2ee/keys.js';
+import { SECRET_SIZE, deriveRoomKeys, newSecret } from './e2ee/keys.js';
 import { openJSON, sealJSON } from './e2ee/blob.js';
-import { toBase64url } from './e2ee/encoding.js';
+import { fromBase64url, toBase64url } from './e2ee/encoding.js';
 import { CLOSE_UNSUPPORTED_VERSION, Signaling } from './signaling.js';
 import { MediaLink } from './media.js';
 import { chirp } from './chirps.js';
@@ -39,6 +39,7 @@ export class RoomSession {
   #track;
   #stream;
   #onRemote;
+  #onSecret;
 
   #gen = 0; // numbers connection attempts; late callbacks of an old one are ignored
   #sig = null;
@@ -61,13 +62,16 @@ export class RoomSession {
   #reqId = 0; // our floor_request not yet answered or granted
   #holding = false; // the floor is ours and the mic is live
   #sendBlocked = false; // the send watchdog stopped the mic
+  #moveNotice = ''; // shown once the room of a new secret is joined
 
   /**
    * secret: S; intent: 'create' | 'join'; name: our display name; mic: the
    * MediaStream from the lobby; api: chooseApi()'s answer; onRemote(stream)
-   * gets the floor track's stream (null when it goes).
+   * gets the floor track's stream (null when it goes); onSecret(S') is told
+   * when the room moves to a new secret (Remove and re-key), so the invite
+   * link can follow.
    */
-  constructor({ secret, intent, name, mic, api, onRemote }) {
+  constructor({ secret, intent, name, mic, api, onRemote, onSecret = () => {} }) {
     this.#secret = secret;
     this.#intent = intent;
     this.#name = cleanName(name);
@@ -75,6 +79,7 @@ export class RoomSession {
     this.#track = mic.getAudioTracks()[0];
     this.#api = api;
     this.#onRemote = onRemote;
+    this.#onSecret = onSecret;
     this.#track.enabled = false; // nothing audible leaves until the floor is ours
   }
 
@@ -163,7 +168,10 @@ export class RoomSession {
     Object.assign(me, { name: this.#name, kid: this.#e2ee.kid });
     this.#members.set(m.self, me);
     this.#floor = m.floor ? { holder: m.floor.holder, deadline: performance.now() + m.floor.deadline_ms } : { holder: null, deadline: 0 };
-    store.update({ nameplate: m.nameplate ?? '', talkLimitMs: m.talk_limit_ms ?? 0, notice: this.#sendBlocked ? store.get().notice : '' });
+    // A reconnect clears stale notices, but not why we just moved (a re-key).
+    const notice = this.#sendBlocked ? store.get().notice : this.#moveNotice;
+    this.#moveNotice = '';
+    store.update({ nameplate: m.nameplate ?? '', talkLimitMs: m.talk_limit_ms ?? 0, notice });
     this.#render();
   }
 
@@ -327,6 +335,10 @@ export class RoomSession {
     if (gen !== this.#gen) return;
     const mem = this.#members.get(from);
     if (!mem || from === this.#self) return;
+    if (typeof hello?.rekey === 'string') {
+      this.#onRekey(mem, hello);
+      return;
+    }
     if (typeof hello?.kid !== 'string' || !KID_RE.test(hello.kid)) return;
     // A replayed or repeated hello re-registers the same KID, which changes nothing.
     if (mem.kid && mem.kid !== hello.kid) this.#e2ee?.removeSender(mem.kid);
@@ -334,6 +346,59 @@ export class RoomSession {
     mem.name = cleanName(hello.name) || 'Guest';
     this.#e2ee?.addSender(hello.kid);
     this.#render();
+  }
+
+  // ---- remove and re-key ----------------------------------------------------
+  // In an open room anyone may remove anyone: the remover makes a new
+  // secret S', sends it sealed to each remaining member alone (never to the
+  // removed one), and everyone moves to the room of S'. The removed
+  // member's link now opens an empty room. (A server colluding with the
+  // removed member could hand it the blobs: docs/security.md.)
+
+  /** removeAndRekey moves everyone but the member `id` to a new secret. */
+  async removeAndRekey(id) {
+    if (!this.#joined || !this.#sig?.isOpen || id === this.#self || !this.#members.has(id)) return false;
+    const next = newSecret();
+    const removedName = this.#members.get(id)?.name || 'someone';
+    const msg = { rekey: toBase64url(next), removed: [id] };
+    for (const other of this.#members.keys()) {
+      if (other === this.#self || other === id) continue;
+      // Sealed once per recipient: each blob has its own nonce.
+      this.#sig.send({ type: 'blob', to: other, data: await sealJSON(this.#keys.signal, msg) });
+    }
+    await this.#moveTo(next, `You removed ${removedName}. The room has new keys: compare the new safety code.`);
+    return true;
+  }
+
+  #onRekey(from, msg) {
+    let next;
+    try {
+      next = fromBase64url(msg.rekey);
+    } catch {
+      return;
+    }
+    if (next.length !== SECRET_SIZE) return;
+    const removed = Array.isArray(msg.removed) ? msg.removed : [];
+    if (removed.includes(this.#self)) return; // never sent by a correct app
+    const names = removed.map((r) => this.#members.get(r)?.name || 'someone').join(', ') || 'someone';
+    this.#moveTo(next, `${from.name || 'A member'} removed ${names}. The room has new keys: compare the new safety code.`);
+  }
+
+  // moveTo leaves this room and enters the room of a new secret, like a
+  // reconnect with other keys.
+  async #moveTo(next, notice) {
+    this.#sig?.send({ type: 'leave' }); // after the re-key blobs, on the same socket
+    this.#teardown();
+    this.#secret = next;
+    this.#keys = await deriveRoomKeys(next);
+    this.#intent = 'join'; // join, or create if nobody has arrived yet
+    this.#members = new Map();
+    this.#onSecret(next);
+    this.#moveNotice = notice;
+    store.update({ safetyCode: this.#keys.safetyCode, notice });
+    this.#retries = 0;
+    this.#render();
+    this.#connect();
   }
 
   #granted(m) {

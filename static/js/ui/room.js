@@ -24,8 +24,10 @@ let levels = { mic: null, remote: null }; // LevelReaders, set by app.js
 let frame = 0;
 let ticker = 0;
 let talkInput = null;
+let removeMember = () => {};
 
-export function initRoom({ onDown, onUp, onLeave }) {
+export function initRoom({ onDown, onUp, onLeave, onRemove }) {
+  removeMember = onRemove;
   talkInput = bindTalk($('talk'), {
     isActive: () => store.get().screen === 'room',
     onDown,
@@ -113,6 +115,18 @@ function renderMembers(s) {
       tag.className = 'tag';
       tag.textContent = tags.join(', ');
       li.append(tag);
+    }
+    if (!m.self && s.connection === 'connected') {
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'remove';
+      remove.textContent = 'Remove';
+      remove.setAttribute('aria-label', `Remove ${name || 'this member'} and re-key`);
+      remove.addEventListener('click', () => {
+        const who = name || 'this member';
+        if (confirm(`Remove ${who}? Everyone else moves to new keys; ${who}'s link stops working.`)) removeMember(m.id);
+      });
+      li.append(remove);
     }
     return li;
   });
