@@ -9,7 +9,8 @@ FUZZTIME_LONG ?= 5m
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob \
 	./signal:FuzzOrigin ./signal:FuzzSubprotocol .:FuzzForwardedHeaders ./sfu:FuzzOffer ./sfu:FuzzAddCandidate \
-	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID
+	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID \
+	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode
 
 .PHONY: run build test check lint gotest jstest fuzz-short fuzz bench bench-sfu vulncheck clean
 
@@ -21,11 +22,13 @@ build:
 
 test: check lint gotest jstest fuzz-short
 
-# Formatting and vet: cheap, and they fail loudly.
+# Formatting, vet, and the vendored browser code against its pinned
+# checksums (offline): cheap, and they fail loudly.
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	bash scripts/vendor.sh --check
 
 # staticcheck from the Go module proxy. govulncheck is not here: its database
 # is out of reach of CI's network (make vulncheck, where it can be reached).
@@ -36,7 +39,7 @@ gotest:
 	$(GO) test -race -count=1 -p 1 ./...
 
 jstest:
-	$(NODE) --test e2ee/jstest/
+	$(NODE) --test e2ee/jstest/ pake/jstest/
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \

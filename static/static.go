@@ -16,7 +16,11 @@ import (
 	"strings"
 )
 
-//go:embed index.html offline.html manifest.webmanifest sw.js css icons js vendor
+// vendor is embedded with all: because vendored packages keep their file
+// names, and @noble/hashes has modules named _md.js and _u64.js, which a
+// plain directory pattern would leave out.
+//
+//go:embed index.html offline.html manifest.webmanifest sw.js css icons js all:vendor
 var files embed.FS
 
 // FS is the app's files, rooted at the app's top directory.
