@@ -14,23 +14,28 @@ type Sink interface {
 type EventKind uint8
 
 const (
-	MemberJoined  EventKind = iota + 1 // Member joined (not sent to the joiner itself)
-	MemberLeft                         // Member left or was disconnected
-	FloorGranted                       // Member now holds the floor until Deadline (sent to everyone, holder included)
-	FloorReleased                      // Member no longer holds the floor, for Reason (sent to everyone)
-	Message                            // Member relayed opaque Data (to one member or to all others)
-	Removed                            // Member (the recipient) was removed by the operator; the room is gone for it
-	RoleChanged                        // Member's role is now Member.Role (sent to everyone, the member included)
+	MemberJoined     EventKind = iota + 1 // Member joined (not sent to the joiner itself)
+	MemberLeft                            // Member left or was disconnected
+	FloorGranted                          // Member now holds the floor until Deadline (sent to everyone, holder included)
+	FloorReleased                         // Member no longer holds the floor, for Reason (sent to everyone)
+	Message                               // Member relayed opaque Data (to one member or to all others)
+	Removed                               // Member (the recipient) was removed by the operator; the room is gone for it
+	RoleChanged                           // Member's role is now Member.Role (sent to everyone, the member included)
+	KnockFailed                           // someone tried a wrong room code (sent to everyone)
+	NameplateChanged                      // the room's code was retired: Nameplate is the new one (sent to everyone)
+	Signal                                // Data is a whole server message for this member alone, from the signaling layer (a knock)
+	MemberBack                            // Member resumed on a new connection (sent to the others: greet it again)
+	Replaced                              // the recipient's membership was resumed on another connection: go, without leaving
 )
 
 // Reason says why the floor was released.
 type Reason uint8
 
 const (
-	ReasonReleased Reason = iota + 1 // the holder let go
-	ReasonLeft                       // the holder left or disconnected
-	ReasonTimedOut                   // the talk-time cap ran out
-	ReasonRoleChanged                // the holder was made listen-only
+	ReasonReleased    Reason = iota + 1 // the holder let go
+	ReasonLeft                          // the holder left or disconnected
+	ReasonTimedOut                      // the talk-time cap ran out
+	ReasonRoleChanged                   // the holder was made listen-only
 )
 
 func (r Reason) String() string {
@@ -53,5 +58,7 @@ type Event struct {
 	Member   Member    // whom the event is about
 	Deadline time.Time // FloorGranted only
 	Reason   Reason    // FloorReleased only
-	Data     []byte    // Message only: opaque, never parsed, shared by all recipients (do not modify)
+	Data     []byte    // Message and Signal: opaque, never parsed, shared by all recipients (do not modify)
+	// Nameplate is the new nameplate (NameplateChanged only).
+	Nameplate string
 }

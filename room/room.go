@@ -34,6 +34,24 @@ const (
 	NameplateSparsity  = 10
 	// maxNameplateTries bounds the random search at one length before growing.
 	maxNameplateTries = 32
+
+	// DefaultMaxKnockFailures is how many failed code exchanges (knocks) a
+	// room's nameplate survives: at this many the nameplate, and with it the
+	// room code, is retired and a new one given out. With a 7-digit
+	// password part, a guesser's odds per code are 5 in 10^7.
+	DefaultMaxKnockFailures = 5
+
+	// DefaultResumeGrace is how long a member whose connection dropped
+	// (without leaving) stays in its room, detached, for its client to
+	// resume the membership with its resume token. A blip then costs the
+	// others no leave and join; a member that does not come back leaves when
+	// it runs out. The app reconnects within about 2.5 s of a server being
+	// reachable again; a half-open connection it finds in up to 23 s is
+	// replaced at once by the resume, whatever the grace.
+	DefaultResumeGrace = 15 * time.Second
+	// ResumeTokenSize is the resume token's length in bytes. The registry
+	// keeps only its SHA-256, and a new token replaces it at every resume.
+	ResumeTokenSize = 32
 )
 
 // ID is the room's only handle on the server: 16 bytes the client derives from
@@ -91,6 +109,7 @@ var (
 	ErrBadRole      = errors.New("invalid role")
 	ErrNoSink       = errors.New("member needs a sink")
 	ErrRemoved      = errors.New("this user was removed from the room")
+	ErrBadResume    = errors.New("no member of this room has this resume token")
 )
 
 // Config sets the Registry's limits. Zero fields take the defaults above.
@@ -113,6 +132,11 @@ type Config struct {
 	// media layer to stop forwarding a member made listen-only even before
 	// the floor change reaches it. Same rules as OnFloor.
 	OnRole func(id ID, member uuid.UUID, role Role)
+	// MaxKnockFailures: see DefaultMaxKnockFailures.
+	MaxKnockFailures int
+	// ResumeGrace: see DefaultResumeGrace. Negative: no grace, a dropped
+	// connection leaves at once.
+	ResumeGrace time.Duration
 }
 
 // Timer is the part of *time.Timer the Registry uses.
@@ -133,7 +157,11 @@ type Floor struct {
 
 // Snapshot is the room as a new member first sees it.
 type Snapshot struct {
-	Self      Member
+	Self Member
+	// Resume is the member's new resume token (ResumeTokenSize bytes): its
+	// client alone holds it, to resume this membership after a dropped
+	// connection (Resume).
+	Resume    []byte
 	Nameplate string
 	Members   []Member // including Self, in join order
 	Floor     Floor
@@ -158,7 +186,11 @@ type liveRoom struct {
 	// removed holds the operator user ids removed from this room: they are
 	// refused until the room empties, when it goes with the room.
 	removed map[string]bool
-	floor     Floor
+	// knockFailures counts failed code exchanges on this nameplate;
+	// knockNext picks which member answers the next knock (round robin).
+	knockFailures int
+	knockNext     int
+	floor         Floor
 	// floorTimer releases the floor at the talk-time cap; floorGrant numbers
 	// grants so a timer that fires late cannot release a newer grant.
 	floorTimer Timer
@@ -172,7 +204,20 @@ type member struct {
 	// media layer know only the random member id.
 	user string
 	sink Sink
+	// resume is SHA-256 of the member's current resume token.
+	resume [sha256.Size]byte
+	// detached: the connection dropped; the member waits for a resume
+	// until ResumeGrace runs out. detachGen numbers detachments, so that a
+	// late expiry cannot take out a member that came back.
+	detached  bool
+	detachGen uint64
 }
+
+// discard is a detached member's sink: what happens while it is away is
+// in the snapshot its resume returns.
+type discard struct{}
+
+func (discard) Deliver(Event) {}
 
 // Registry holds every live room. It is safe for concurrent use.
 //
@@ -202,6 +247,12 @@ func NewRegistry(cfg Config) *Registry {
 	}
 	if cfg.TalkTimeLimit <= 0 {
 		cfg.TalkTimeLimit = DefaultTalkTimeLimit
+	}
+	if cfg.MaxKnockFailures <= 0 {
+		cfg.MaxKnockFailures = DefaultMaxKnockFailures
+	}
+	if cfg.ResumeGrace == 0 {
+		cfg.ResumeGrace = DefaultResumeGrace
 	}
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
@@ -250,7 +301,9 @@ func (r *Registry) CreateAs(id ID, v Verifier, role Role, user string, sink Sink
 	r.rooms[string(id[:])] = rm
 	r.nameplates[plate] = id
 	r.members++
-	return r.snapshot(rm, m), nil
+	s := r.snapshot(rm, m)
+	s.Resume = m.newResume()
+	return s, nil
 }
 
 // Join adds a member to an existing room if authToken hashes to its verifier.
@@ -287,7 +340,9 @@ func (r *Registry) JoinAs(id ID, authToken []byte, role Role, user string, sink 
 	}
 	r.members++
 	rm.broadcast(m.ID, Event{Kind: MemberJoined, Member: m.Member})
-	return r.snapshot(rm, m), nil
+	s := r.snapshot(rm, m)
+	s.Resume = m.newResume()
+	return s, nil
 }
 
 // Leave removes a member. If it held the floor the floor is released; if it was
@@ -301,6 +356,102 @@ func (r *Registry) Leave(id ID, mid uuid.UUID) error {
 	}
 	r.drop(rm, m)
 	return nil
+}
+
+// LeaveFrom is Leave by the connection whose sink this is: after a resume
+// moved the member to another connection, the old one's leave is refused
+// (ErrNotMember) and leaves the member alone.
+func (r *Registry) LeaveFrom(id ID, mid uuid.UUID, sink Sink) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, m, err := r.find(id, mid)
+	if err != nil {
+		return err
+	}
+	if m.sink != sink {
+		return ErrNotMember
+	}
+	r.drop(rm, m)
+	return nil
+}
+
+// Detach is a member's connection dropping without a leave: the member
+// stays, without a sink, for ResumeGrace; the floor, if it held it, comes
+// free at once (nobody can talk through a dead connection). Others are told
+// nothing more. Like LeaveFrom, only the member's own connection may.
+// With no grace configured it is LeaveFrom.
+func (r *Registry) Detach(id ID, mid uuid.UUID, sink Sink) error {
+	if r.cfg.ResumeGrace < 0 {
+		return r.LeaveFrom(id, mid, sink)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, m, err := r.find(id, mid)
+	if err != nil {
+		return err
+	}
+	if m.sink != sink || m.detached {
+		return ErrNotMember
+	}
+	m.detached = true
+	m.sink = discard{}
+	m.detachGen++
+	gen := m.detachGen
+	if rm.floor.Holder == mid {
+		r.release(rm, m.Member, ReasonLeft)
+	}
+	r.cfg.AfterFunc(r.cfg.ResumeGrace, func() { r.expireDetached(id, mid, gen) })
+	return nil
+}
+
+// expireDetached is a detached member's grace running out.
+func (r *Registry) expireDetached(id ID, mid uuid.UUID, gen uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, m, err := r.find(id, mid)
+	if err != nil || !m.detached || m.detachGen != gen {
+		return // gone already, or back
+	}
+	r.drop(rm, m)
+}
+
+// Resume gives a member back to a new connection (sink) on its resume
+// token. The member keeps its id and role; it gets a fresh snapshot and a
+// new token (the one presented is spent), and the others get MemberBack,
+// so that they greet it again (what it missed while away is gone). If the
+// member's old connection is still attached (a half-open TCP connection
+// the server has not noticed yet), it gets Replaced and must go without
+// leaving. ErrBadResume for an unknown or spent token.
+func (r *Registry) Resume(id ID, token []byte, sink Sink) (Snapshot, error) {
+	if sink == nil {
+		return Snapshot{}, ErrNoSink
+	}
+	presented := sha256.Sum256(token)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[string(id[:])]
+	if !ok {
+		return Snapshot{}, ErrNoSuchRoom
+	}
+	var m *member
+	for _, mid := range rm.order {
+		// Constant time per member: a guesser learns nothing from timing.
+		if x := rm.members[mid]; subtle.ConstantTimeCompare(presented[:], x.resume[:]) == 1 {
+			m = x
+		}
+	}
+	if m == nil || len(token) != ResumeTokenSize {
+		return Snapshot{}, ErrBadResume
+	}
+	if !m.detached {
+		m.sink.Deliver(Event{Kind: Replaced, Member: m.Member})
+	}
+	m.sink, m.detached = sink, false
+	m.detachGen++ // a pending expiry now finds a newer generation
+	rm.broadcast(m.ID, Event{Kind: MemberBack, Member: m.Member})
+	s := r.snapshot(rm, m)
+	s.Resume = m.newResume()
+	return s, nil
 }
 
 // drop takes a member out of its room, and purges the room if it was the
@@ -414,6 +565,62 @@ func (r *Registry) RoleOf(id ID, mid uuid.UUID) (Role, error) {
 		return 0, err
 	}
 	return m.Role, nil
+}
+
+// KnockTarget finds the room a nameplate names and the member who answers
+// its next knock (members take turns, so one broken client cannot stop
+// everyone joining by code). ErrNoSuchRoom if no live room has it.
+func (r *Registry) KnockTarget(nameplate string) (ID, uuid.UUID, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, ok := r.nameplates[nameplate]
+	if !ok {
+		return ID{}, uuid.Nil, ErrNoSuchRoom
+	}
+	rm := r.rooms[string(id[:])]
+	rm.knockNext = (rm.knockNext + 1) % len(rm.order)
+	return id, rm.order[rm.knockNext], nil
+}
+
+// Notify hands a member an event from the signaling layer (Kind Signal),
+// in order with the room's other events.
+func (r *Registry) Notify(id ID, to uuid.UUID, e Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, m, err := r.find(id, to)
+	if err != nil {
+		return err
+	}
+	m.sink.Deliver(e)
+	return nil
+}
+
+// KnockFailed counts a failed code exchange: everyone is told someone
+// tried a wrong code, and at MaxKnockFailures the nameplate is retired and
+// everyone gets the new one. It reports whether it retired the nameplate.
+// A room that is gone is no error: there is nothing left to protect.
+func (r *Registry) KnockFailed(id ID) (retired bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[string(id[:])]
+	if !ok {
+		return false, nil
+	}
+	rm.knockFailures++
+	rm.broadcast(uuid.Nil, Event{Kind: KnockFailed})
+	if rm.knockFailures < r.cfg.MaxKnockFailures {
+		return false, nil
+	}
+	plate, err := r.newNameplate()
+	if err != nil {
+		return false, err
+	}
+	delete(r.nameplates, rm.nameplate)
+	rm.nameplate = plate
+	r.nameplates[plate] = id
+	rm.knockFailures = 0
+	rm.broadcast(uuid.Nil, Event{Kind: NameplateChanged, Nameplate: plate})
+	return true, nil
 }
 
 // Rooms lists the live rooms, for the operator API.
@@ -606,6 +813,15 @@ func checkJoin(role Role, sink Sink) error {
 		return ErrNoSink
 	}
 	return nil
+}
+
+// newResume makes the member's next resume token, keeps its hash, and
+// returns it. Caller holds r.mu.
+func (m *member) newResume() []byte {
+	tok := make([]byte, ResumeTokenSize)
+	rand.Read(tok) // never fails (crypto/rand, Go 1.24+)
+	m.resume = sha256.Sum256(tok)
+	return tok
 }
 
 // add makes a new member with a fresh random id. Caller holds r.mu.

@@ -1,0 +1,84 @@
+package room
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+func TestKnockTargetAndFailures(t *testing.T) {
+	r, _ := newTestRegistry(Config{MaxKnockFailures: 3})
+	id := ID{7}
+	a, b := &recorder{}, &recorder{}
+	sa, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, a)
+	sb, _ := r.Join(id, token(1), RoleListen, b)
+	a.take()
+
+	if _, _, err := r.KnockTarget("999999"); !errors.Is(err, ErrNoSuchRoom) {
+		t.Fatalf("unknown nameplate: %v", err)
+	}
+	// Members take turns answering.
+	seen := map[uuid.UUID]int{}
+	for range 4 {
+		rid, m, err := r.KnockTarget(sa.Nameplate)
+		if err != nil || rid != id {
+			t.Fatalf("KnockTarget = %v, %v", rid, err)
+		}
+		seen[m]++
+	}
+	if seen[sa.Self.ID] != 2 || seen[sb.Self.ID] != 2 {
+		t.Fatalf("knocks went to %v, want two each", seen)
+	}
+
+	if err := r.Notify(id, sb.Self.ID, Event{Kind: Signal, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := b.take(); len(ev) != 1 || ev[0].Kind != Signal || string(ev[0].Data) != "x" {
+		t.Fatalf("Notify delivered %+v", ev)
+	}
+	if err := r.Notify(id, uuid.New(), Event{Kind: Signal}); !errors.Is(err, ErrNotMember) {
+		t.Fatalf("Notify to a stranger: %v", err)
+	}
+
+	// Two failures: everyone hears of each, the code stays.
+	for i := range 2 {
+		if retired, err := r.KnockFailed(id); err != nil || retired {
+			t.Fatalf("failure %d: retired %v, %v", i+1, retired, err)
+		}
+	}
+	for _, rec := range []*recorder{a, b} {
+		if ev := rec.take(); len(ev) != 2 || ev[0].Kind != KnockFailed || ev[1].Kind != KnockFailed {
+			t.Fatalf("after two failures: %+v", ev)
+		}
+	}
+	// The third retires it: a new nameplate, the old one dead.
+	if retired, err := r.KnockFailed(id); err != nil || !retired {
+		t.Fatalf("third failure: retired %v, %v", retired, err)
+	}
+	var plate string
+	for _, rec := range []*recorder{a, b} {
+		ev := rec.take()
+		if len(ev) != 2 || ev[0].Kind != KnockFailed || ev[1].Kind != NameplateChanged || ev[1].Nameplate == "" || ev[1].Nameplate == sa.Nameplate {
+			t.Fatalf("after the third failure: %+v", ev)
+		}
+		plate = ev[1].Nameplate
+	}
+	if _, _, err := r.KnockTarget(sa.Nameplate); !errors.Is(err, ErrNoSuchRoom) {
+		t.Fatalf("the retired nameplate still finds the room: %v", err)
+	}
+	if rid, _, err := r.KnockTarget(plate); err != nil || rid != id {
+		t.Fatalf("the new nameplate: %v, %v", rid, err)
+	}
+	if len(r.nameplates) != 1 {
+		t.Fatalf("%d nameplates for one room", len(r.nameplates))
+	}
+	// The count starts again on the new code.
+	if retired, _ := r.KnockFailed(id); retired {
+		t.Fatal("a fresh code retired on its first failure")
+	}
+	// A failure for a room that is gone changes nothing.
+	if retired, err := r.KnockFailed(ID{99}); err != nil || retired {
+		t.Fatalf("failure for no room: %v %v", retired, err)
+	}
+}
