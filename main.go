@@ -30,6 +30,7 @@ import (
 	"github.com/google/uuid"
 
 	"sotto/metrics"
+	"sotto/operator"
 	"sotto/room"
 	"sotto/sfu"
 	sig "sotto/signal"
@@ -57,7 +58,11 @@ type config struct {
 	maxRooms        int
 	maxMembers      int
 	talkLimit       time.Duration
+	knockFailures   int
+	resumeGrace     time.Duration
+	operatorSecret  []byte // SOTTO_SECRET: operator mode when set (operator_mode.go)
 	maxConnsPerIP   int
+	knocksPerIP     int
 	allowOrigins    []string
 	shutdownTimeout time.Duration
 	udpPort         int
@@ -155,7 +160,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.IntVar(&c.maxRooms, "max-rooms", envInt("SOTTO_MAX_ROOMS", room.DefaultMaxRooms), "live rooms at most [SOTTO_MAX_ROOMS]")
 	fs.IntVar(&c.maxMembers, "max-members", envInt("SOTTO_MAX_MEMBERS", room.DefaultMaxMembersPerRoom), "members per room at most [SOTTO_MAX_MEMBERS]")
 	fs.DurationVar(&c.talkLimit, "talk-limit", envDur("SOTTO_TALK_LIMIT", room.DefaultTalkTimeLimit), "longest single turn holding the floor [SOTTO_TALK_LIMIT]")
+	fs.DurationVar(&c.resumeGrace, "resume-grace", envDur("SOTTO_RESUME_GRACE", room.DefaultResumeGrace), "how long a member whose network dropped stays in its room for its client to resume it; 0: leave at once [SOTTO_RESUME_GRACE]")
+	fs.IntVar(&c.knockFailures, "code-tries", envInt("SOTTO_CODE_TRIES", room.DefaultMaxKnockFailures), "wrong room-code tries a code survives before the room gets a new one [SOTTO_CODE_TRIES]")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64 [SOTTO_MAX_CONNS_PER_IP]")
+	fs.IntVar(&c.knocksPerIP, "knocks-per-ip", envInt("SOTTO_KNOCKS_PER_IP", sig.KnockAddrBurst), "room-code tries per IPv4 address or IPv6 /64 before one per 10 s [SOTTO_KNOCKS_PER_IP]")
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
 	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port [SOTTO_UDP_PORT]")
 	fs.StringVar(&public, "public-ip", env("SOTTO_PUBLIC_IP", ""), "comma-separated IPs or host names clients reach this server at, when it is behind NAT or Docker [SOTTO_PUBLIC_IP]")
@@ -202,8 +210,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return c, errors.New("--max-members must be at least 2")
 	case c.talkLimit < time.Second:
 		return c, errors.New("--talk-limit must be at least 1s")
+	case c.resumeGrace < 0:
+		return c, errors.New("--resume-grace must not be negative")
+	case c.knockFailures < 1:
+		return c, errors.New("--code-tries must be at least 1")
 	case c.maxConnsPerIP < 1:
 		return c, errors.New("--max-conns-per-ip must be at least 1")
+	case c.knocksPerIP < 1:
+		return c, errors.New("--knocks-per-ip must be at least 1")
 	case c.shutdownTimeout <= 0:
 		return c, errors.New("--shutdown-timeout must be positive")
 	}
@@ -215,6 +229,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return c, fmt.Errorf("--trusted-proxy: %w", err)
 	}
 	if err := c.checkTransport(); err != nil {
+		return c, err
+	}
+	if c.operatorSecret, err = readOperatorSecret(getenv); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -236,7 +253,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	// The app's TCP port also carries ICE-TCP, for networks that block UDP.
-	webLn, iceTCPLn := sfu.SplitICETCP(ln, sfu.DemuxPeekTimeout)
+	// Connections from an address in flood cooldown are closed at accept,
+	// before TLS or HTTP (armed below, once the signaling server exists).
+	flood := newFloodListener(ln)
+	webLn, iceTCPLn := sfu.SplitICETCP(flood, sfu.DemuxPeekTimeout)
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	if h, _, _ := net.SplitHostPort(cfg.addr); h == "" {
 		// ":443" (the container image's) is every interface, IPv4 and
@@ -263,8 +283,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		MaxRooms:          cfg.maxRooms,
 		MaxMembersPerRoom: cfg.maxMembers,
 		TalkTimeLimit:     cfg.talkLimit,
+		MaxKnockFailures:  cfg.knockFailures,
+		ResumeGrace:       resumeGrace(cfg.resumeGrace),
 		// The SFU forwards whoever the registry says holds the floor.
 		OnFloor: func(id room.ID, holder uuid.UUID) { media.SetFloor(id, holder) },
+		// A member the operator makes listen-only is dropped by the SFU at once.
+		OnRole: func(id room.ID, member uuid.UUID, role room.Role) { media.SetRole(id, member, role) },
 	})
 	var mreg metrics.Registry
 	mreg.GaugeFunc("sotto_rooms", "Live rooms.", func() int64 { n, _ := registry.Counts(); return int64(n) })
@@ -274,6 +298,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	mreg.CounterFunc("sotto_media_forwarded_packets_total", "RTP packets written to listeners.", func() uint64 { return media.Stats().Forwarded })
 	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
 
+	var admit sig.AdmitFunc
+	if cfg.operatorSecret != nil {
+		tokens := operator.NewVerifier(cfg.operatorSecret)
+		admit = admitWith(tokens)
+		mreg.GaugeFunc("sotto_operator_tokens_used", "Used operator tokens remembered until they expire.", func() int64 { return int64(tokens.UsedTokens()) })
+	}
 	signaling := sig.NewServer(sig.Config{
 		Registry:       registry,
 		Metrics:        &mreg,
@@ -281,12 +311,26 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		AllowedOrigins: cfg.allowOrigins,
 		Media:          sfuMedia{media},
 		MaxConnsPerIP:  cfg.maxConnsPerIP,
+		KnockAddrBurst: cfg.knocksPerIP,
 		ClientIP:       sec.clientIP, // nil unless behind a trusted proxy
+		Admit:          admit,        // nil unless in operator mode
 	})
 
+	if !cfg.behindProxy {
+		// Behind a proxy every TCP peer is the proxy: the cooldown is then
+		// enforced by the forwarded address, with HTTP 429, in signaling.
+		flood.arm(signaling.Penalized)
+	}
+	mreg.CounterFunc("sotto_flood_refused_connections_total",
+		"TCP connections closed at accept because their address was in flood cooldown.", flood.refusedConns)
+
 	var shuttingDown atomic.Bool
+	handler := routes(signaling, &shuttingDown)
+	if cfg.operatorSecret != nil {
+		handler = withOperatorAPI(handler, operator.NewAPI(cfg.operatorSecret, operatorRooms{registry}))
+	}
 	app := &http.Server{
-		Handler:           securityHeaders(sec.guard(routes(signaling, &shuttingDown))),
+		Handler:           securityHeaders(sec.guard(handler)),
 		TLSConfig:         sec.tls,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
@@ -417,4 +461,12 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// resumeGrace maps the flag (0: none) to room.Config (negative: none).
+func resumeGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

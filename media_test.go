@@ -57,12 +57,18 @@ type mediaServer struct {
 // Call it first in a test, so its cleanup runs after the clients' Close.
 func startServer(t *testing.T, args ...string) *mediaServer {
 	t.Helper()
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServer with environment variables (SOTTO_SECRET).
+func startServerEnv(t *testing.T, env map[string]string, args ...string) *mediaServer {
+	t.Helper()
 	before := stableGoroutines()
 	args = append([]string{
 		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn",
-		"--max-conns-per-ip", "1000", "--talk-limit", "10m",
+		"--max-conns-per-ip", "1000", "--knocks-per-ip", "1000", "--talk-limit", "10m",
 	}, args...)
-	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
+	cfg, err := parseConfig(args, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,24 +204,15 @@ func TestMemoryOnlyHeap(t *testing.T) {
 	}
 	memGauges(t, func(g string) string { return srv.gauge(t, g) })
 	after := n.count(heapDump(t, dir))
-	// Known: room.Registry and the SFU keep their rooms in maps keyed by
-	// the raw 16-byte room id, and Go's map delete clears a key's slot only
-	// when the key type holds pointers, so the deleted room's id stays in
-	// each live map until its slot is reused. Fix (docs/abuse.md): key both
-	// maps by string(id[:]).
-	if os.Getenv(knownFailingEnv) == "" && after["room id"] > 0 {
-		t.Logf("KNOWN FAILING (set %s=1 to fail on it): the raw room id is still in live memory %d times (the registry's and the SFU's room maps)", knownFailingEnv, after["room id"])
-		delete(after, "room id")
-	}
+	// room.Registry and the SFU key their room maps by string(id[:]): Go's
+	// map delete clears a key's slot only when the key type holds
+	// pointers, so a [16]byte key left the purged room's id in each live
+	// map (docs/abuse.md §3, item 4).
 	if len(after) > 0 {
 		t.Fatalf("after the last leave, live memory still holds %v", after)
 	}
 	t.Logf("after the last leave: none of the other %d values in live memory", len(n.names)-1)
 }
-
-// knownFailingEnv turns the checks of limits that do not hold yet from a
-// log line into a failure; the fix makes them unconditional.
-const knownFailingEnv = "SOTTO_RUN_KNOWN_FAILING"
 
 // heapDump collects garbage (three times: sync.Pools keep their contents
 // for one collection in a victim cache) and returns a dump of the live heap,

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"sotto/e2ee"
+	"sotto/pake"
 )
 
 // Config describes one member.
@@ -95,7 +96,10 @@ type Client struct {
 	answered    bool     // the answer is applied: remote candidates may be added
 	remoteCands []webrtc.ICECandidateInit
 	connectedAt time.Time
-	strayErrors int // error messages that answered no request
+	strayErrors int                     // error messages that answered no request
+	nameplate   string                  // the room's, for its code
+	knocks      map[string]*pake.Member // code exchanges this member is answering
+	knockFails  map[string]int          // nameplate -> exchanges this member answered that failed
 }
 
 type memberState int
@@ -141,9 +145,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, keys: keys, api: api, snd: snd, rcv: rcv,
-		ears:      newListener(rcv, cfg.Record),
-		connected: make(chan struct{}),
-		members:   make(map[string]*member),
+		ears:       newListener(rcv, cfg.Record),
+		connected:  make(chan struct{}),
+		members:    make(map[string]*member),
+		knocks:     make(map[string]*pake.Member),
+		knockFails: make(map[string]int),
 	}
 	c.sig, err = dialSignaling(ctx, cfg.URL, c.handle)
 	if err != nil {

@@ -108,7 +108,7 @@ func (c *Client) handle(m *inMsg) {
 	switch m.Type {
 	case "joined":
 		c.mu.Lock()
-		c.state, c.self = inside, m.Self
+		c.state, c.self, c.nameplate = inside, m.Self, m.Nameplate
 		for _, w := range m.Members {
 			if w.ID != m.Self {
 				c.members[w.ID] = &member{role: w.Role}
@@ -139,6 +139,10 @@ func (c *Client) handle(m *inMsg) {
 		// The server closes the connection next; the client is done.
 		ev.Reason = m.Reason
 		c.setGone()
+	case "member_back":
+		// A member resumed on a new connection: it needs our KID again.
+		ev.Member = m.memberID()
+		_ = c.sendHello(ev.Member)
 	case "member_left":
 		ev.Member = m.memberID()
 		c.mu.Lock()
@@ -160,6 +164,14 @@ func (c *Client) handle(m *inMsg) {
 	case "ice":
 		c.remoteCandidate(m.Candidate)
 		return
+	case "knock", "knock_data", "knock_done":
+		c.answerKnock(m)
+		return
+	case "knock_failed":
+	case "nameplate":
+		c.mu.Lock()
+		c.nameplate = m.Nameplate
+		c.mu.Unlock()
 	case "error":
 		if m.ID != 0 {
 			return // the request's caller gets it

@@ -25,6 +25,8 @@ type outMsg struct {
 	SDP       string          `json:"sdp,omitempty"`
 	Candidate json.RawMessage `json:"candidate,omitempty"`
 	Token     string          `json:"token,omitempty"`
+	Nameplate string          `json:"nameplate,omitempty"`
+	Knock     string          `json:"knock,omitempty"`
 }
 
 // inMsg is every server-to-client message, decoded loosely: clients ignore
@@ -54,6 +56,9 @@ type inMsg struct {
 
 	Code    string `json:"code"` // error
 	Message string `json:"message"`
+
+	Knock  string `json:"knock"`  // knocking, knock, knock_data, knock_done
+	Result string `json:"result"` // knock_done
 }
 
 type wireMember struct {
@@ -103,14 +108,15 @@ func (e *Error) Is(target error) bool {
 
 // Server answers a client switches on.
 var (
-	ErrNoSuchRoom = &Error{Code: "no_such_room"}
-	ErrRoomExists = &Error{Code: "room_exists"}
-	ErrFloorBusy  = &Error{Code: "floor_busy"}
-	ErrListenOnly = &Error{Code: "listen_only"}
-	ErrNotHolder  = &Error{Code: "not_holder"}
-	ErrTryLater   = &Error{Code: "try_later"}
-	ErrRemoved    = &Error{Code: "removed"}
-	ErrBadAuth    = &Error{Code: "bad_auth"}
+	ErrNoSuchRoom  = &Error{Code: "no_such_room"}
+	ErrRoomExists  = &Error{Code: "room_exists"}
+	ErrFloorBusy   = &Error{Code: "floor_busy"}
+	ErrListenOnly  = &Error{Code: "listen_only"}
+	ErrNotHolder   = &Error{Code: "not_holder"}
+	ErrTryLater    = &Error{Code: "try_later"}
+	ErrRemoved     = &Error{Code: "removed"}
+	ErrNoSuchKnock = &Error{Code: "no_such_knock"}
+	ErrBadAuth     = &Error{Code: "bad_auth"}
 )
 
 // ErrClosed is returned once the client or its connection is closed.

@@ -11,9 +11,8 @@ import (
 	"github.com/pion/rtp"
 )
 
+// A room does not keep its id: the SFU's map names it (see SFU.rooms).
 type room struct {
-	id [16]byte
-
 	mu     sync.Mutex
 	peers  map[uuid.UUID]*peer
 	order  []*peer    // the fan-out list: every member with a media session
@@ -21,8 +20,8 @@ type room struct {
 	out    rtp.Packet // scratch header for the fan-out, reused under mu
 }
 
-func newRoom(id [16]byte) *room {
-	return &room{id: id, peers: make(map[uuid.UUID]*peer)}
+func newRoom() *room {
+	return &room{peers: make(map[uuid.UUID]*peer)}
 }
 
 // empty reports whether the room has nothing left worth remembering.

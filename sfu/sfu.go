@@ -53,8 +53,15 @@ type SFU struct {
 	api *webrtc.API
 	net *network
 
-	mu     sync.Mutex
-	rooms  map[[16]byte]*room
+	mu sync.Mutex
+	// rooms is keyed by the room id's bytes as a string, not by the
+	// [16]byte: Go's map delete clears a slot's key only when the key type
+	// holds a pointer, so an array key would leave a deleted room's raw id
+	// in the live map until the slot is reused (docs/abuse.md §3, item 4).
+	// A string key's bytes live in their own allocation, unreferenced once
+	// the entry is deleted. Lookups with s.rooms[string(id[:])] do not
+	// allocate.
+	rooms  map[string]*room
 	closed bool
 
 	nextPeer  atomic.Uint64 // numbers peers so forwarding state never holds a pointer to a dead one
@@ -77,7 +84,7 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SFU{api: api, net: nw, rooms: make(map[[16]byte]*room)}, nil
+	return &SFU{api: api, net: nw, rooms: make(map[string]*room)}, nil
 }
 
 // UDPAddrs returns the addresses the UDP mux listens on (useful with port 0).
@@ -149,19 +156,19 @@ func (s *SFU) AddCandidate(roomID [16]byte, member uuid.UUID, candidateJSON []by
 func (s *SFU) SetFloor(roomID [16]byte, holder uuid.UUID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.rooms[roomID]
+	r := s.rooms[string(roomID[:])]
 	if r == nil {
 		if holder == uuid.Nil || s.closed {
 			return
 		}
 		// Remember the holder of a room whose media has not started yet; Leave
 		// of that member (or SetFloor(Nil)) forgets it again.
-		r = newRoom(roomID)
-		s.rooms[roomID] = r
+		r = newRoom()
+		s.rooms[string(roomID[:])] = r
 	}
 	r.setHolder(holder)
 	if r.empty() {
-		delete(s.rooms, roomID)
+		delete(s.rooms, string(roomID[:]))
 	}
 }
 
@@ -170,12 +177,12 @@ func (s *SFU) SetFloor(roomID [16]byte, holder uuid.UUID) {
 // whether or not it ever sent an offer: it also forgets a floor it held.
 func (s *SFU) Leave(roomID [16]byte, member uuid.UUID) {
 	s.mu.Lock()
-	r := s.rooms[roomID]
+	r := s.rooms[string(roomID[:])]
 	var p *peer
 	if r != nil {
 		p = r.remove(member)
 		if r.empty() {
-			delete(s.rooms, roomID)
+			delete(s.rooms, string(roomID[:]))
 		}
 	}
 	s.mu.Unlock()
@@ -187,10 +194,10 @@ func (s *SFU) Leave(roomID [16]byte, member uuid.UUID) {
 // drop removes p, if it is still the member's peer, and closes it.
 func (s *SFU) drop(roomID [16]byte, p *peer) {
 	s.mu.Lock()
-	if r := s.rooms[roomID]; r != nil {
+	if r := s.rooms[string(roomID[:])]; r != nil {
 		r.drop(p)
 		if r.empty() {
-			delete(s.rooms, roomID)
+			delete(s.rooms, string(roomID[:]))
 		}
 	}
 	s.mu.Unlock()
@@ -236,16 +243,16 @@ func (s *SFU) join(roomID [16]byte, member uuid.UUID, role Role) (p *peer, fresh
 			s.mu.Unlock()
 			return nil, false, ErrClosed
 		}
-		r := s.rooms[roomID]
+		r := s.rooms[string(roomID[:])]
 		if r == nil {
-			r = newRoom(roomID)
-			s.rooms[roomID] = r
+			r = newRoom()
+			s.rooms[string(roomID[:])] = r
 		}
 		p = r.peer(member)
 		if p == nil {
 			if p, err = newPeer(s, r, member, role); err != nil {
 				if r.empty() {
-					delete(s.rooms, roomID)
+					delete(s.rooms, string(roomID[:]))
 				}
 				s.mu.Unlock()
 				return nil, false, err
@@ -270,7 +277,7 @@ func (s *SFU) join(roomID [16]byte, member uuid.UUID, role Role) (p *peer, fresh
 func (s *SFU) find(roomID [16]byte, member uuid.UUID) *peer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r := s.rooms[roomID]; r != nil {
+	if r := s.rooms[string(roomID[:])]; r != nil {
 		return r.peer(member)
 	}
 	return nil

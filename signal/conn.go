@@ -56,6 +56,10 @@ type conn struct {
 	// mediaGen numbers media sessions, so that an SFU calling a stale
 	// sendCandidate after its member left cannot reach the client.
 	mediaGen atomic.Uint64
+	// replaced is set when the member's client resumed the membership on
+	// another connection: this one goes without leaving, and leaves the
+	// member's media to the new one.
+	replaced atomic.Bool
 	// mediaCancel cancels the context of the member's media calls; shut
 	// calls it too, so that a close does not wait for a slow SFU call.
 	mediaMu     sync.Mutex
@@ -67,7 +71,7 @@ type conn struct {
 	inRoom     bool
 	roomID     room.ID
 	self       uuid.UUID
-	role       room.Role
+	dropped    bool // the network ended the connection (readFailed): the member may resume
 	mediaUsed  bool
 	mediaCtx   context.Context
 }
@@ -87,8 +91,19 @@ func newConn(s *Server, ws *websocket.Conn, ipKey netip.Prefix) *conn {
 // Deliver implements room.Sink. It is called with the registry's lock held,
 // so it only queues; a client too far behind is dropped, never waited for.
 func (c *conn) Deliver(e room.Event) {
+	if e.Kind == room.Replaced {
+		c.replaced.Store(true)
+		c.shut(CloseReplaced, "resumed on another connection")
+		return
+	}
 	if !c.q.push(outMsg{ev: e}) {
 		c.shut(CloseTooSlow, "too slow")
+		return
+	}
+	if e.Kind == room.Removed {
+		// The registry has already taken the member out; the client reads
+		// "removed", then the close frame.
+		c.shut(CloseRemoved, "removed from the room")
 	}
 }
 
@@ -116,6 +131,7 @@ func (c *conn) shut(code int, text string) {
 			c.s.m.reject(reasonTooSlow)
 		case websocket.ClosePolicyViolation:
 			c.s.m.reject(reasonFlooding)
+			c.s.penalize(c.ipKey) // before the client can read the close frame
 		case websocket.CloseMessageTooBig:
 			c.s.m.reject(reasonTooBig)
 		}
@@ -168,16 +184,31 @@ func (c *conn) readLoop() {
 			break
 		}
 		c.alive()
-		if c.isClosing() {
-			// Discard until the client's close frame (see shut), yielding
-			// as allow does: a flooder may not stop at once.
-			runtime.Gosched()
-			continue
+		if !c.isClosing() {
+			c.serve(kind, data)
+			if !c.isClosing() {
+				continue
+			}
 		}
-		c.serve(kind, data)
+		if c.flooded() {
+			// A flooder does not stop at once: the teardown drains what
+			// it still sends as raw bytes, not frame by frame.
+			break
+		}
+		// Discard until the client's close frame (see shut), yielding as
+		// allow does: a client may not stop at once.
+		runtime.Gosched()
 	}
 	c.teardown()
 }
+
+// flooded reports whether the connection is closing with 1008.
+func (c *conn) flooded() bool {
+	return c.isClosing() && c.closeCode == websocket.ClosePolicyViolation // closeCode is set before closing is closed
+}
+
+// errFlooded ends a read in which a ping frame was one too many (see onPing).
+var errFlooded = errors.New("signal: closing a flooder")
 
 // serve runs one message. It is kept out of readLoop so that readLoop's own
 // frame, which stays on the stack while the connection idles in a read, is
@@ -241,10 +272,17 @@ func (c *conn) readFailed(err error) {
 		c.shut(websocket.CloseMessageTooBig, "message too big")
 	case errors.As(err, &ce):
 		// The client closed; gorilla has already answered its close frame.
+		// Or (1006, gorilla's name for it) the TCP connection ended with no
+		// close frame: the network's doing, as below.
+		c.dropped = ce.Code == websocket.CloseAbnormalClosure
 		c.shut(0, "")
 	default:
 		// Pong wait expired, the TCP connection broke, or the client broke
-		// the framing (gorilla has sent 1002): nothing more to say.
+		// the framing (gorilla has sent 1002): nothing more to say. Only
+		// the first two are a network's doing, after which the member waits
+		// for its client to resume (dropRoom).
+		var ne net.Error
+		c.dropped = errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		c.shut(0, "")
 	}
 }
@@ -256,6 +294,11 @@ func (c *conn) onPing(data string) error {
 	c.alive()
 	if !c.isClosing() && c.allow() {
 		c.push(outMsg{pong: []byte(data), isPong: true})
+	}
+	if c.flooded() {
+		// Otherwise gorilla would go on reading the flood of pings, one
+		// frame after another, until a data frame or the deadline.
+		return errFlooded
 	}
 	return nil
 }
@@ -313,14 +356,15 @@ func (c *conn) teardown() {
 	c.shut(0, "") // if nobody has yet: makes the writer finish
 	// Leave first, so the room hears at once, even if the writer is still
 	// stuck in a write to a client that stopped reading.
-	c.leaveRoom()
+	c.dropRoom()
 	<-c.writerDone
 	netConn := c.ws.NetConn()
 	switch c.closeCode {
-	case websocket.CloseMessageTooBig, CloseTooSlow:
+	case websocket.CloseMessageTooBig, CloseTooSlow, websocket.ClosePolicyViolation:
 		// The reader stopped mid-stream (gorilla cannot read past an
-		// oversized message; a slow client was not waited for), so the
-		// client's answer cannot be read as frames: drain bytes instead.
+		// oversized message; a slow client was not waited for; a flooder's
+		// frames are not worth parsing), so the client's answer cannot be
+		// read as frames: drain bytes instead.
 		lingerClose(netConn, c.s.cfg.CloseGrace)
 	default:
 		netConn.Close()

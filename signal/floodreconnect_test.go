@@ -2,7 +2,6 @@ package signal
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,31 +12,22 @@ import (
 	"sotto/room"
 )
 
-// knownFailingEnv runs the tests that show a limit which does not hold yet.
-// They skip without it, so that `make test` stays green until the fix lands;
-// the fix removes the skip.
-const knownFailingEnv = "SOTTO_RUN_KNOWN_FAILING"
-
 // A flooder that is closed with 1008 and reconnects at once, again and
 // again, must not get more service from the server than the rate limit
-// promises one client: today every new connection comes with a fresh token
-// bucket (a burst of 40 messages, answered) and 10 more strikes (answered
-// with rate_limited), so reconnecting multiplies the per-connection limit by
-// the reconnect rate. Measured by cmd/sigload against the real binary: one
-// flooder got about 9,000 messages a second answered (445 times the 20/s a
-// connection may send), cost the server about 40% of a core, and raised
-// 5,000 other clients' p99 ping round trip ~20x on a 2-CPU machine.
+// promises one client. Before the flood cooldown, every new connection came
+// with a fresh token bucket (a burst of 40 messages, answered) and 10 more
+// strikes (answered with rate_limited), so reconnecting multiplied the
+// per-connection limit by the reconnect rate: here 37,200 messages answered
+// in 2 s over 744 connections; against the real binary (cmd/sigload) ~12,000
+// a second, which raised 5,000 other clients' p99 round trip 12x.
 //
-// The bound here is mechanism-neutral: whatever the fix (refusing an address
-// for a while after one of its connections was closed for flooding; a
-// message budget per address rather than per connection; a cap on new
-// connections per address and second), a flooding address gets at most a
-// few connections' worth of answers plus the steady rate over the flood.
-// Fix sketched in docs/abuse.md ("flood, reconnecting").
+// The bound is mechanism-neutral: whatever the fix (refusing an address for
+// a while after one of its connections was closed for flooding, which is
+// FloodCooldown; a message budget per address rather than per connection; a
+// cap on new connections per address and second), a flooding address gets at
+// most a few connections' worth of answers plus the steady rate over the
+// flood. docs/abuse.md ("flood, reconnecting").
 func TestFloodReconnectBounded(t *testing.T) {
-	if os.Getenv(knownFailingEnv) == "" {
-		t.Skipf("known failing until a per-address flood limit lands (docs/abuse.md); set %s=1 to run", knownFailingEnv)
-	}
 	ts := startServer(t, Config{}, room.Config{})
 	const floodFor = 2 * time.Second
 	served, conns, refused := 0, 0, 0

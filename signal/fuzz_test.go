@@ -43,6 +43,18 @@ func encodeClient(m inMsg) []byte {
 	if m.has.has(fCandidate) {
 		obj["candidate"] = m.Candidate
 	}
+	if m.has.has(fToken) {
+		obj["token"] = m.Token
+	}
+	if m.has.has(fNameplate) {
+		obj["nameplate"] = m.Nameplate
+	}
+	if m.has.has(fKnock) {
+		obj["knock"] = m.Knock
+	}
+	if m.has.has(fResume) {
+		obj["resume"] = b64.EncodeToString(m.Resume[:])
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -72,7 +84,8 @@ func FuzzDecode(f *testing.F) {
 		if m.has&spec.required != spec.required || m.has&^(spec.allowed|fields(fType, fID)) != 0 {
 			t.Fatalf("accepted %q with fields %b", m.Type, m.has)
 		}
-		if len(m.Data) > MaxBlobChars || len(m.SDP) > MaxSDPBytes || len(m.Candidate) > MaxCandidateBytes {
+		if len(m.Data) > MaxBlobChars || len(m.SDP) > MaxSDPBytes || len(m.Candidate) > MaxCandidateBytes ||
+			len(m.Token) > MaxTokenBytes || (m.Type != typeBlob && len(m.Data) > MaxKnockDataChars) {
 			t.Fatalf("accepted an oversized field")
 		}
 		if m.has.has(fCandidate) && (!json.Valid(m.Candidate) || m.Candidate[0] != '{') {

@@ -31,6 +31,14 @@ func (c *conn) handle(m *inMsg) {
 		c.offer(m)
 	case typeIce:
 		c.candidate(m)
+	case typeKnock:
+		c.knock(m)
+	case typeKnockData:
+		c.knockData(m)
+	case typeKnockDone:
+		c.knockDone(m)
+	case typeResume:
+		c.resume(m)
 	}
 }
 
@@ -46,23 +54,31 @@ func (c *conn) enter(m *inMsg) {
 		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
 		return
 	}
+	role, pass, perr := c.admit(m)
+	if perr != nil {
+		c.fail(m.ID, perr)
+		return
+	}
 	c.q.hold()
 	var snap room.Snapshot
 	var err error
 	if m.Type == typeCreate {
-		snap, err = c.s.reg.Create(m.Room, m.Verifier, m.Role, c)
+		snap, err = c.s.reg.CreateAs(m.Room, m.Verifier, role, pass.User, c)
 	} else {
-		snap, err = c.s.reg.Join(m.Room, m.Auth[:], m.Role, c)
+		snap, err = c.s.reg.JoinAs(m.Room, m.Auth[:], role, pass.User, c)
 	}
 	if err != nil {
 		c.unhold(nil, false)
+		if pass.Undo != nil {
+			pass.Undo() // the token was not used: the app may try again with it
+		}
 		if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) || errors.Is(err, room.ErrRoomExists) {
 			c.s.failedJoins.Allow() // spend one token
 		}
 		c.fail(m.ID, c.registryError(err))
 		return
 	}
-	c.inRoom, c.roomID, c.self, c.role = true, m.Room, snap.Self.ID, snap.Self.Role
+	c.inRoom, c.roomID, c.self = true, m.Room, snap.Self.ID
 	// joined goes before anything that reached this member since Join.
 	c.unhold(joinedReply(m.ID, m.Room, snap, time.Now()), false)
 }
@@ -78,24 +94,45 @@ func (c *conn) leave(m *inMsg) {
 	c.unhold(replyMsg{Type: typeLeft, ID: m.ID}, true)
 }
 
-// leaveRoom takes the member out of its room, if it is in one.
-func (c *conn) leaveRoom() {
+// leaveRoom takes the member out of its room, if it is in one, and ends
+// the code exchanges it takes part in: the client said leave.
+func (c *conn) leaveRoom() { c.exitRoom(false) }
+
+// dropRoom is the connection ending without a leave. If the network ended
+// it (a reset, a timeout, TCP closed without a close frame), the member is
+// detached and its client may resume it (resume.go) within the grace; a
+// client that closed the WebSocket, broke the protocol or was closed for
+// abuse leaves at once.
+func (c *conn) dropRoom() { c.exitRoom(c.dropped) }
+
+func (c *conn) exitRoom(detach bool) {
+	c.dropKnocks()
 	if !c.inRoom {
 		return
 	}
-	if err := c.s.reg.Leave(c.roomID, c.self); err != nil {
+	var err error
+	if detach {
+		err = c.s.reg.Detach(c.roomID, c.self, c)
+	} else {
+		err = c.s.reg.LeaveFrom(c.roomID, c.self, c)
+	}
+	// ErrNotMember: the operator removed it, or its client resumed it on
+	// another connection, already.
+	if err != nil && !errors.Is(err, room.ErrNotMember) {
 		c.s.log.Error("leaving a room failed", "err", err) // registry errors carry no ids
 	}
 	if c.mediaUsed {
 		c.mediaGen.Add(1)
 		c.cancelMedia()
-		c.s.cfg.Media.Leave(c.roomID, c.self)
+		if !c.replaced.Load() { // else the new connection owns the member's media
+			c.s.cfg.Media.Leave(c.roomID, c.self)
+		}
 		c.mediaMu.Lock()
 		c.mediaCancel = nil
 		c.mediaMu.Unlock()
 		c.mediaUsed, c.mediaCtx = false, nil
 	}
-	c.inRoom, c.roomID, c.self, c.role = false, room.ID{}, uuid.Nil, 0
+	c.inRoom, c.roomID, c.self = false, room.ID{}, uuid.Nil
 }
 
 func (c *conn) requestFloor(m *inMsg) {
@@ -195,7 +232,13 @@ func (c *conn) offer(m *inMsg) {
 	if !c.mediaReady(m) {
 		return
 	}
-	answer, err := c.s.cfg.Media.Offer(c.mediaCtx, c.roomID, room.Member{ID: c.self, Role: c.role}, m.SDP, c.candidateSender())
+	// The role now, not at join: the operator may have changed it.
+	role, err := c.s.reg.RoleOf(c.roomID, c.self)
+	if err != nil {
+		c.fail(m.ID, c.registryError(err))
+		return
+	}
+	answer, err := c.s.cfg.Media.Offer(c.mediaCtx, c.roomID, room.Member{ID: c.self, Role: role}, m.SDP, c.candidateSender())
 	if err != nil {
 		c.fail(m.ID, c.mediaError(err, "the SDP offer was refused"))
 		return
@@ -263,6 +306,10 @@ func (c *conn) registryError(err error) *protoError {
 		return &protoError{codeListenOnly, "listen-only members cannot take the floor"}
 	case errors.Is(err, room.ErrNotHolder):
 		return &protoError{codeNotHolder, "the floor is not yours to release"}
+	case errors.Is(err, room.ErrBadResume):
+		return &protoError{codeBadResume, "this resume token is not (or no longer) valid; join again"}
+	case errors.Is(err, room.ErrRemoved):
+		return &protoError{codeRemoved, "you were removed from this room; you can join again once it has emptied"}
 	}
 	c.s.log.Error("unexpected registry error", "err", err) // registry errors carry no ids
 	return &protoError{codeInternal, "internal server error"}

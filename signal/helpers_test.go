@@ -36,6 +36,11 @@ type testServer struct {
 func startServer(t testing.TB, cfg Config, rcfg room.Config) *testServer {
 	t.Helper()
 	leakCheck(t)
+	// Most tests check what a disconnect does to the room at once; the
+	// resume tests ask for a grace explicitly.
+	if rcfg.ResumeGrace == 0 {
+		rcfg.ResumeGrace = -1
+	}
 	reg := room.NewRegistry(rcfg)
 	var mreg metrics.Registry
 	mreg.GaugeFunc("sotto_rooms", "Live rooms.", func() int64 { n, _ := reg.Counts(); return int64(n) })
@@ -147,6 +152,9 @@ type srvMsg struct {
 	Data        string          `json:"data"`
 	SDP         string          `json:"sdp"`
 	Candidate   json.RawMessage `json:"candidate"`
+	Knock       string          `json:"knock"`
+	Result      string          `json:"result"`
+	Resume      string          `json:"resume"`
 }
 
 // memberID is Member when it is an id.

@@ -80,6 +80,40 @@ const (
 	DefaultFailedJoinRate  = 20
 	DefaultFailedJoinBurst = 200
 
+	// FloodCooldown is how long an address is refused (HTTP 429, reason
+	// flooding_cooldown) after one of its connections was closed with 1008
+	// for flooding. Without it every reconnect brings a fresh token bucket
+	// and fresh strikes, so a flooder that reconnects at once multiplies the
+	// per-connection limit by its reconnect rate (docs/abuse.md §2: ~250
+	// reconnects and ~12,000 answered messages a second from one client).
+	// The address is the one MaxConnsPerIP counts against (an IPv4 address
+	// or an IPv6 /64; behind a proxy, the forwarded client address). Its
+	// connections already open are left alone: other tabs behind the same
+	// NAT keep working, each held to its own limits.
+	FloodCooldown = 10 * time.Second
+	// MaxFloodCooldown caps the cooldown, which doubles for each 1008 that
+	// an address earns with a connection opened after its previous cooldown
+	// ended (10 s, 20 s, 40 s, ... 5 min). An address forgets its cooldowns
+	// once it has gone as long as its last one without a 1008 after it
+	// ended; its next flood starts again at FloodCooldown. So one flood a
+	// day costs 10 s; a flooder that comes back the moment it may is
+	// refused for 5 minutes at a time within six rounds.
+	MaxFloodCooldown = 5 * time.Minute
+	// MaxFloodCooldownAddrs bounds the table of addresses in cooldown
+	// (2.3 MB when full, measured: ~140 bytes an entry with the map's
+	// overhead). A forgotten entry is dropped by a sweep, which runs at most
+	// every FloodCooldown, on the next handshake or flood: the table holds
+	// an address (in memory only, never logged) for about twice its last
+	// cooldown, 20 s to 10 min. When the table is full, a new flooding
+	// address is not put in cooldown, and no entry is evicted. That is safe:
+	// such an address is still held to every per-connection limit (rate,
+	// strikes, 1008) and to MaxConnsPerIP, which is all the server had
+	// before the cooldown; and since nothing is evicted, an attacker who
+	// fills the table from many addresses cannot free one of them early.
+	// Filling it takes this many addresses flooding within 20 s or more,
+	// and is logged (once until the table has room again).
+	MaxFloodCooldownAddrs = 16384
+
 	// handshakeTimeout bounds writing the HTTP 101 response.
 	handshakeTimeout = 10 * time.Second
 	// readBufferSize is each connection's read buffer. Buffer size does not

@@ -26,7 +26,11 @@ const (
 	typeBlob         = "blob" // also server to client
 	typePing         = "ping"
 	typeOffer        = "offer"
-	typeIce          = "ice" // also server to client
+	typeIce          = "ice"        // also server to client
+	typeKnock        = "knock"      // also server to client
+	typeKnockData    = "knock_data" // also server to client
+	typeKnockDone    = "knock_done" // also server to client
+	typeResume       = "resume"
 )
 
 // Message types, server to client.
@@ -41,6 +45,12 @@ const (
 	typePong          = "pong"
 	typeAnswer        = "answer"
 	typeError         = "error"
+	typeRemoved       = "removed"
+	typeMemberRole    = "member_role"
+	typeKnocking      = "knocking"
+	typeKnockFailed   = "knock_failed"
+	typeNameplate     = "nameplate"
+	typeMemberBack    = "member_back"
 )
 
 // Error codes. They are stable: clients switch on them, so a code is never
@@ -63,6 +73,15 @@ const (
 	codeTryLater         = "try_later"
 	codeMediaUnavailable = "media_unavailable"
 	codeInternal         = "internal"
+	codeTokenMissing     = "token_missing"
+	codeTokenInvalid     = "token_invalid"
+	codeTokenExpired     = "token_expired"
+	codeTokenReplayed    = "token_replayed"
+	codeRoleNotAllowed   = "role_not_allowed"
+	codeRemoved          = "removed"
+	codeKnockPending     = "knock_pending"
+	codeNoSuchKnock      = "no_such_knock"
+	codeBadResume        = "bad_resume"
 )
 
 // errorCodes is the fixed set of codes, for metrics labels.
@@ -70,7 +89,9 @@ var errorCodes = []string{
 	codeBadMessage, codeUnknownType, codeRateLimited, codeRoomExists, codeNoSuchRoom,
 	codeBadAuth, codeRoomFull, codeServerFull, codeNotInRoom, codeAlreadyInRoom,
 	codeListenOnly, codeNotHolder, codeNoSuchMember, codeBlobTooLarge, codeTryLater,
-	codeMediaUnavailable, codeInternal,
+	codeMediaUnavailable, codeInternal, codeTokenMissing, codeTokenInvalid, codeTokenExpired,
+	codeTokenReplayed, codeRoleNotAllowed, codeRemoved, codeKnockPending, codeNoSuchKnock,
+	codeBadResume,
 }
 
 // protoError is a failure the client is told about in an error message. msg
@@ -95,10 +116,14 @@ const (
 	fData
 	fSDP
 	fCandidate
+	fToken
+	fNameplate
+	fKnock
+	fResume
 	numFields
 )
 
-var fieldNames = [numFields]string{"type", "id", "room", "verifier", "auth", "role", "to", "data", "sdp", "candidate"}
+var fieldNames = [numFields]string{"type", "id", "room", "verifier", "auth", "role", "to", "data", "sdp", "candidate", "token", "nameplate", "knock", "resume"}
 
 func fieldOf(key string) (field, bool) {
 	for f, name := range fieldNames {
@@ -127,8 +152,8 @@ type msgSpec struct{ allowed, required fieldSet }
 
 // specs lists every client message type. type and id are allowed in all.
 var specs = map[string]msgSpec{
-	typeCreate:       {fields(fRoom, fVerifier, fRole), fields(fRoom, fVerifier)},
-	typeJoin:         {fields(fRoom, fAuth, fRole), fields(fRoom, fAuth)},
+	typeCreate:       {fields(fRoom, fVerifier, fRole, fToken), fields(fRoom, fVerifier)},
+	typeJoin:         {fields(fRoom, fAuth, fRole, fToken), fields(fRoom, fAuth)},
 	typeLeave:        {},
 	typeFloorRequest: {},
 	typeFloorRelease: {},
@@ -136,12 +161,17 @@ var specs = map[string]msgSpec{
 	typePing:         {},
 	typeOffer:        {fields(fSDP), fields(fSDP)},
 	typeIce:          {fields(fCandidate), fields(fCandidate)},
+	typeKnock:        {fields(fNameplate, fData), fields(fNameplate, fData)},
+	typeKnockData:    {fields(fKnock, fData), fields(fKnock, fData)},
+	typeKnockDone:    {fields(fKnock), fields(fKnock)},
+	typeResume:       {fields(fRoom, fResume), fields(fRoom, fResume)},
 }
 
 // clientTypes is the fixed set of client message types, for metrics labels.
 var clientTypes = []string{
 	typeCreate, typeJoin, typeLeave, typeFloorRequest, typeFloorRelease,
-	typeBlob, typePing, typeOffer, typeIce,
+	typeBlob, typePing, typeOffer, typeIce, typeKnock, typeKnockData, typeKnockDone,
+	typeResume,
 }
 
 // inMsg is one decoded client message. Only the fields its type allows are
@@ -157,6 +187,10 @@ type inMsg struct {
 	Data      string // base64url as received: relayed, never decoded
 	SDP       string
 	Candidate json.RawMessage // a JSON object, compacted
+	Token     string          // operator token: printable ASCII, checked by Config.Admit
+	Nameplate string          // knock: digits
+	Knock     string          // knock_data, knock_done: the exchange's id (base64url, 16 bytes)
+	Resume    [room.ResumeTokenSize]byte
 
 	has fieldSet
 }
@@ -314,6 +348,13 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 		}
 		m.To = id
 	case fData:
+		if m.Type != typeBlob {
+			if s == "" || len(s) > MaxKnockDataChars || !validB64(s) {
+				return badMessage(fmt.Sprintf(`field "data" must be 1 to %d characters of unpadded base64url`, MaxKnockDataChars))
+			}
+			m.Data = s
+			break
+		}
 		if len(s) > MaxBlobChars {
 			return &protoError{codeBlobTooLarge, fmt.Sprintf("blob data is longer than %d characters", MaxBlobChars)}
 		}
@@ -321,6 +362,26 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 			return badMessage(`field "data" must be non-empty unpadded base64url`)
 		}
 		m.Data = s
+	case fNameplate:
+		if len(s) < room.MinNameplateDigits || len(s) > maxNameplateDigits || !allDigits(s) {
+			return badMessage(fmt.Sprintf(`field "nameplate" must be %d to %d digits`, room.MinNameplateDigits, maxNameplateDigits))
+		}
+		m.Nameplate = s
+	case fResume:
+		if !decodeFixed(m.Resume[:], s) {
+			return badMessage(`field "resume" must be 32 bytes in unpadded base64url`)
+		}
+	case fKnock:
+		var id [16]byte
+		if !decodeFixed(id[:], s) {
+			return badMessage(`field "knock" must be 16 bytes in unpadded base64url`)
+		}
+		m.Knock = s
+	case fToken:
+		if s == "" || len(s) > MaxTokenBytes || !printableASCII(s) {
+			return badMessage(fmt.Sprintf(`field "token" must be 1 to %d printable ASCII characters`, MaxTokenBytes))
+		}
+		m.Token = s
 	case fSDP:
 		if len(s) > MaxSDPBytes {
 			return badMessage(fmt.Sprintf(`field "sdp" is longer than %d bytes`, MaxSDPBytes))
@@ -344,6 +405,27 @@ func jsonString(r json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// maxNameplateDigits is the longest nameplate the registry can hand out.
+const maxNameplateDigits = 18
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeFixed decodes base64url s into dst, which it must fill exactly.
@@ -401,6 +483,7 @@ type joinedMsg struct {
 	Members     []wireMember `json:"members"`
 	Floor       *wireFloor   `json:"floor"`
 	TalkLimitMS int64        `json:"talk_limit_ms"`
+	Resume      string       `json:"resume"`
 }
 
 type replyMsg struct { // left, pong
@@ -457,6 +540,39 @@ type answerMsg struct {
 	SDP  string `json:"sdp"`
 }
 
+type removedMsg struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+type memberRoleMsg struct {
+	Type   string     `json:"type"`
+	Member wireMember `json:"member"`
+}
+
+type knockingMsg struct {
+	Type  string `json:"type"`
+	ID    uint32 `json:"id,omitempty"`
+	Knock string `json:"knock"`
+}
+
+type knockMsg struct { // knock, knock_data
+	Type  string `json:"type"`
+	Knock string `json:"knock"`
+	Data  string `json:"data"`
+}
+
+type knockDoneMsg struct {
+	Type   string `json:"type"`
+	Knock  string `json:"knock"`
+	Result string `json:"result"`
+}
+
+type nameplateMsg struct {
+	Type      string `json:"type"`
+	Nameplate string `json:"nameplate"`
+}
+
 type iceMsg struct {
 	Type      string          `json:"type"`
 	Candidate json.RawMessage `json:"candidate"`
@@ -496,6 +612,7 @@ func joinedReply(id uint32, rid room.ID, s room.Snapshot, now time.Time) joinedM
 		Nameplate:   s.Nameplate,
 		Members:     make([]wireMember, len(s.Members)),
 		TalkLimitMS: s.TalkLimit.Milliseconds(),
+		Resume:      b64.EncodeToString(s.Resume),
 	}
 	for i, mem := range s.Members {
 		m.Members[i] = wireMemberOf(mem)
@@ -521,6 +638,18 @@ func encodeEvent(e room.Event, id uint32, now time.Time) []byte {
 	case room.Message:
 		// Data is the base64url text the sender sent, checked on the way in.
 		return encode(blobMsg{Type: typeBlob, From: e.Member.ID.String(), Data: string(e.Data)})
+	case room.Removed:
+		return encode(removedMsg{Type: typeRemoved, Reason: "operator"})
+	case room.RoleChanged:
+		return encode(memberRoleMsg{Type: typeMemberRole, Member: wireMemberOf(e.Member)})
+	case room.KnockFailed:
+		return encode(replyMsg{Type: typeKnockFailed})
+	case room.NameplateChanged:
+		return encode(nameplateMsg{Type: typeNameplate, Nameplate: e.Nameplate})
+	case room.Signal:
+		return e.Data // encoded by the signaling layer when it was made
+	case room.MemberBack:
+		return encode(memberLeftMsg{Type: typeMemberBack, Member: e.Member.ID.String()})
 	}
 	return nil
 }

@@ -5,14 +5,15 @@ import "sotto/metrics"
 // Rejection reasons besides the error codes. Every label value comes from
 // these fixed sets, never from a client.
 const (
-	reasonOrigin       = "origin"        // HTTP 403: Origin not allowed
-	reasonPerIPCap     = "per_ip_cap"    // HTTP 429: too many connections from one address
-	reasonShuttingDown = "shutting_down" // HTTP 503: the server is shutting down
-	reasonHandshake    = "bad_handshake" // not a valid WebSocket upgrade
-	reasonVersion      = "version"       // close 4001
-	reasonTooBig       = "too_big"       // close 1009
-	reasonTooSlow      = "too_slow"      // close 4008
-	reasonFlooding     = "flooding"      // close 1008
+	reasonOrigin       = "origin"            // HTTP 403: Origin not allowed
+	reasonPerIPCap     = "per_ip_cap"        // HTTP 429: too many connections from one address
+	reasonCooldown     = "flooding_cooldown" // HTTP 429: the address flooded recently (FloodCooldown)
+	reasonShuttingDown = "shutting_down"     // HTTP 503: the server is shutting down
+	reasonHandshake    = "bad_handshake"     // not a valid WebSocket upgrade
+	reasonVersion      = "version"           // close 4001
+	reasonTooBig       = "too_big"           // close 1009
+	reasonTooSlow      = "too_slow"          // close 4008
+	reasonFlooding     = "flooding"          // close 1008
 )
 
 // invalidType labels messages that could not be decoded.
@@ -28,7 +29,7 @@ type serverMetrics struct {
 // newServerMetrics registers the server's metrics in r.
 func newServerMetrics(r *metrics.Registry) serverMetrics {
 	reasons := append([]string{
-		reasonOrigin, reasonPerIPCap, reasonShuttingDown, reasonHandshake,
+		reasonOrigin, reasonPerIPCap, reasonCooldown, reasonShuttingDown, reasonHandshake,
 		reasonVersion, reasonTooBig, reasonTooSlow, reasonFlooding,
 	}, errorCodes...)
 	m := serverMetrics{

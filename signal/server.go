@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,7 @@ type Config struct {
 	MaxConnsPerIP   int           // open connections per IPv4 address or IPv6 /64
 	FailedJoinRate  float64       // server-wide failed joins per second
 	FailedJoinBurst int           // server-wide failed-join burst
+	KnockAddrBurst  int           // knocks per client address before the KnockAddrEvery pace (knock.go)
 
 	// ClientIP, if not nil, names the address a request counts against for
 	// MaxConnsPerIP instead of its TCP peer: behind a reverse proxy, the
@@ -66,6 +68,15 @@ type Config struct {
 	// only from the configured proxies). An invalid Addr falls back to the
 	// TCP peer.
 	ClientIP func(*http.Request) netip.Addr
+
+	// Admit, if not nil, turns on operator mode: create and join must carry
+	// a token it accepts (see operator.go). Nil: open rooms, where knowing
+	// the room secret is enough.
+	Admit AdmitFunc
+
+	// now is the clock of the flood cooldowns; nil means time.Now. Tests
+	// set it to move time on without waiting.
+	now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -81,11 +92,15 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	setDefault(&c.FailedJoinRate, DefaultFailedJoinRate)
 	setDefault(&c.FailedJoinBurst, DefaultFailedJoinBurst)
+	setDefault(&c.KnockAddrBurst, KnockAddrBurst)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if c.Metrics == nil {
 		c.Metrics = &metrics.Registry{} // counted, not exported
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 }
 
@@ -104,6 +119,7 @@ type Server struct {
 	upgrader    websocket.Upgrader
 	origins     map[string]bool // normalized AllowedOrigins
 	failedJoins *rate.Limiter
+	knocks      *knockTable
 
 	mu     sync.Mutex
 	closed bool
@@ -112,7 +128,26 @@ type Server struct {
 	// wg counts ServeHTTP calls in progress and every connection's reader
 	// and writer goroutines.
 	wg sync.WaitGroup
+
+	// The flood cooldowns (see penalize), under a lock of their own:
+	// Penalized is asked about every TCP connection a listener accepts.
+	cdMu      sync.Mutex
+	cooldowns map[netip.Prefix]cooldown
+	nextSweep time.Time // when penalize next drops forgotten entries
+	cdFull    bool      // the table was full at the last new entry (logged once)
 }
+
+// cooldown is an address's flood cooldown: refused until until; length is
+// the cooldown it was last given.
+type cooldown struct {
+	until  time.Time
+	length time.Duration
+}
+
+// forgotten reports whether the address has gone as long as its last
+// cooldown, after it ended, without flooding: its next cooldown starts
+// again at FloodCooldown, and its entry may be dropped.
+func (c cooldown) forgotten(now time.Time) bool { return !now.Before(c.until.Add(c.length)) }
 
 // NewServer returns a Server. It panics if cfg.Registry is nil. An allowed
 // origin that is not of the form http(s)://host[:port] is logged and ignored
@@ -129,8 +164,10 @@ func NewServer(cfg Config) *Server {
 		m:           newServerMetrics(cfg.Metrics),
 		origins:     make(map[string]bool),
 		failedJoins: rate.NewLimiter(rate.Limit(cfg.FailedJoinRate), cfg.FailedJoinBurst),
+		knocks:      newKnockTable(cfg.KnockAddrBurst),
 		conns:       make(map[*conn]struct{}),
 		perIP:       make(map[netip.Prefix]int),
+		cooldowns:   make(map[netip.Prefix]cooldown),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		n, ok := normalizeOrigin(o)
@@ -169,6 +206,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := s.clientKey(r)
+	if left := s.coolingDown(key); left > 0 {
+		// Connection: close makes a flooder that keeps its HTTP connection
+		// alive for another try open a new one (which a listener wrapped
+		// around Penalized then closes at once, before any HTTP).
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", strconv.Itoa(int((left+time.Second-1)/time.Second)))
+		s.refuse(w, http.StatusTooManyRequests, reasonCooldown, "this address is refused for a while: it flooded")
+		return
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -269,6 +315,79 @@ func (s *Server) releaseIP(key netip.Prefix) {
 	if s.perIP[key]--; s.perIP[key] <= 0 {
 		delete(s.perIP, key)
 	}
+}
+
+// penalize puts key in flood cooldown: a connection of its was closed with
+// 1008. A 1008 during a cooldown (from a connection opened before it began)
+// changes nothing; the first after it ended doubles it, up to
+// MaxFloodCooldown; one after the entry is forgotten starts again at
+// FloodCooldown. See MaxFloodCooldownAddrs for the table's bound.
+func (s *Server) penalize(key netip.Prefix) {
+	now := s.cfg.now()
+	s.cdMu.Lock()
+	defer s.cdMu.Unlock()
+	s.sweep(now)
+	c, ok := s.cooldowns[key]
+	switch {
+	case ok && now.Before(c.until):
+		return
+	case ok && !c.forgotten(now):
+		c.length = min(2*c.length, MaxFloodCooldown)
+	case !ok && len(s.cooldowns) >= MaxFloodCooldownAddrs:
+		if !s.cdFull {
+			s.cdFull = true
+			s.log.Warn("signal: flood cooldown table full; new flooding addresses are held to the per-connection limits only",
+				"entries", len(s.cooldowns))
+		}
+		return
+	default: // new, or forgotten but not yet swept
+		c.length = FloodCooldown
+	}
+	c.until = now.Add(c.length)
+	s.cooldowns[key] = c
+	s.log.Debug("signal: address in flood cooldown", "seconds", c.length.Seconds())
+}
+
+// sweep drops forgotten cooldowns, if the last sweep was FloodCooldown ago
+// or more. Called with cdMu held.
+func (s *Server) sweep(now time.Time) {
+	if now.Before(s.nextSweep) {
+		return
+	}
+	for k, c := range s.cooldowns {
+		if c.forgotten(now) {
+			delete(s.cooldowns, k)
+		}
+	}
+	s.nextSweep = now.Add(FloodCooldown)
+	if len(s.cooldowns) < MaxFloodCooldownAddrs {
+		s.cdFull = false
+	}
+}
+
+// coolingDown returns how long key is still refused for flooding; 0: it
+// is not.
+func (s *Server) coolingDown(key netip.Prefix) time.Duration {
+	now := s.cfg.now()
+	s.cdMu.Lock()
+	s.sweep(now)
+	c, ok := s.cooldowns[key]
+	s.cdMu.Unlock()
+	if !ok {
+		return 0
+	}
+	return max(0, c.until.Sub(now))
+}
+
+// Penalized reports whether connections from a are refused for now because
+// a connection from its address (its IPv4 address or IPv6 /64, as for
+// MaxConnsPerIP) was closed for flooding: see FloodCooldown. A listener may
+// ask it to close such connections at accept, before any TLS or HTTP, when
+// the TCP peer is the client (not behind a proxy, where every peer is the
+// proxy and ServeHTTP refuses by the forwarded address instead). An invalid
+// address is never penalized.
+func (s *Server) Penalized(a netip.Addr) bool {
+	return a.IsValid() && s.coolingDown(addrKey(a)) > 0
 }
 
 func (s *Server) refuse(w http.ResponseWriter, status int, reason, text string) {

@@ -1,0 +1,115 @@
+package main
+
+// Joining by a typed code (issue #6) with Go clients through the real
+// server: the right code brings the room secret and the joiner hears the
+// creator; a wrong code is a clear error, every member hears of it, and the
+// fifth wrong try retires the code.
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sotto/client"
+	"sotto/e2ee"
+	"sotto/pake"
+)
+
+func TestJoinByCode(t *testing.T) {
+	srv := startServer(t)
+	secret := e2ee.NewSecret()
+	var failures atomic.Int32
+	a := srv.member(t, secret, "A", func(c *client.Config) {
+		c.OnEvent = func(ev client.Event) {
+			if ev.Type == "knock_failed" {
+				failures.Add(1)
+			}
+		}
+	})
+	code := a.Code()
+	plate, password, err := pake.ParseCode(code)
+	if err != nil {
+		t.Fatalf("the creator's code %q: %v", code, err)
+	}
+
+	// The right code: the secret, and then the room.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := client.ConnectByCode(ctx, client.Config{URL: srv.ws, Name: "J", Record: true}, code)
+	if err != nil {
+		t.Fatalf("joining by code %q: %v", code, err)
+	}
+	t.Cleanup(func() { j.Close() })
+	if err := j.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	knowEachOther(t, a, j)
+	takeFloor(t, a)
+	heard(t, a, 25, j)
+	release(t, a)
+	if failures.Load() != 0 {
+		t.Fatalf("a right code was counted as a failure")
+	}
+
+	// Wrong codes: a clear error each time, and every member is told.
+	wrong := plate + "-" + strings.Repeat("0", 7)
+	if wrong == code {
+		wrong = plate + "-" + strings.Repeat("1", 7)
+	}
+	for i := 1; i < 5; i++ {
+		_, err := client.SecretFromCode(ctx, srv.ws, wrong)
+		if !errors.Is(err, client.ErrWrongCode) {
+			t.Fatalf("wrong code, try %d: %v", i, err)
+		}
+		waitFor(t, 5*time.Second, "the members to hear of the failure", func() bool { return failures.Load() == int32(i) })
+	}
+	if a.Code() != code {
+		t.Fatal("the code changed before the fifth failure")
+	}
+	if _, err := client.SecretFromCode(ctx, srv.ws, wrong); !errors.Is(err, client.ErrWrongCode) {
+		t.Fatalf("fifth wrong code: %v", err)
+	}
+	waitFor(t, 5*time.Second, "a new code", func() bool { return a.Code() != code && a.Code() != "" })
+	// The old code is dead, even the right one; the new one works.
+	if _, err := client.SecretFromCode(ctx, srv.ws, code); !errors.Is(err, client.ErrNoSuchRoom) {
+		t.Fatalf("the retired code: %v, want no_such_room", err)
+	}
+	got, err := client.SecretFromCode(ctx, srv.ws, j.Code())
+	if err != nil || string(got) != string(secret) {
+		t.Fatalf("the new code, read from the joiner: %v", err)
+	}
+	t.Logf("code %s (nameplate %s, password %d digits) retired after 5 wrong tries; new code %s", code, plate, len(password), a.Code())
+}
+
+// A member answers at most client.MaxAnsweredKnockFailures failed exchanges
+// per code, whatever the server counts: here a server that would allow 100
+// wrong tries (as a lying server might) gets 5 guesses out of the only
+// member, and then a refusal before any PAKE message.
+func TestMemberCapsWrongCodes(t *testing.T) {
+	srv := startServer(t, "--code-tries", "100")
+	a := srv.member(t, e2ee.NewSecret(), "A")
+	code := a.Code()
+	plate, _, _ := pake.ParseCode(code)
+	wrong := plate + "-" + strings.Repeat("0", 7)
+	if wrong == code {
+		wrong = plate + "-" + strings.Repeat("1", 7)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := 1; i <= client.MaxAnsweredKnockFailures; i++ {
+		if _, err := client.SecretFromCode(ctx, srv.ws, wrong); !errors.Is(err, client.ErrWrongCode) {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	// The next try, even with the right code, gets no answer from A.
+	_, err := client.SecretFromCode(ctx, srv.ws, code)
+	if err == nil || errors.Is(err, client.ErrWrongCode) || !strings.Contains(err.Error(), "ended: failed") {
+		t.Fatalf("after %d failures, the right code: %v, want a refusal before the exchange", client.MaxAnsweredKnockFailures, err)
+	}
+	if a.Code() != code {
+		t.Fatal("the server retired the code: this test needs it not to")
+	}
+}

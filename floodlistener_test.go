@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"sotto/room"
+	sig "sotto/signal"
+)
+
+// acceptAll accepts on ln until it is closed, passing on each connection.
+func acceptAll(t *testing.T, ln net.Listener) <-chan net.Conn {
+	t.Helper()
+	conns := make(chan net.Conn, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(conns)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("Accept: %v", err)
+				}
+				return
+			}
+			conns <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for c := range conns {
+			c.Close()
+		}
+	})
+	return conns
+}
+
+// dialFrom connects to addr from the loopback address from.
+func dialFrom(t *testing.T, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial from %s: %v", from, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedAtAccept connects to addr from the loopback address from, sends
+// req, and reports whether the server reset or closed the connection without
+// a byte of answer. On loopback the reset can come before the dialer has
+// returned.
+func closedAtAccept(t *testing.T, from, addr, req string) bool {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNRESET) {
+			return true
+		}
+		t.Fatalf("dial from %s: %v", from, err)
+	}
+	defer c.Close()
+	io.WriteString(c, req) // may fail: already reset
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = c.Read(make([]byte, 1))
+	var ne net.Error
+	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// The listener closes connections from penalized addresses at accept, and
+// only once armed; others are passed on.
+func TestFloodListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := newFloodListener(ln)
+	conns := acceptAll(t, fl)
+	addr := ln.Addr().String()
+	accepted := func(from string) {
+		t.Helper()
+		c := dialFrom(t, from, addr)
+		select {
+		case s := <-conns:
+			if got := connAddr(s); got != netip.MustParseAddr(from) {
+				t.Fatalf("accepted a connection from %v, want %s", got, from)
+			}
+			s.Close()
+		case <-time.After(5 * time.Second):
+			t.Fatalf("connection from %s not accepted", from)
+		}
+		c.Close()
+	}
+
+	accepted("127.0.0.2") // not armed yet
+	fl.arm(func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.2") })
+	if !closedAtAccept(t, "127.0.0.2", addr, "") {
+		t.Fatal("a connection from a penalized address was not closed")
+	}
+	accepted("127.0.0.1") // the accept loop went on
+	select {
+	case s := <-conns:
+		t.Fatalf("a connection from %v was passed on", connAddr(s))
+	default:
+	}
+	if n := fl.refusedConns(); n != 1 {
+		t.Fatalf("refusedConns %d, want 1", n)
+	}
+}
+
+// With the signaling server: once a connection from 127.0.0.2 is closed with
+// 1008 for flooding, new TCP connections from 127.0.0.2 are closed at accept,
+// before any HTTP, while 127.0.0.1 is served.
+func TestFloodListenerWithServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := newFloodListener(ln)
+	s := sig.NewServer(sig.Config{Registry: room.NewRegistry(room.Config{}), Logger: slog.New(slog.DiscardHandler)})
+	fl.arm(s.Penalized)
+	mux := http.NewServeMux()
+	mux.Handle("/ws", s)
+	hs := &http.Server{Handler: mux, ErrorLog: httpErrorLog(slog.New(slog.DiscardHandler))}
+	go hs.Serve(fl)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+		hs.Shutdown(ctx)
+	})
+	url := "ws://" + ln.Addr().String() + "/ws"
+	dialer := func(from string) *websocket.Dialer {
+		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		return &websocket.Dialer{HandshakeTimeout: 5 * time.Second, Subprotocols: []string{sig.Subprotocol}, NetDialContext: nd.DialContext}
+	}
+
+	ws, _, err := dialer("127.0.0.2").Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) == nil {
+		}
+	}()
+	for {
+		_, _, err := ws.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != websocket.ClosePolicyViolation {
+				t.Fatalf("close %d, want 1008", ce.Code)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws.Close()
+
+	if !s.Penalized(netip.MustParseAddr("127.0.0.2")) {
+		t.Fatal("the flooder's address is not penalized")
+	}
+	if !closedAtAccept(t, "127.0.0.2", ln.Addr().String(), "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n") {
+		t.Fatal("a connection from the flooder's address was not closed at accept")
+	}
+	if n := fl.refusedConns(); n != 1 {
+		t.Fatalf("refusedConns %d, want 1", n)
+	}
+	other, _, err := dialer("127.0.0.1").Dial(url, nil)
+	if err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	other.Close()
+}

@@ -1,0 +1,291 @@
+package signal
+
+// Knocks: joining by a typed room code (docs/protocol.md, "Joining by
+// code"). A joiner who has only the code (nameplate + password part) asks
+// the server to relay a PAKE exchange (pake/) to one member of the room the
+// nameplate names. The server sees the nameplate and four opaque messages;
+// the password part never reaches it. It relays at most those four, in
+// turn, counts each exchange that fails once the joiner has had the
+// member's answer (the joiner's one guess), and after the room's limit the
+// registry retires the nameplate.
+
+import (
+	"crypto/rand"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"sotto/room"
+)
+
+// Limits of knocks. Each is documented in docs/protocol.md.
+const (
+	// MaxKnockDataChars bounds one PAKE message, base64url. Ours are 33 to
+	// 65 bytes (at most 88 characters).
+	MaxKnockDataChars = 256
+	// KnockTimeout ends an exchange that has not finished: a joiner typing
+	// is done before it knocks, and each step is one round trip.
+	KnockTimeout = 20 * time.Second
+	// MaxKnocksPerRoom bounds exchanges in progress for one room, so that
+	// knocks cannot flood its members.
+	MaxKnocksPerRoom = 4
+	// KnockAddrEvery and KnockAddrBurst: knocks per client address (IPv4
+	// address or IPv6 /64), one per 10 s after a burst of 6 (the burst is
+	// Config.KnockAddrBurst, flag --knocks-per-ip: a large office behind one
+	// NAT address may want more).
+	KnockAddrEvery = 10 * time.Second
+	KnockAddrBurst = 6
+	// KnockFailureRate and KnockFailureBurst bound failed exchanges over
+	// the whole server, whatever the number of addresses: with the room's
+	// MaxKnockFailures and a 7-digit password part this caps a guesser's
+	// server-wide odds (docs/security.md). When spent, knocks get try_later.
+	KnockFailureRate  = 0.2
+	KnockFailureBurst = 20
+	// maxKnockAddrs bounds the per-address table; entries idle for a
+	// minute are swept when it is full, and a new address finding it still
+	// full is refused (try_later): bounded memory beats fairness here.
+	maxKnockAddrs = 16384
+	knockAddrIdle = time.Minute
+)
+
+// knockDeadline is KnockTimeout; tests shorten it.
+var knockDeadline = KnockTimeout
+
+// Results a knock ends with, as knock_done reports them.
+const (
+	knockOK      = "ok"      // the member delivered the secret
+	knockFailed  = "failed"  // a side found the other's proof wrong (a wrong code)
+	knockTimeout = "timeout" // not finished within KnockTimeout
+	knockGone    = "gone"    // the other side left or disconnected
+)
+
+// A knock's steps: 1 the joiner's first message went to the member, 2 the
+// member answered, 3 the joiner confirmed, 4 the member sent the sealed
+// secret (done).
+type knock struct {
+	id     string // random, base64url: the wire name
+	room   room.ID
+	member uuid.UUID
+	joiner *conn
+	step   int
+	timer  *time.Timer
+}
+
+type knockAddr struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+type knockTable struct {
+	mu        sync.Mutex
+	byID      map[string]*knock
+	perRoom   map[string]int // string(room id) -> knocks in progress
+	addrs     map[netip.Prefix]*knockAddr
+	failures  *rate.Limiter
+	addrBurst int // Config.KnockAddrBurst
+}
+
+func newKnockTable(addrBurst int) *knockTable {
+	return &knockTable{
+		byID:      make(map[string]*knock),
+		perRoom:   make(map[string]int),
+		addrs:     make(map[netip.Prefix]*knockAddr),
+		failures:  rate.NewLimiter(KnockFailureRate, KnockFailureBurst),
+		addrBurst: addrBurst,
+	}
+}
+
+// allowAddr spends one of the address's knocks.
+func (kt *knockTable) allowAddr(key netip.Prefix, now time.Time) bool {
+	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	a := kt.addrs[key]
+	if a == nil {
+		if len(kt.addrs) >= maxKnockAddrs {
+			for k, v := range kt.addrs {
+				if now.Sub(v.seen) > knockAddrIdle {
+					delete(kt.addrs, k)
+				}
+			}
+			if len(kt.addrs) >= maxKnockAddrs {
+				return false
+			}
+		}
+		a = &knockAddr{lim: rate.NewLimiter(rate.Every(KnockAddrEvery), kt.addrBurst)}
+		kt.addrs[key] = a
+	}
+	a.seen = now
+	return a.lim.AllowN(now, 1)
+}
+
+// forJoiner returns the knock c is making, if any.
+func (kt *knockTable) forJoiner(c *conn) *knock {
+	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	for _, k := range kt.byID {
+		if k.joiner == c {
+			return k
+		}
+	}
+	return nil
+}
+
+// knock starts an exchange: the joiner's first PAKE message goes to one
+// member of the room the nameplate names.
+func (c *conn) knock(m *inMsg) {
+	kt := c.s.knocks
+	switch {
+	case c.inRoom:
+		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room"})
+		return
+	case kt.forJoiner(c) != nil:
+		c.fail(m.ID, &protoError{codeKnockPending, "this connection is already joining by code; wait for it to end"})
+		return
+	// Spent budgets: refuse before looking, as enter does.
+	case c.s.failedJoins.Tokens() < 1 || kt.failures.Tokens() < 1:
+		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+		return
+	case !kt.allowAddr(c.ipKey, time.Now()):
+		c.fail(m.ID, &protoError{codeTryLater, "too many codes tried from your address; retry in a few seconds"})
+		return
+	}
+	rid, member, err := c.s.reg.KnockTarget(m.Nameplate)
+	if err != nil {
+		c.s.failedJoins.Allow() // a guessed nameplate costs like a guessed room
+		c.fail(m.ID, c.registryError(err))
+		return
+	}
+	var idb [16]byte
+	rand.Read(idb[:])
+	k := &knock{id: b64.EncodeToString(idb[:]), room: rid, member: member, joiner: c, step: 1}
+	kt.mu.Lock()
+	if kt.perRoom[string(rid[:])] >= MaxKnocksPerRoom {
+		kt.mu.Unlock()
+		c.fail(m.ID, &protoError{codeTryLater, "others are joining this room by code right now; retry in a few seconds"})
+		return
+	}
+	kt.perRoom[string(rid[:])]++
+	kt.byID[k.id] = k
+	k.timer = time.AfterFunc(knockDeadline, func() { c.s.endKnock(k, knockTimeout, nil, false) })
+	kt.mu.Unlock()
+
+	c.reply(knockingMsg{Type: typeKnocking, ID: m.ID, Knock: k.id})
+	msg := encode(knockMsg{Type: typeKnock, Knock: k.id, Data: m.Data})
+	if err := c.s.reg.Notify(rid, member, room.Event{Kind: room.Signal, Data: msg}); err != nil {
+		c.s.endKnock(k, knockGone, nil, true) // the member left between the two calls
+	}
+}
+
+// knockData relays the next PAKE message of an exchange, from whichever
+// side's turn it is.
+func (c *conn) knockData(m *inMsg) {
+	kt := c.s.knocks
+	kt.mu.Lock()
+	k := kt.byID[m.Knock]
+	if k == nil || !c.inKnock(k) {
+		kt.mu.Unlock()
+		c.fail(m.ID, noSuchKnock)
+		return
+	}
+	fromJoiner := k.joiner == c
+	if fromJoiner != (k.step == 2) {
+		kt.mu.Unlock()
+		c.fail(m.ID, &protoError{codeBadMessage, "not this side's turn in the code exchange"})
+		return
+	}
+	k.step++
+	step := k.step
+	kt.mu.Unlock()
+
+	msg := knockMsg{Type: typeKnockData, Knock: k.id, Data: m.Data}
+	if fromJoiner {
+		if err := c.s.reg.Notify(k.room, k.member, room.Event{Kind: room.Signal, Data: encode(msg)}); err != nil {
+			c.s.endKnock(k, knockGone, nil, true)
+		}
+		return
+	}
+	k.joiner.reply(msg)
+	if step == 4 {
+		c.s.endKnock(k, knockOK, c, false) // the member checked the joiner's proof before sending this
+	}
+}
+
+// knockDone is either side giving up: the other's proof was wrong.
+func (c *conn) knockDone(m *inMsg) {
+	kt := c.s.knocks
+	kt.mu.Lock()
+	k := kt.byID[m.Knock]
+	ok := k != nil && c.inKnock(k)
+	kt.mu.Unlock()
+	if !ok {
+		c.fail(m.ID, noSuchKnock)
+		return
+	}
+	c.s.endKnock(k, knockFailed, c, false)
+}
+
+// dropKnocks ends the exchanges c takes part in: it is leaving its room or
+// disconnecting. Runs on c's reader, before its room fields are cleared.
+func (c *conn) dropKnocks() {
+	kt := c.s.knocks
+	var mine []*knock
+	kt.mu.Lock()
+	for _, k := range kt.byID {
+		if c.inKnock(k) {
+			mine = append(mine, k)
+		}
+	}
+	kt.mu.Unlock()
+	for _, k := range mine {
+		c.s.endKnock(k, knockGone, c, k.joiner != c)
+	}
+}
+
+// inKnock reports whether c is one of k's two sides. Called with the knock
+// table's lock held; reads c's room fields, so only on c's reader.
+func (c *conn) inKnock(k *knock) bool {
+	return k.joiner == c || (c.inRoom && c.roomID == k.room && c.self == k.member)
+}
+
+var noSuchKnock = &protoError{codeNoSuchKnock, "no code exchange with this id is in progress for you"}
+
+// endKnock ends an exchange once, tells each side that did not end it, and
+// counts it as a failed guess when the joiner had the member's answer (its
+// one guess) and did not get the secret. A member who leaves mid-exchange
+// (memberGone) is not the joiner's guess.
+func (s *Server) endKnock(k *knock, result string, by *conn, memberGone bool) {
+	kt := s.knocks
+	kt.mu.Lock()
+	if kt.byID[k.id] != k {
+		kt.mu.Unlock()
+		return
+	}
+	delete(kt.byID, k.id)
+	key := string(k.room[:])
+	if kt.perRoom[key]--; kt.perRoom[key] <= 0 {
+		delete(kt.perRoom, key)
+	}
+	k.timer.Stop()
+	guessed := k.step >= 2
+	kt.mu.Unlock()
+
+	done := knockDoneMsg{Type: typeKnockDone, Knock: k.id, Result: result}
+	if by != k.joiner {
+		k.joiner.reply(done)
+	}
+	if by == nil || by == k.joiner {
+		s.reg.Notify(k.room, k.member, room.Event{Kind: room.Signal, Data: encode(done)}) // a member gone needs no word
+	}
+	// Counted after the sides are told, so that the member reads the end of
+	// its exchange before the room-wide knock_failed.
+	if result != knockOK && guessed && !memberGone {
+		kt.failures.Allow()
+		s.failedJoins.Allow()
+		if _, err := s.reg.KnockFailed(k.room); err != nil {
+			s.log.Error("retiring a room code failed", "err", err) // registry errors carry no ids
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package signal
+
+// Resuming a membership (docs/protocol.md, "Resuming"): a client whose
+// connection dropped, without leaving, sends resume with the token its last
+// joined carried, on a new connection, within the grace the registry keeps
+// the member for. It gets its member id back, a fresh snapshot and a new
+// token; the others get member_back and greet it again. No operator token
+// is needed: the resume token is the proof, and it is spent by its use.
+
+import (
+	"errors"
+	"time"
+
+	"sotto/room"
+)
+
+// CloseReplaced is the close code of a connection whose member was resumed
+// on another connection (it was half-open, and its client had moved on).
+const CloseReplaced = 4009
+
+func (c *conn) resume(m *inMsg) {
+	if c.inRoom {
+		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})
+		return
+	}
+	// Resume tokens are 256 random bits; the budget is a second line of
+	// defence, as for joins.
+	if c.s.failedJoins.Tokens() < 1 {
+		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+		return
+	}
+	c.q.hold()
+	snap, err := c.s.reg.Resume(m.Room, m.Resume[:], c)
+	if err != nil {
+		c.unhold(nil, false)
+		if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadResume) {
+			c.s.failedJoins.Allow()
+		}
+		c.fail(m.ID, c.registryError(err))
+		return
+	}
+	// The member's media session, if its old connection had one, ends: the
+	// client makes a new PeerConnection, and its offer comes on this one.
+	if c.s.cfg.Media != nil {
+		c.s.cfg.Media.Leave(m.Room, snap.Self.ID)
+	}
+	c.inRoom, c.roomID, c.self = true, m.Room, snap.Self.ID
+	c.unhold(joinedReply(m.ID, m.Room, snap, time.Now()), false)
+}

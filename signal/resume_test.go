@@ -1,0 +1,105 @@
+package signal
+
+import (
+	"testing"
+	"time"
+
+	"sotto/room"
+)
+
+func TestResume(t *testing.T) {
+	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
+	s := newSecrets()
+	a := ts.dial(t)
+	a.create(s, 1)
+	b := ts.dial(t)
+	bj := b.join(s, 1)
+	a.expect(typeMemberJoined)
+	if len(bj.Resume) != 43 {
+		t.Fatalf("joined carries resume %q", bj.Resume)
+	}
+	b.send(map[string]any{"type": "floor_request", "id": 2})
+	b.expect(typeFloorGranted)
+	a.expect(typeFloorGranted)
+
+	// b's network goes (TCP closed, no close frame): the floor comes free,
+	// b stays in the room.
+	b.ws.NetConn().Close()
+	if m := a.expect(typeFloorReleased); m.Reason != "left" {
+		t.Fatalf("floor_released %+v", m)
+	}
+	a.ping(3) // and nothing else came before the pong: no member_left
+	if got := ts.metric(t, "sotto_members"); got != "2" {
+		t.Fatalf("sotto_members %s while b is away", got)
+	}
+
+	// b is back with its token: the same member, a new token; a is told.
+	b2 := ts.dial(t)
+	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	r := b2.expect(typeJoined)
+	if r.ID != 1 || r.Self != bj.Self || len(r.Members) != 2 || r.Resume == bj.Resume || r.Resume == "" {
+		t.Fatalf("resumed joined %+v", r)
+	}
+	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
+		t.Fatalf("member_back %+v", m)
+	}
+	b2.send(map[string]any{"type": "blob", "data": "AQID"})
+	if m := a.expect(typeBlob); m.From != bj.Self {
+		t.Fatalf("blob from %s", m.From)
+	}
+
+	// The spent token, replayed, is refused; so is one never given out.
+	x := ts.dial(t)
+	x.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	x.expectError(codeBadResume, 1)
+	x.send(map[string]any{"type": "resume", "id": 2, "room": s.room, "resume": b64.EncodeToString(make([]byte, 32))})
+	x.expectError(codeBadResume, 2)
+	x.send(map[string]any{"type": "resume", "id": 3, "room": newSecrets().room, "resume": r.Resume})
+	x.expectError(codeNoSuchRoom, 3)
+
+	// Takeover: b2's connection is still up (half-open, as far as the
+	// server knows) when b resumes on b3: b2 is closed with 4009, and the
+	// member stays, now b3's.
+	b3 := ts.dial(t)
+	b3.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": r.Resume})
+	r3 := b3.expect(typeJoined)
+	b2.expectClose(CloseReplaced)
+	a.expect(typeMemberBack)
+	b3.send(map[string]any{"type": "floor_request", "id": 2})
+	b3.expect(typeFloorGranted)
+	if m := a.expect(typeFloorGranted); m.memberID() != bj.Self {
+		t.Fatalf("floor to %s", m.memberID())
+	}
+
+	// A client that closes the WebSocket itself has left: no grace.
+	if err := b3.ws.WriteControl(8, []byte{0x03, 0xe8}, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(typeFloorReleased)
+	if m := a.expect(typeMemberLeft); m.memberID() != bj.Self {
+		t.Fatalf("member_left %+v", m)
+	}
+	x.send(map[string]any{"type": "resume", "id": 4, "room": s.room, "resume": r3.Resume})
+	x.expectError(codeBadResume, 4)
+}
+
+func TestResumeGraceRunsOut(t *testing.T) {
+	ts := startServer(t, Config{}, room.Config{ResumeGrace: 300 * time.Millisecond})
+	s := newSecrets()
+	a := ts.dial(t)
+	a.create(s, 1)
+	b := ts.dial(t)
+	bj := b.join(s, 1)
+	a.expect(typeMemberJoined)
+	b.ws.NetConn().Close()
+	start := time.Now()
+	if m := a.expect(typeMemberLeft); m.memberID() != bj.Self {
+		t.Fatalf("member_left %+v", m)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("b left %v after its connection dropped, before its grace", d)
+	}
+	b2 := ts.dial(t)
+	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	b2.expectError(codeBadResume, 1)
+}
