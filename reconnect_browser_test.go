@@ -137,6 +137,13 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 			t.Errorf("round %d: recovered in %v, over the %v the issue allows", round, r.total.Round(time.Millisecond), recoverWithin)
 		}
 		took = append(took, r.total)
+		// The server was there all along: both resumed their memberships,
+		// so neither saw the other leave and come back as someone new.
+		for _, p := range c.both() {
+			if self := p.state().Self; self != c.oldSelf[p] {
+				t.Errorf("round %d: %s came back as member %s, was %s: the membership was not resumed", round, p.name, self, c.oldSelf[p])
+			}
+		}
 		if holder, alice := c.bob.state().Floor.Holder, c.alice.state().Self; holder != alice || !c.alice.state().Floor.Mine {
 			t.Fatalf("round %d: Bob sees %q holding the floor, Alice is %q (hers: %v)", round, holder, alice, c.alice.state().Floor.Mine)
 		}
@@ -198,6 +205,12 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 			t.Errorf("round %d: recovered in %v after the new server was ready, over the %v the issue allows", round, r.total.Round(time.Millisecond), recoverWithin)
 		}
 		took = append(took, r.total)
+		// A new server knows no membership to resume: both joined anew.
+		for _, p := range c.both() {
+			if self := p.state().Self; self == c.oldSelf[p] {
+				t.Errorf("round %d: %s kept member id %s across a restart", round, p.name, self)
+			}
+		}
 		c.bobHearsAlice(fmt.Sprintf("after restart %d", round))
 		if got := srv.metric(t, "sotto_rooms") + " " + srv.metric(t, "sotto_members"); got != "1 2" {
 			t.Errorf("round %d: the new server has rooms/members %s, want 1 2", round, got)
@@ -330,11 +343,15 @@ func (c *call) recover(since time.Time, onAliceBack func()) recovery {
 	c.t.Helper()
 	var r recovery
 	deadline := since.Add(3 * recoverWithin)
+	// Connected again: "connected" after a "reconnecting" (or "offline")
+	// since the mark, so not the old connection before it noticed. (The
+	// member id does not tell: a resumed membership keeps it.)
+	backJS := fmt.Sprintf(`(() => { const l = (window.__connLog || []).filter((e) => e.t >= %d);
+		const i = l.findIndex((e) => e.s === 'reconnecting' || e.s === 'offline');
+		return i >= 0 && l.slice(i).some((e) => e.s === 'connected'); })()`, c.markedAt.UnixMilli())
 	connected := func(p *person) bool {
 		s := p.state()
-		// A new member id: this is the new connection, not the old one
-		// before it noticed.
-		return s.Screen == "room" && s.Connection == "connected" && s.Self != "" && s.Self != c.oldSelf[p]
+		return s.Screen == "room" && s.Connection == "connected" && s.Self != "" && evalAs[bool](p, backJS)
 	}
 	armed := false
 	for r.heard == 0 || r.named == 0 {

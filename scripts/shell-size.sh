@@ -5,7 +5,9 @@
 # First load = index.html, what it links (stylesheet, theme script, icons,
 # manifest), the static import graph of js/app.js, sw.js, and what sw.js
 # fetches when it installs (its OFFLINE list). Entering a room adds the E2EE
-# worker's import graph and the QR encoder (dynamic imports). Each file is
+# worker's import graph and the QR encoder (dynamic imports); joining by a
+# typed code, or answering a knock, adds the PAKE module and the vendored
+# curve library (js/pake/index.js and its graph, a dynamic import). Each file is
 # counted once, at gzip -9 (what a compressing server or proxy would send;
 # main.go itself serves files uncompressed today).
 #
@@ -66,9 +68,13 @@ function report(title, files) {
   console.log(rows.join('\n'));
   return zipped;
 }
+const knock = new Set();
+for (const f of graph('js/pake/index.js')) if (!first.has(f) && !room.has(f)) knock.add(f);
 const firstKB = report('First load', first) / 1000;
 console.log('');
 report('Entering a room adds', room);
+console.log('');
+report('Joining by code or answering a knock adds', knock);
 console.log('');
 console.log(`first-load gzip total: ${firstKB.toFixed(1)} KB${max ? ` (limit ${max} KB)` : ''}`);
 if (max && firstKB > max) {

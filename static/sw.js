@@ -36,6 +36,7 @@ const SHELL = [
   '/js/chirps.js',
   '/js/device.js',
   '/js/qr.js',
+  '/js/codejoin.js',
   '/js/ui/dom.js',
   '/js/ui/home.js',
   '/js/ui/lobby.js',

@@ -2,6 +2,7 @@
 // one stage to the next:
 //   Home --Create room--> Lobby (intent create) --Enter room--> Room
 //   a link's #fragment --> Lobby (intent join)  --Enter room--> Room
+//   a typed room code --(PAKE, codejoin.js)--> Lobby (intent join)
 //   Room --Leave--> Home
 // Modules: store.js (state), secret.js (where S lives), session.js (one stay
 // in a room: signaling, E2EE, media, floor), ui/*.js (one screen each).
@@ -37,7 +38,7 @@ function goHome(error = '') {
 }
 
 function goLobby(secret, intent) {
-  current = { secret, intent };
+  current = { secret, intent, token: secrets.takeToken() };
   openLobby({ intent });
 }
 
@@ -61,6 +62,7 @@ async function enterRoom({ name, mic, api }) {
   room.session = new RoomSession({
     secret: room.secret,
     intent: room.intent,
+    token: room.token,
     name,
     mic,
     api,
@@ -138,7 +140,13 @@ function onHashChange() {
 
 function start() {
   initTheme();
-  initHome({ onCreate: createRoom });
+  initHome({
+    onCreate: createRoom,
+    onCodeJoined: (secret) => {
+      secrets.remember(secret);
+      goLobby(secret, 'join');
+    },
+  });
   initLobby({
     onEnter: enterRoom,
     onBack: () => {

@@ -9,6 +9,17 @@ import { formatFragment, formatLink, parseFragment } from './e2ee/link.js';
 import { codeOf } from './e2ee/errors.js';
 
 const KEY = 'sotto.room';
+// An operator token (docs/tokens.md) an embedding app appended to the link
+// as "&token=...". It admits one create or join; it is kept in memory only.
+const TOKEN_MARK = '&token=';
+let token = '';
+
+/** takeToken returns the operator token that came with the link, once. */
+export function takeToken() {
+  const t = token;
+  token = '';
+  return t;
+}
 
 /**
  * takeFragment reads a secret from location.hash, if there is one, keeps it
@@ -18,7 +29,12 @@ const KEY = 'sotto.room';
  */
 export function takeFragment(loc = location) {
   if (!loc.hash || loc.hash === '#') return null;
-  const frag = loc.hash;
+  let frag = loc.hash;
+  const at = frag.indexOf(TOKEN_MARK);
+  if (at >= 0) {
+    token = frag.slice(at + TOKEN_MARK.length);
+    frag = frag.slice(0, at);
+  }
   // Strip first, whatever the fragment holds: a bad link is still a secret-ish string.
   history.replaceState(history.state, '', loc.pathname + loc.search);
   try {

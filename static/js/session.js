@@ -8,8 +8,9 @@ import { startE2EE } from './e2ee/attach.js';
 import { SECRET_SIZE, deriveRoomKeys, newSecret } from './e2ee/keys.js';
 import { openJSON, sealJSON } from './e2ee/blob.js';
 import { fromBase64url, toBase64url } from './e2ee/encoding.js';
-import { CLOSE_UNSUPPORTED_VERSION, Signaling } from './signaling.js';
+import { CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling } from './signaling.js';
 import { MediaLink } from './media.js';
+import { KnockAnswerer, roomCode } from './codejoin.js';
 import { chirp } from './chirps.js';
 import { buzz } from './device.js';
 import { cleanName } from './prefs.js';
@@ -26,12 +27,20 @@ const KID_RE = /^[0-9a-f]{12}$/;
 // Server error codes after which trying again cannot help.
 const FATAL = {
   bad_auth: 'This link does not open this room. Ask for a new invite link.',
+  // Operator mode (docs/tokens.md): the embedding app vouches for us with a one-use token.
+  token_missing: 'This server lets people in only from the app that runs it. Open the room from there.',
+  token_invalid: 'The app\u2019s pass for this room is not valid. Open the room again from the app.',
+  token_expired: 'The app\u2019s pass for this room has expired. Open the room again from the app.',
+  token_replayed: 'The app\u2019s pass for this room was already used. Open the room again from the app.',
+  role_not_allowed: 'The app lets you listen to this room, not talk.',
+  removed: 'You were removed from this room.',
   room_full: 'This room is full.',
   server_full: 'The server has no room for another conversation right now. Try again later.',
 };
 
 export class RoomSession {
   #secret;
+  #token; // operator mode: admits one create or join (the first; a failed try gives it back)
   #keys = null;
   #api;
   #intent; // 'create' for a brand-new secret, 'join' otherwise
@@ -63,6 +72,8 @@ export class RoomSession {
   #holding = false; // the floor is ours and the mic is live
   #sendBlocked = false; // the send watchdog stopped the mic
   #moveNotice = ''; // shown once the room of a new secret is joined
+  #knocks = null; // answers code joiners' knocks on the current connection
+  #resume = ''; // the server's resume token for our membership: a reconnect resumes it
 
   /**
    * secret: S; intent: 'create' | 'join'; name: our display name; mic: the
@@ -71,8 +82,9 @@ export class RoomSession {
    * when the room moves to a new secret (Remove and re-key), so the invite
    * link can follow.
    */
-  constructor({ secret, intent, name, mic, api, onRemote, onSecret = () => {} }) {
+  constructor({ secret, intent, name, mic, api, onRemote, onSecret = () => {}, token = '' }) {
     this.#secret = secret;
+    this.#token = token;
     this.#intent = intent;
     this.#name = cleanName(name);
     this.#stream = mic;
@@ -135,12 +147,27 @@ export class RoomSession {
     }
   }
 
-  // create or join, falling back to the other: rooms vanish when empty, but
-  // links stay valid, so a join that finds no room makes it again.
+  // resume our membership if we had one (a blip: the others see no leave
+  // and join), else create or join, falling back to the other: rooms vanish
+  // when empty, but links stay valid, so a join that finds no room makes it
+  // again.
   async #enter(sig) {
     const room = toBase64url(this.#keys.roomId);
-    const join = () => sig.request({ type: 'join', room, auth: toBase64url(this.#keys.roomAuth) });
-    const create = () => sig.request({ type: 'create', room, verifier: toBase64url(this.#keys.verifier) });
+    if (this.#resume) {
+      const resume = this.#resume;
+      this.#resume = ''; // spent, whatever the answer
+      try {
+        const m = await sig.request({ type: 'resume', room, resume });
+        m.resumed = true;
+        return m;
+      } catch (err) {
+        // bad_resume: the grace ran out, or the server restarted. Join anew.
+        if (!['bad_resume', 'no_such_room'].includes(err?.code)) throw err;
+      }
+    }
+    const token = this.#token ? { token: this.#token } : {};
+    const join = () => sig.request({ type: 'join', room, auth: toBase64url(this.#keys.roomAuth), ...token });
+    const create = () => sig.request({ type: 'create', room, verifier: toBase64url(this.#keys.verifier), ...token });
     const [first, second, firstMiss] = this.#intent === 'create' ? [create, join, 'room_exists'] : [join, create, 'no_such_room'];
     try {
       return await first();
@@ -162,12 +189,19 @@ export class RoomSession {
     this.#everJoined = true;
     this.#retries = 0;
     this.#self = m.self;
+    this.#resume = typeof m.resume === 'string' ? m.resume : '';
+    // On a resume, keep the names we knew (no "Joining…" flash); the KIDs
+    // come again in the hellos member_back makes the others send.
+    const known = m.resumed ? this.#members : new Map();
     this.#members = new Map();
-    for (const mem of m.members ?? []) this.#members.set(mem.id, { id: mem.id, name: null, kid: null });
+    for (const mem of m.members ?? []) this.#members.set(mem.id, { id: mem.id, name: known.get(mem.id)?.name ?? null, kid: null });
     const me = this.#members.get(m.self) ?? { id: m.self };
     Object.assign(me, { name: this.#name, kid: this.#e2ee.kid });
     this.#members.set(m.self, me);
     this.#floor = m.floor ? { holder: m.floor.holder, deadline: performance.now() + m.floor.deadline_ms } : { holder: null, deadline: 0 };
+    const sig = this.#sig;
+    this.#knocks = new KnockAnswerer(this.#secret, m.nameplate ?? '', (msg) => sig?.send(msg));
+    this.#showCode(m.nameplate ?? '');
     // A reconnect clears stale notices, but not why we just moved (a re-key).
     const notice = this.#sendBlocked ? store.get().notice : this.#moveNotice;
     this.#moveNotice = '';
@@ -213,6 +247,10 @@ export class RoomSession {
       this.#fail('Sotto was updated. Reload the page to continue.');
       return;
     }
+    if (code === CLOSE_REMOVED) {
+      this.#fail(FATAL.removed);
+      return;
+    }
     const base = RETRY_MS[Math.min(this.#retries, RETRY_MS.length - 1)];
     this.#retries++;
     this.#render();
@@ -230,6 +268,7 @@ export class RoomSession {
     this.#floor = { holder: null, deadline: 0 };
     this.#media?.close();
     this.#media = null;
+    this.#knocks = null;
     this.#e2ee?.close();
     this.#e2ee = null;
     this.#sig?.close();
@@ -273,6 +312,11 @@ export class RoomSession {
         this.#render();
         return;
       }
+      case 'member_back': {
+        // A member resumed on a new connection, with a new worker: greet it again.
+        if (this.#members.has(m.member) && m.member !== this.#self) this.#hello(m.member).catch(() => {});
+        return;
+      }
       case 'member_left': {
         const mem = this.#members.get(m.member);
         if (!mem) return;
@@ -300,6 +344,25 @@ export class RoomSession {
         return;
       case 'ice':
         this.#media?.addRemoteCandidate(m.candidate);
+        return;
+      case 'knock':
+      case 'knock_data':
+      case 'knock_done':
+        this.#knocks?.onMessage(m);
+        return;
+      case 'member_role':
+        // The operator changed someone's role; ours matters to us.
+        if (m.member?.id === this.#self) {
+          store.update({ notice: m.member.role === 'listen' ? 'You can listen in this room, not talk.' : 'You can talk in this room again.' });
+        }
+        return;
+      case 'knock_failed':
+        store.update({ notice: 'Someone tried a wrong room code.' });
+        return;
+      case 'nameplate':
+        // Too many wrong tries: the server retired the code.
+        this.#knocks?.setNameplate(m.nameplate);
+        this.#showCode(m.nameplate, 'The room code was changed after too many wrong tries. Share the new one.');
         return;
       case 'error':
         // Errors of requests someone waits for are theirs (signaling.js).
@@ -348,6 +411,19 @@ export class RoomSession {
     this.#render();
   }
 
+  // The room code is the nameplate plus a password part only members can
+  // derive (from S); it is worked out here and shown, never sent.
+  async #showCode(nameplate, notice) {
+    store.update({ nameplate, ...(notice ? { notice } : {}) });
+    let code = '';
+    try {
+      if (nameplate) code = await roomCode(this.#secret, nameplate);
+    } catch {
+      // a nameplate the code format cannot hold: show none
+    }
+    if (store.get().nameplate === nameplate) store.update({ roomCode: code });
+  }
+
   // ---- remove and re-key ----------------------------------------------------
   // In an open room anyone may remove anyone: the remover makes a new
   // secret S', sends it sealed to each remaining member alone (never to the
@@ -389,6 +465,7 @@ export class RoomSession {
   async #moveTo(next, notice) {
     this.#sig?.send({ type: 'leave' }); // after the re-key blobs, on the same socket
     this.#teardown();
+    this.#resume = ''; // that membership is behind us
     this.#secret = next;
     this.#keys = await deriveRoomKeys(next);
     this.#intent = 'join'; // join, or create if nobody has arrived yet
@@ -529,7 +606,7 @@ export class RoomSession {
     removeEventListener('offline', this.#wentOffline);
     store.update({
       connection: 'idle', self: null, members: [], floor: { holder: null, mine: false, deadline: 0 },
-      nameplate: '', talkLimitMs: 0, safetyCode: '', talk: 'idle', notice: '',
+      nameplate: '', roomCode: '', talkLimitMs: 0, safetyCode: '', talk: 'idle', notice: '',
     });
   }
 

@@ -10,6 +10,7 @@ export const SUBPROTOCOL = 'sotto.v1';
 // Close codes the server uses (signal/conn.go).
 export const CLOSE_UNSUPPORTED_VERSION = 4001;
 export const CLOSE_TOO_SLOW = 4008;
+export const CLOSE_REMOVED = 4003; // the operator removed us (after a "removed" message)
 
 // A phone that changed networks can keep a dead TCP connection for minutes;
 // a ping the server must answer finds out in PING_EVERY + PONG_WITHIN.

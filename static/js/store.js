@@ -11,6 +11,7 @@ const state = {
   members: [], // [{ id, name (null until its hello arrives), talking }]
   floor: { holder: null, mine: false, deadline: 0 }, // deadline: performance.now() ms when the cap ends
   nameplate: '',
+  roomCode: '', // nameplate + password part: shown on screen, never in sottoState()
   talkLimitMs: 0,
   safetyCode: '',
   inviteLink: '', // holds the secret: shown on screen, never in sottoState()

@@ -30,7 +30,7 @@ function render(s) {
   const input = $('invite');
   if (input.value !== s.inviteLink) input.value = s.inviteLink;
   const plate = $('room-code');
-  if (plate.value !== s.nameplate) plate.value = s.nameplate;
+  if (plate.value !== s.roomCode) plate.value = s.roomCode;
   if (s.inviteLink !== drawn) {
     drawn = s.inviteLink;
     drawQR(s.inviteLink);
