@@ -10,7 +10,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob \
 	./signal:FuzzOrigin ./signal:FuzzSubprotocol .:FuzzForwardedHeaders ./sfu:FuzzOffer ./sfu:FuzzAddCandidate \
 	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID \
-	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode
+	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode ./operator:FuzzToken ./operator:FuzzAPI
 
 .PHONY: run build test check lint gotest jstest fuzz-short fuzz bench bench-sfu vulncheck clean
 
