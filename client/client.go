@@ -81,25 +81,26 @@ type Client struct {
 	closeOnce sync.Once
 	connected chan struct{} // closed when the PeerConnection first connects
 
-	mu          sync.Mutex
-	closed      bool
-	state       memberState
-	self        string
-	members     map[string]*member // the others, by id
-	holder      string             // who holds the floor; "" nobody
-	forced      bool               // send whether or not we hold the floor
-	talkStop    chan struct{}      // non-nil while a talk goroutine runs
-	pc          *webrtc.PeerConnection
-	mic         *mic
-	offered     bool     // our offer is queued: candidates may follow it
-	localCands  [][]byte // found before that
-	answered    bool     // the answer is applied: remote candidates may be added
-	remoteCands []webrtc.ICECandidateInit
-	connectedAt time.Time
-	strayErrors int                     // error messages that answered no request
-	nameplate   string                  // the room's, for its code
-	knocks      map[string]*pake.Member // code exchanges this member is answering
-	knockFails  map[string]int          // nameplate -> exchanges this member answered that failed
+	mu              sync.Mutex
+	closed          bool
+	state           memberState
+	self            string
+	members         map[string]*member // the others, by id
+	holder          string             // who holds the floor; "" nobody
+	forced          bool               // send whether or not we hold the floor
+	talkStop        chan struct{}      // non-nil while a talk goroutine runs
+	pc              *webrtc.PeerConnection
+	mic             *mic
+	offered         bool     // our offer is queued: candidates may follow it
+	localCands      [][]byte // found before that
+	answered        bool     // the answer is applied: remote candidates may be added
+	remoteCands     []webrtc.ICECandidateInit
+	connectedAt     time.Time
+	strayErrors     int                     // error messages that answered no request
+	nameplate       string                  // the room's, for its code
+	knocks          map[string]*pake.Member // code exchanges this member is answering
+	knockFails      map[string]int          // nameplate -> exchanges this member answered that failed
+	knockFailsTotal int                     // over all nameplates
 }
 
 type memberState int

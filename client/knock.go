@@ -27,8 +27,13 @@ const knockWait = 30 * time.Second
 // for one nameplate before it answers no more. The server retires a code
 // after 5 failures in the whole room; this bound holds even against a
 // server that lies about counting: it then gets at most this many guesses
-// per member and code.
-const MaxAnsweredKnockFailures = 5
+// per member and code. Since the server also chooses nameplates,
+// MaxAnsweredKnockFailuresTotal bounds them over every code of the room:
+// a lying server gets at most that many guesses per member in all.
+const (
+	MaxAnsweredKnockFailures      = 5
+	MaxAnsweredKnockFailuresTotal = 20
+)
 
 // Code returns this member's room code (nameplate and password part) as
 // the app shows it, "" if the client has no secret to derive it from.
@@ -136,10 +141,14 @@ func (c *Client) answerKnock(m *inMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	plate := c.nameplate
+	failed := func() {
+		c.knockFails[plate]++
+		c.knockFailsTotal++
+	}
 	// forget drops an exchange, counting it if the joiner had had our answer.
 	forget := func() {
 		if pm := c.knocks[m.Knock]; pm != nil && pm.Abort() != nil {
-			c.knockFails[plate]++
+			failed()
 		}
 		delete(c.knocks, m.Knock)
 	}
@@ -150,7 +159,8 @@ func (c *Client) answerKnock(m *inMsg) {
 	switch m.Type {
 	case "knock":
 		data, err := b64.DecodeString(m.Data)
-		if err != nil || c.cfg.Secret == nil || c.knockFails[plate] >= MaxAnsweredKnockFailures {
+		if err != nil || c.cfg.Secret == nil || c.knockFails[plate] >= MaxAnsweredKnockFailures ||
+			c.knockFailsTotal >= MaxAnsweredKnockFailuresTotal {
 			end()
 			return
 		}
@@ -175,7 +185,7 @@ func (c *Client) answerKnock(m *inMsg) {
 		}
 		msg4, err := pm.Finish(data)
 		if err != nil {
-			c.knockFails[plate]++ // the joiner did not prove the code
+			failed() // the joiner did not prove the code
 			delete(c.knocks, m.Knock)
 			_ = c.sig.send(&outMsg{Type: "knock_done", Knock: m.Knock})
 			return

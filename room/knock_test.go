@@ -40,6 +40,23 @@ func TestKnockTargetAndFailures(t *testing.T) {
 	if err := r.Notify(id, uuid.New(), Event{Kind: Signal}); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("Notify to a stranger: %v", err)
 	}
+	// A detached member is never asked; with everyone detached, nobody is.
+	if err := r.Detach(id, sb.Self.ID, b); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, m, err := r.KnockTarget(sa.Nameplate); err != nil || m != sa.Self.ID {
+			t.Fatalf("with b detached the knock went to %v (%v)", m, err)
+		}
+	}
+	r.Detach(id, sa.Self.ID, a)
+	if _, _, err := r.KnockTarget(sa.Nameplate); !errors.Is(err, ErrNoSuchRoom) {
+		t.Fatalf("with everyone detached: %v", err)
+	}
+	r.Resume(id, sa.Resume, a)
+	r.Resume(id, sb.Resume, b)
+	a.take()
+	b.take()
 
 	// Two failures: everyone hears of each, the code stays.
 	for i := range 2 {

@@ -74,15 +74,29 @@ func TestDetachAndResume(t *testing.T) {
 		t.Fatalf("the new connection got %+v", ev)
 	}
 
-	// Takeover: b resumes again while its connection is still attached (a
-	// half-open one): the old sink is told Replaced, and its leave is refused.
+	// Takeover: b, holding the floor, resumes again while its connection is
+	// still attached (a half-open one): the old sink is told Replaced, the
+	// floor comes free (the old connection's media goes), and the old
+	// connection's leave is refused.
+	if _, err := r.RequestFloor(id, sb.Self.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.take()
+	b2.take()
 	b3 := &recorder{}
 	s3, err := r.Resume(id, s2.Resume, b3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := b2.take(); len(ev) != 1 || ev[0].Kind != Replaced {
+	// (The old connection, closing, may also be handed the floor's release.)
+	if ev := b2.take(); len(ev) < 1 || ev[0].Kind != Replaced {
 		t.Fatalf("the replaced connection got %+v", ev)
+	}
+	if ev := a.take(); len(ev) != 2 || ev[0].Kind != FloorReleased || ev[1].Kind != MemberBack {
+		t.Fatalf("a saw %+v, want the floor to come free, then b back", ev)
+	}
+	if s3.Floor.Holder != [16]byte{} {
+		t.Fatalf("the takeover snapshot still has b holding the floor")
 	}
 	if err := r.LeaveFrom(id, sb.Self.ID, b2); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("the replaced connection's leave: %v", err)

@@ -445,6 +445,11 @@ func (r *Registry) Resume(id ID, token []byte, sink Sink) (Snapshot, error) {
 	}
 	if !m.detached {
 		m.sink.Deliver(Event{Kind: Replaced, Member: m.Member})
+		// As in Detach: nobody talks through the connection it replaces
+		// (the media layer drops that session next).
+		if rm.floor.Holder == m.ID {
+			r.release(rm, m.Member, ReasonLeft)
+		}
 	}
 	m.sink, m.detached = sink, false
 	m.detachGen++ // a pending expiry now finds a newer generation
@@ -578,8 +583,14 @@ func (r *Registry) KnockTarget(nameplate string) (ID, uuid.UUID, error) {
 		return ID{}, uuid.Nil, ErrNoSuchRoom
 	}
 	rm := r.rooms[string(id[:])]
-	rm.knockNext = (rm.knockNext + 1) % len(rm.order)
-	return id, rm.order[rm.knockNext], nil
+	// A detached member cannot answer: skip it.
+	for range rm.order {
+		rm.knockNext = (rm.knockNext + 1) % len(rm.order)
+		if m := rm.members[rm.order[rm.knockNext]]; !m.detached {
+			return id, m.ID, nil
+		}
+	}
+	return ID{}, uuid.Nil, ErrNoSuchRoom // nobody here to answer
 }
 
 // Notify hands a member an event from the signaling layer (Kind Signal),

@@ -274,7 +274,9 @@ func (c *conn) readFailed(err error) {
 		// The client closed; gorilla has already answered its close frame.
 		// Or (1006, gorilla's name for it) the TCP connection ended with no
 		// close frame: the network's doing, as below.
-		c.dropped = ce.Code == websocket.CloseAbnormalClosure
+		// A client's 4000 ("no pong: I give up on this connection") is the
+		// network's doing too: it will be back to resume.
+		c.dropped = ce.Code == websocket.CloseAbnormalClosure || ce.Code == CloseClientLostServer
 		c.shut(0, "")
 	default:
 		// Pong wait expired, the TCP connection broke, or the client broke

@@ -60,6 +60,7 @@ const (
 	knockFailed  = "failed"  // a side found the other's proof wrong (a wrong code)
 	knockTimeout = "timeout" // not finished within KnockTimeout
 	knockGone    = "gone"    // the other side left or disconnected
+	knockRefused = "refused" // the member declined before answering (it cannot, or will not, answer more tries)
 )
 
 // A knock's steps: 1 the joiner's first message went to the member, 2 the
@@ -121,6 +122,21 @@ func (kt *knockTable) allowAddr(key netip.Prefix, now time.Time) bool {
 	return a.lim.AllowN(now, 1)
 }
 
+// removeLocked takes k out of the table, once: it reports whether it did.
+// Caller holds kt.mu.
+func (kt *knockTable) removeLocked(k *knock) bool {
+	if kt.byID[k.id] != k {
+		return false
+	}
+	delete(kt.byID, k.id)
+	key := string(k.room[:])
+	if kt.perRoom[key]--; kt.perRoom[key] <= 0 {
+		delete(kt.perRoom, key)
+	}
+	k.timer.Stop()
+	return true
+}
+
 // forJoiner returns the knock c is making, if any.
 func (kt *knockTable) forJoiner(c *conn) *knock {
 	kt.mu.Lock()
@@ -138,6 +154,12 @@ func (kt *knockTable) forJoiner(c *conn) *knock {
 func (c *conn) knock(m *inMsg) {
 	kt := c.s.knocks
 	switch {
+	case c.s.cfg.Admit != nil:
+		// Operator mode admits only with a token, and a knock carries none:
+		// without this a client with no token could probe nameplates and
+		// spend rooms' code tries.
+		c.fail(m.ID, &protoError{codeTokenMissing, "this server admits only with a token from the app that sent you; joining by code is off"})
+		return
 	case c.inRoom:
 		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room"})
 		return
@@ -198,6 +220,12 @@ func (c *conn) knockData(m *inMsg) {
 	}
 	k.step++
 	step := k.step
+	if step == 4 {
+		// The member checked the joiner's proof before sending this: the
+		// exchange is over, and nothing (a timer, a late knock_done) may
+		// end it otherwise once the lock is let go.
+		kt.removeLocked(k)
+	}
 	kt.mu.Unlock()
 
 	msg := knockMsg{Type: typeKnockData, Knock: k.id, Data: m.Data}
@@ -209,7 +237,7 @@ func (c *conn) knockData(m *inMsg) {
 	}
 	k.joiner.reply(msg)
 	if step == 4 {
-		c.s.endKnock(k, knockOK, c, false) // the member checked the joiner's proof before sending this
+		k.joiner.reply(knockDoneMsg{Type: typeKnockDone, Knock: k.id, Result: knockOK})
 	}
 }
 
@@ -224,7 +252,11 @@ func (c *conn) knockDone(m *inMsg) {
 		c.fail(m.ID, noSuchKnock)
 		return
 	}
-	c.s.endKnock(k, knockFailed, c, false)
+	result := knockFailed
+	if k.joiner != c && k.step < 2 {
+		result = knockRefused // the member declined to answer: not a wrong code
+	}
+	c.s.endKnock(k, result, c, false)
 }
 
 // dropKnocks ends the exchanges c takes part in: it is leaving its room or
@@ -232,9 +264,10 @@ func (c *conn) knockDone(m *inMsg) {
 func (c *conn) dropKnocks() {
 	kt := c.s.knocks
 	var mine []*knock
+	replaced := c.replaced.Load() // its member's knocks are now the new connection's
 	kt.mu.Lock()
 	for _, k := range kt.byID {
-		if c.inKnock(k) {
+		if k.joiner == c || (!replaced && c.inKnock(k)) {
 			mine = append(mine, k)
 		}
 	}
@@ -259,16 +292,10 @@ var noSuchKnock = &protoError{codeNoSuchKnock, "no code exchange with this id is
 func (s *Server) endKnock(k *knock, result string, by *conn, memberGone bool) {
 	kt := s.knocks
 	kt.mu.Lock()
-	if kt.byID[k.id] != k {
+	if !kt.removeLocked(k) {
 		kt.mu.Unlock()
 		return
 	}
-	delete(kt.byID, k.id)
-	key := string(k.room[:])
-	if kt.perRoom[key]--; kt.perRoom[key] <= 0 {
-		delete(kt.perRoom, key)
-	}
-	k.timer.Stop()
 	guessed := k.step >= 2
 	kt.mu.Unlock()
 

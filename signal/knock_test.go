@@ -217,3 +217,32 @@ func TestKnockLimits(t *testing.T) {
 	j2.send(map[string]any{"type": "knock", "id": 1, "nameplate": other, "data": "AQ"})
 	j2.expectError(codeTryLater, 1)
 }
+
+// A member that declines before answering is not a wrong code, and not counted.
+func TestKnockRefusedByMember(t *testing.T) {
+	ts := startServer(t, Config{}, room.Config{})
+	a := ts.dial(t)
+	plate := a.create(newSecrets(), 1).Nameplate
+	j := ts.dial(t)
+	k := knockOf(t, j, plate, "AQ", 1)
+	a.expect(typeKnock)
+	a.send(map[string]any{"type": "knock_done", "knock": k})
+	if m := j.expect(typeKnockDone); m.Result != "refused" {
+		t.Fatalf("joiner got %+v, want refused", m)
+	}
+	a.ping(2) // no knock_failed came before the pong
+}
+
+// Operator mode: a knock carries no token, so there are none.
+func TestKnockOffInOperatorMode(t *testing.T) {
+	fa := &fakeAdmit{}
+	ts := startServer(t, Config{Admit: fa.admit}, room.Config{})
+	s := newSecrets()
+	a := ts.dial(t)
+	a.send(map[string]any{"type": "create", "id": 1, "room": s.room, "verifier": s.verifier, "token": tok("ann", "talk", s)})
+	plate := a.expect(typeJoined).Nameplate
+	j := ts.dial(t)
+	j.send(map[string]any{"type": "knock", "id": 1, "nameplate": plate, "data": "AQ"})
+	j.expectError(codeTokenMissing, 1)
+	a.ping(2) // the member was never asked
+}

@@ -18,6 +18,11 @@ import (
 // on another connection (it was half-open, and its client had moved on).
 const CloseReplaced = 4009
 
+// CloseClientLostServer is the close code a client sends when it gives up
+// on a connection whose pings go unanswered: the server then treats it as
+// a network drop (the member waits for a resume), not as a leave.
+const CloseClientLostServer = 4000
+
 func (c *conn) resume(m *inMsg) {
 	if c.inRoom {
 		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})

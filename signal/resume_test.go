@@ -103,3 +103,27 @@ func TestResumeGraceRunsOut(t *testing.T) {
 	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
 	b2.expectError(codeBadResume, 1)
 }
+
+// A client that gives up on a connection whose pings go unanswered closes
+// it with 4000: the server takes that as a network drop, and the member
+// waits for its resume.
+func TestClientLostServerCloseKeepsMember(t *testing.T) {
+	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
+	s := newSecrets()
+	a := ts.dial(t)
+	a.create(s, 1)
+	b := ts.dial(t)
+	bj := b.join(s, 1)
+	a.expect(typeMemberJoined)
+	if err := b.ws.WriteControl(8, []byte{0x0f, 0xa0}, time.Now().Add(time.Second)); err != nil { // 4000
+		t.Fatal(err)
+	}
+	b2 := ts.dial(t)
+	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	if r := b2.expect(typeJoined); r.Self != bj.Self {
+		t.Fatalf("resumed as %s, was %s", r.Self, bj.Self)
+	}
+	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
+		t.Fatalf("a got %+v, want member_back (no member_left)", m)
+	}
+}

@@ -59,7 +59,7 @@ export async function secretFromCode(typed, opts = {}) {
       if (m) {
         if (m.type === 'closed') throw new CodeJoinError('failed');
         if (m.knock !== id) continue;
-        if (m.type === 'knock_done') throw new CodeJoinError(m.result === 'ok' ? 'failed' : m.result === 'failed' ? 'wrong-code' : m.result);
+        if (m.type === 'knock_done') throw new CodeJoinError({ ok: 'failed', failed: 'wrong-code' }[m.result] ?? (['timeout', 'gone', 'refused'].includes(m.result) ? m.result : 'failed'));
         return fromBase64url(m.data);
       }
       const left = deadline - Date.now();
@@ -112,19 +112,23 @@ export async function secretFromCode(typed, opts = {}) {
 // exchanges per nameplate. The server retires a code after 5 failures in
 // the room; this holds even against a server that lies about counting.
 export const MAX_ANSWERED_FAILURES = 5;
+// ...and at most this many over every code of the room (the server chooses
+// nameplates, so a per-nameplate cap alone would not bound a lying server).
+export const MAX_ANSWERED_FAILURES_TOTAL = 20;
 
 export class KnockAnswerer {
   #secret;
   #nameplate;
   #send;
-  #members = new Map(); // knock id -> pake Member
-  #failures = new Map(); // nameplate -> failed exchanges this member answered
+  #members = new Map(); // knock id -> pake Member (null while it is being made)
+  #failures; // { byPlate: Map(nameplate -> count), total }, kept by the session across connections
 
-  /** secret: S; nameplate: the room's now; send(msg): to the server. */
-  constructor(secret, nameplate, send) {
+  /** secret: S; nameplate: the room's now; send(msg): to the server; failures: see above. */
+  constructor(secret, nameplate, send, failures = { byPlate: new Map(), total: 0 }) {
     this.#secret = secret;
     this.#nameplate = nameplate;
     this.#send = send;
+    this.#failures = failures;
   }
 
   setNameplate(nameplate) {
@@ -136,7 +140,10 @@ export class KnockAnswerer {
     const id = m.knock;
     if (typeof id !== 'string') return;
     const plate = this.#nameplate;
-    const failed = () => this.#failures.set(plate, (this.#failures.get(plate) ?? 0) + 1);
+    const failed = () => {
+      this.#failures.byPlate.set(plate, (this.#failures.byPlate.get(plate) ?? 0) + 1);
+      this.#failures.total++;
+    };
     // forget drops an exchange, counting it if the joiner had had our answer.
     const forget = () => {
       if (this.#members.get(id)?.abort?.()) failed();
@@ -148,11 +155,17 @@ export class KnockAnswerer {
     };
     try {
       if (m.type === 'knock') {
-        if ((this.#failures.get(plate) ?? 0) >= MAX_ANSWERED_FAILURES) return end();
+        if ((this.#failures.byPlate.get(plate) ?? 0) >= MAX_ANSWERED_FAILURES || this.#failures.total >= MAX_ANSWERED_FAILURES_TOTAL) return end();
+        this.#members.set(id, null); // a knock_done while we get ready removes it
         const pake = await import('./pake/index.js');
         const member = await pake.newMember(this.#secret, plate);
+        if (!this.#members.has(id)) return; // ended meanwhile
         this.#members.set(id, member);
         const msg2 = await member.respond(fromBase64url(m.data));
+        if (!this.#members.has(id)) {
+          if (member.abort()) failed();
+          return;
+        }
         this.#send({ type: 'knock_data', knock: id, data: toBase64url(msg2) });
       } else if (m.type === 'knock_data') {
         const member = this.#members.get(id);

@@ -74,6 +74,10 @@ export class RoomSession {
   #moveNotice = ''; // shown once the room of a new secret is joined
   #knocks = null; // answers code joiners' knocks on the current connection
   #resume = ''; // the server's resume token for our membership: a reconnect resumes it
+  #attempting = false; // a #connect is under way
+  // Failed code exchanges this member answered, over every connection: by
+  // nameplate, and in all (see codejoin.js MAX_ANSWERED_*).
+  #knockFailures = { byPlate: new Map(), total: 0 };
 
   /**
    * secret: S; intent: 'create' | 'join'; name: our display name; mic: the
@@ -123,27 +127,38 @@ export class RoomSession {
     this.#sig = sig;
     // The worker derives its keys while the socket opens.
     const e2eeStarting = startE2EE({ media: this.#keys.media, api: this.#api, onEvent: (e) => gen === this.#gen && this.#onE2EE(e) });
+    // An attempt overtaken by a newer one (gen moved on) closes what it
+    // opened; teardown closes only the current attempt's.
+    const stale = () => {
+      if (gen === this.#gen) return false;
+      sig.close();
+      return true;
+    };
+    this.#attempting = true;
     try {
       await sig.open();
       const e2ee = await e2eeStarting;
-      if (gen !== this.#gen) {
+      if (stale()) {
         e2ee.close();
         return;
       }
       this.#e2ee = e2ee;
       const joined = await this.#enter(sig);
-      if (gen !== this.#gen) return;
+      if (stale()) return;
       this.#onJoined(joined);
       await this.#hello(null);
+      if (stale()) return;
       await this.#startMedia(gen);
-      if (gen !== this.#gen) return;
+      if (stale()) return;
       this.#resumeTalk();
     } catch (err) {
       e2eeStarting.then((e) => e !== this.#e2ee && e.close(), () => {});
-      if (gen !== this.#gen) return;
+      if (stale()) return;
       if (err?.code === 'unsupported') return this.#fail('This browser cannot encrypt audio end to end, so Sotto will not send any. Try a current Chrome, Edge, Safari or Firefox.');
       if (Object.hasOwn(FATAL, err?.code)) return this.#fail(FATAL[err.code]);
       this.#lost(0);
+    } finally {
+      if (gen === this.#gen) this.#attempting = false;
     }
   }
 
@@ -154,15 +169,16 @@ export class RoomSession {
   async #enter(sig) {
     const room = toBase64url(this.#keys.roomId);
     if (this.#resume) {
-      const resume = this.#resume;
-      this.#resume = ''; // spent, whatever the answer
       try {
-        const m = await sig.request({ type: 'resume', room, resume });
+        const m = await sig.request({ type: 'resume', room, resume: this.#resume });
         m.resumed = true;
         return m;
       } catch (err) {
-        // bad_resume: the grace ran out, or the server restarted. Join anew.
+        // bad_resume: the grace ran out, or the server restarted: join
+        // anew. Anything else (the socket died on the way): keep the token
+        // and try again on the next connection.
         if (!['bad_resume', 'no_such_room'].includes(err?.code)) throw err;
+        this.#resume = '';
       }
     }
     const token = this.#token ? { token: this.#token } : {};
@@ -200,7 +216,7 @@ export class RoomSession {
     this.#members.set(m.self, me);
     this.#floor = m.floor ? { holder: m.floor.holder, deadline: performance.now() + m.floor.deadline_ms } : { holder: null, deadline: 0 };
     const sig = this.#sig;
-    this.#knocks = new KnockAnswerer(this.#secret, m.nameplate ?? '', (msg) => sig?.send(msg));
+    this.#knocks = new KnockAnswerer(this.#secret, m.nameplate ?? '', (msg) => sig?.send(msg), this.#knockFailures);
     this.#showCode(m.nameplate ?? '');
     // A reconnect clears stale notices, but not why we just moved (a re-key).
     const notice = this.#sendBlocked ? store.get().notice : this.#moveNotice;
@@ -259,6 +275,7 @@ export class RoomSession {
 
   #teardown() {
     this.#gen++;
+    this.#attempting = false; // an attempt still running is stale now
     if (this.#holding) chirp('end');
     this.#micOff();
     this.#holding = false;
@@ -289,7 +306,13 @@ export class RoomSession {
       // The socket survived the change of network; the media path may not have.
       this.#media?.restartIce();
       this.#render();
+    } else if (this.#attempting) {
+      // An attempt is under way: it connects, or fails into a retry.
+      this.#render();
     } else if (!this.#left && !this.#fatal) {
+      // Waiting to retry, or a socket that has not yet noticed it is dead:
+      // drop what is left of it and go now.
+      this.#teardown();
       this.#retries = 0;
       this.#connect();
     }
@@ -437,11 +460,17 @@ export class RoomSession {
     const next = newSecret();
     const removedName = this.#members.get(id)?.name || 'someone';
     const msg = { rekey: toBase64url(next), removed: [id] };
+    const sig = this.#sig;
+    // Seal first (once per recipient: each blob has its own nonce), then
+    // send all at once, so a connection lost meanwhile sends none rather
+    // than some.
+    const blobs = [];
     for (const other of this.#members.keys()) {
       if (other === this.#self || other === id) continue;
-      // Sealed once per recipient: each blob has its own nonce.
-      this.#sig.send({ type: 'blob', to: other, data: await sealJSON(this.#keys.signal, msg) });
+      blobs.push({ type: 'blob', to: other, data: await sealJSON(this.#keys.signal, msg) });
     }
+    if (sig !== this.#sig || !sig?.isOpen) return false;
+    for (const b of blobs) sig.send(b);
     await this.#moveTo(next, `You removed ${removedName}. The room has new keys: compare the new safety code.`);
     return true;
   }

@@ -12,6 +12,7 @@ const MESSAGES = {
   try_later: 'Too many codes were tried just now. Wait a few seconds and try again.',
   timeout: 'Nobody in the room answered in time. Try again.',
   gone: 'The person who was letting you in left. Try again.',
+  refused: 'Nobody in the room can let you in by code right now (too many wrong codes were tried). Ask for the invite link.',
   failed: 'Joining by code did not work. Try again, or open the invite link.',
 };
 
