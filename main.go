@@ -327,7 +327,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	var shuttingDown atomic.Bool
 	handler := routes(signaling, &shuttingDown)
 	if cfg.operatorSecret != nil {
-		handler = withOperatorAPI(handler, operator.NewAPI(cfg.operatorSecret, operatorRooms{registry}))
+		handler = withOperatorAPI(handler, operator.NewAPI(cfg.operatorSecret, operatorRooms{registry, media}))
 	}
 	app := &http.Server{
 		Handler:           securityHeaders(sec.guard(handler)),

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/google/uuid"
+
 	"sotto/operator"
 	"sotto/room"
 	sig "sotto/signal"
@@ -56,8 +58,15 @@ func admitWith(v *operator.Verifier) sig.AdmitFunc {
 	}
 }
 
-// operatorRooms is the registry as the operator API sees it.
-type operatorRooms struct{ reg *room.Registry }
+// operatorRooms is the registry as the operator API sees it. media, if not
+// nil, is told to drop a removed member's media session at once (its
+// connection may take up to the close grace to finish).
+type operatorRooms struct {
+	reg   *room.Registry
+	media interface {
+		Leave(id [16]byte, member uuid.UUID)
+	}
+}
 
 func (o operatorRooms) Rooms() []operator.RoomInfo {
 	infos := o.reg.Rooms()
@@ -69,7 +78,13 @@ func (o operatorRooms) Rooms() []operator.RoomInfo {
 }
 
 func (o operatorRooms) RemoveUser(id room.ID, user string) (int, error) {
-	return o.reg.RemoveUser(id, user)
+	removed, err := o.reg.RemoveUserMembers(id, user)
+	if o.media != nil {
+		for _, m := range removed {
+			o.media.Leave(id, m)
+		}
+	}
+	return len(removed), err
 }
 
 func (o operatorRooms) SetUserRole(id room.ID, user string, r room.Role) (int, error) {

@@ -490,33 +490,41 @@ func (r *Registry) drop(rm *liveRoom, m *member) {
 // when that is 0, so a user cannot slip back in while the operator's
 // request races their reconnect.
 func (r *Registry) RemoveUser(id ID, user string) (int, error) {
+	removed, err := r.RemoveUserMembers(id, user)
+	return len(removed), err
+}
+
+// RemoveUserMembers is RemoveUser, returning the ids of the members it
+// removed, so that the media layer can drop them at once rather than when
+// their connections finish closing.
+func (r *Registry) RemoveUserMembers(id ID, user string) ([]uuid.UUID, error) {
 	if user == "" {
-		return 0, ErrNoSuchMember
+		return nil, ErrNoSuchMember
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rm, ok := r.rooms[string(id[:])]
 	if !ok {
-		return 0, ErrNoSuchRoom
+		return nil, ErrNoSuchRoom
 	}
 	if rm.removed == nil {
 		rm.removed = make(map[string]bool)
 	}
 	rm.removed[user] = true
-	n := 0
+	var out []uuid.UUID
 	for _, mid := range slices.Clone(rm.order) {
 		m := rm.members[mid]
 		if m == nil || m.user != user {
 			continue
 		}
-		n++
+		out = append(out, mid)
 		m.sink.Deliver(Event{Kind: Removed, Member: m.Member})
 		r.drop(rm, m) // may purge the room, after which rm is zeroed
 		if rm.members == nil {
 			break
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // SetUserRole changes the role of every member that joined with that user
