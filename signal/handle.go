@@ -42,16 +42,35 @@ func (c *conn) handle(m *inMsg) {
 	}
 }
 
-// enter creates or joins a room.
-func (c *conn) enter(m *inMsg) {
+// mayEnter checks what create, join and resume need before the registry is
+// asked anything: a connection outside any room, and a server-wide
+// failed-join budget not spent (refused before looking, so that even the
+// refusal tells a guesser nothing).
+func (c *conn) mayEnter(m *inMsg) bool {
 	if c.inRoom {
 		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})
-		return
+		return false
 	}
-	// Spent budget: refuse before looking, so that even the refusal tells a
-	// guesser nothing.
 	if c.s.failedJoins.Tokens() < 1 {
 		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+		return false
+	}
+	return true
+}
+
+// spendIfGuess spends one of the failed-join budget's tokens when err is
+// what a guesser gets: an unknown room, a wrong auth or resume token, or a
+// create that found the room live.
+func (c *conn) spendIfGuess(err error) {
+	if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) ||
+		errors.Is(err, room.ErrRoomExists) || errors.Is(err, room.ErrBadResume) {
+		c.s.failedJoins.Allow()
+	}
+}
+
+// enter creates or joins a room.
+func (c *conn) enter(m *inMsg) {
+	if !c.mayEnter(m) {
 		return
 	}
 	role, pass, perr := c.admit(m)
@@ -72,9 +91,7 @@ func (c *conn) enter(m *inMsg) {
 		if pass.Undo != nil {
 			pass.Undo() // the token was not used: the app may try again with it
 		}
-		if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) || errors.Is(err, room.ErrRoomExists) {
-			c.s.failedJoins.Allow() // spend one token
-		}
+		c.spendIfGuess(err)
 		c.fail(m.ID, c.registryError(err))
 		return
 	}

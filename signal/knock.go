@@ -176,7 +176,7 @@ func (c *conn) knock(m *inMsg) {
 	}
 	rid, member, err := c.s.reg.KnockTarget(m.Nameplate)
 	if err != nil {
-		c.s.failedJoins.Allow() // a guessed nameplate costs like a guessed room
+		c.spendIfGuess(err) // a guessed nameplate costs like a guessed room
 		c.fail(m.ID, c.registryError(err))
 		return
 	}

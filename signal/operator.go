@@ -51,7 +51,7 @@ func (c *conn) admit(m *inMsg) (room.Role, Admission, *protoError) {
 		return m.Role, Admission{}, nil
 	}
 	if !m.has.has(fToken) {
-		return 0, Admission{}, &protoError{codeTokenMissing, "this server admits only with a token from the app that sent you"}
+		return 0, Admission{}, tokenError(ErrTokenMissing)
 	}
 	a, err := c.s.cfg.Admit(m.Token, m.Room)
 	if err != nil {

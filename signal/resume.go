@@ -7,12 +7,7 @@ package signal
 // token; the others get member_back and greet it again. No operator token
 // is needed: the resume token is the proof, and it is spent by its use.
 
-import (
-	"errors"
-	"time"
-
-	"sotto/room"
-)
+import "time"
 
 // CloseReplaced is the close code of a connection whose member was resumed
 // on another connection (it was half-open, and its client had moved on).
@@ -24,23 +19,16 @@ const CloseReplaced = 4009
 const CloseClientLostServer = 4000
 
 func (c *conn) resume(m *inMsg) {
-	if c.inRoom {
-		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})
-		return
-	}
 	// Resume tokens are 256 random bits; the budget is a second line of
 	// defence, as for joins.
-	if c.s.failedJoins.Tokens() < 1 {
-		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+	if !c.mayEnter(m) {
 		return
 	}
 	c.q.hold()
 	snap, err := c.s.reg.Resume(m.Room, m.Resume[:], c)
 	if err != nil {
 		c.unhold(nil, false)
-		if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadResume) {
-			c.s.failedJoins.Allow()
-		}
+		c.spendIfGuess(err)
 		c.fail(m.ID, c.registryError(err))
 		return
 	}
