@@ -229,24 +229,94 @@ func newPerson(t testing.TB, b *browsertest.Browser, log *netLog, name string) *
 	return p
 }
 
+// visit loads url in the person's page.
+func (p *person) visit(url string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.page, chromedp.Navigate(url)); err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+}
+
+// appRig is the real binary and one browser whose pages all have the test
+// speech as their microphone, with a log of what every page sends.
+type appRig struct {
+	t      testing.TB
+	srv    *runningBinary
+	source []float32 // the speech, to compare what a page plays with
+	b      *browsertest.Browser
+	log    *netLog
+}
+
+// startApp starts the binary (with args) and the browser.
+func startApp(t testing.TB, args ...string) *appRig {
+	t.Helper()
+	srv := startBinary(t, args...)
+	wav := browsertest.SpeechWAV(t, testSpeech)
+	return &appRig{t: t, srv: srv, source: loadSource(t, wav), b: browsertest.Start(t, browsertest.Options{FakeAudio: wav}), log: &netLog{}}
+}
+
+// person opens a new page at url.
+func (r *appRig) person(name, url string) *person {
+	r.t.Helper()
+	p := newPerson(r.t, r.b, r.log, name)
+	p.visit(url)
+	return p
+}
+
+// creator opens the app, creates a room and enters it.
+func (r *appRig) creator(name string) *person {
+	r.t.Helper()
+	p := r.person(name, "http://"+r.srv.appAddr+"/")
+	p.click("button", "Create room")
+	p.enter()
+	return p
+}
+
+// talkUntilHeard has talker hold the button until listener's speaker
+// plays the test speech (median windowed correlation above
+// heardCorrelation), three 4 s recordings at most, then let go; it fails
+// the test if the speech was not heard.
+func (r *appRig) talkUntilHeard(talker, listener *person, what string) {
+	r.t.Helper()
+	listener.listen()
+	talk := talker.find("button", "Hold to talk")
+	if err := talk.Press(); err != nil {
+		r.t.Fatal(err)
+	}
+	talker.waitFor("the floor", 10*time.Second, func() bool { return talker.state().Floor.Mine })
+	heard := false
+	for try := 1; try <= 3 && !heard; try++ {
+		corr := browsertest.WindowedCorrelation(r.source, listener.record(4*time.Second))
+		r.t.Logf("%s, try %d: %s hears median correlation %.2f over %d windows", what, try, listener.name, browsertest.Median(corr), len(corr))
+		heard = len(corr) >= 5 && browsertest.Median(corr) > heardCorrelation
+	}
+	if err := talk.Release(); err != nil {
+		r.t.Fatal(err)
+	}
+	if !heard {
+		r.t.Fatalf("%s: %s does not hear %s", what, listener.name, talker.name)
+	}
+}
+
+// memberNames lists the names a page shows, sorted.
+func memberNames(s appState) []string {
+	var names []string
+	for _, m := range s.Members {
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // TestAppInBrowser is the whole story on the real binary: a creator makes a
 // room and talks, a member who opened the invite link hears the speech and
 // hears silence when nobody talks, a second presser is told busy and is not
 // heard, everyone leaves and the room is gone, and at no point did the secret
 // leave the browsers.
 func TestAppInBrowser(t *testing.T) {
-	srv := startBinary(t)
-	wav := browsertest.SpeechWAV(t, testSpeech)
-	source := loadSource(t, wav)
-	b := browsertest.Start(t, browsertest.Options{FakeAudio: wav})
-	log := &netLog{}
-
-	alice := newPerson(t, b, log, "Alice")
-	if err := chromedp.Do(alice.page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
-		t.Fatal(err)
-	}
-	alice.click("button", "Create room")
-	alice.enter()
+	app := startApp(t)
+	srv, source, log := app.srv, app.source, app.log
+	alice := app.creator("Alice")
 	invite := alice.find("textbox", "Invite link").Value
 	_, frag, ok := strings.Cut(invite, "#")
 	if !ok {
@@ -263,12 +333,9 @@ func TestAppInBrowser(t *testing.T) {
 		return strings.HasPrefix(code, alice.state().Nameplate+"-") && len(code) == len(alice.state().Nameplate)+9
 	})
 
-	bob := newPerson(t, b, log, "Bob")
-	carol := newPerson(t, b, log, "Carol")
+	bob := app.person("Bob", invite)
+	carol := app.person("Carol", invite)
 	for _, p := range []*person{bob, carol} {
-		if err := chromedp.Do(p.page, chromedp.Navigate(invite)); err != nil {
-			t.Fatal(err)
-		}
 		if href := p.eval("location.href"); strings.Contains(href, "#") {
 			t.Fatalf("%s: the fragment stayed in the address bar: %q", p.name, href)
 		}
@@ -277,12 +344,7 @@ func TestAppInBrowser(t *testing.T) {
 	everyone := []*person{alice, bob, carol}
 	for _, p := range everyone {
 		p.waitFor("three named members", 20*time.Second, func() bool {
-			var names []string
-			for _, m := range p.state().Members {
-				names = append(names, m.Name)
-			}
-			slices.Sort(names)
-			return slices.Equal(names, []string{"Alice", "Bob", "Carol"})
+			return slices.Equal(memberNames(p.state()), []string{"Alice", "Bob", "Carol"})
 		})
 	}
 	if got := srv.metric(t, "sotto_rooms"); got != "1" {

@@ -10,25 +10,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
-
-	"sotto/browsertest"
 )
 
 func TestJoinByCodeInBrowser(t *testing.T) {
-	srv := startBinary(t)
-	wav := browsertest.SpeechWAV(t, testSpeech)
-	source := loadSource(t, wav)
-	b := browsertest.Start(t, browsertest.Options{FakeAudio: wav})
-	log := &netLog{}
-
-	alice := newPerson(t, b, log, "Alice")
-	if err := chromedp.Do(alice.page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
-		t.Fatal(err)
-	}
-	alice.click("button", "Create room")
-	alice.enter()
+	app := startApp(t)
+	home, log := "http://"+app.srv.appAddr+"/", app.log
+	alice := app.creator("Alice")
 	var code string
 	alice.waitFor("the room code", 10*time.Second, func() bool {
 		code = alice.find("textbox", "Room code").Value
@@ -40,10 +27,7 @@ func TestJoinByCodeInBrowser(t *testing.T) {
 	}
 
 	// Carol types a wrong code: a clear error, and Alice hears of it.
-	carol := newPerson(t, b, log, "Carol")
-	if err := chromedp.Do(carol.page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
-		t.Fatal(err)
-	}
+	carol := app.person("Carol", home)
 	wrong := plate + "-000-0000"
 	if wrong == code {
 		wrong = plate + "-111-1111"
@@ -63,10 +47,7 @@ func TestJoinByCodeInBrowser(t *testing.T) {
 	})
 
 	// Bob types the right code, as read aloud: spaces instead of dashes.
-	bob := newPerson(t, b, log, "Bob")
-	if err := chromedp.Do(bob.page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
-		t.Fatal(err)
-	}
+	bob := app.person("Bob", home)
 	if err := bob.find("textbox", "Room code").Type(strings.ReplaceAll(code, "-", " ")); err != nil {
 		t.Fatal(err)
 	}
@@ -82,25 +63,7 @@ func TestJoinByCodeInBrowser(t *testing.T) {
 		t.Fatalf("safety codes differ: Alice %q, Bob %q", a, b)
 	}
 
-	bob.listen()
-	talk := alice.find("button", "Hold to talk")
-	if err := talk.Press(); err != nil {
-		t.Fatal(err)
-	}
-	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
-	heard := false
-	for try := 1; try <= 3 && !heard; try++ {
-		rec := bob.record(4 * time.Second)
-		corr := browsertest.WindowedCorrelation(source, rec)
-		t.Logf("try %d: Bob, who joined by code, hears median correlation %.2f over %d windows", try, browsertest.Median(corr), len(corr))
-		heard = len(corr) >= 5 && browsertest.Median(corr) > heardCorrelation
-	}
-	if err := talk.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if !heard {
-		t.Fatal("Bob, who joined by code, does not hear Alice")
-	}
+	app.talkUntilHeard(alice, bob, "Bob joined by code")
 
 	// The password part never reached the server: not in any URL, header
 	// or WebSocket frame any page sent.

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
-	"sotto/browsertest"
 	"sotto/e2ee"
 	"sotto/operator"
 	"sotto/room"
@@ -22,11 +19,8 @@ import (
 
 func TestOperatorModeInBrowser(t *testing.T) {
 	t.Setenv("SOTTO_SECRET", testOperatorSecret)
-	srv := startBinary(t)
-	wav := browsertest.SpeechWAV(t, testSpeech)
-	source := loadSource(t, wav)
-	b := browsertest.Start(t, browsertest.Options{FakeAudio: wav})
-	log := &netLog{}
+	app := startApp(t)
+	srv, log := app.srv, app.log
 
 	secret := e2ee.NewSecret()
 	link, err := e2ee.FormatLink("http://"+srv.appAddr+"/", secret)
@@ -34,14 +28,11 @@ func TestOperatorModeInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := func(name, tok string) *person {
-		p := newPerson(t, b, log, name)
 		u := link
 		if tok != "" {
 			u += "&token=" + tok
 		}
-		if err := chromedp.Do(p.page, chromedp.Navigate(u)); err != nil {
-			t.Fatal(err)
-		}
+		p := app.person(name, u)
 		if href := p.eval("location.href"); strings.Contains(href, "#") {
 			t.Fatalf("%s: the fragment (with the token) stayed in the address bar: %q", name, href)
 		}
@@ -105,24 +96,7 @@ func TestOperatorModeInBrowser(t *testing.T) {
 	if err := bobTalk.Release(); err != nil {
 		t.Fatal(err)
 	}
-	bob.listen()
-	aliceTalk := alice.find("button", "Hold to talk")
-	if err := aliceTalk.Press(); err != nil {
-		t.Fatal(err)
-	}
-	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
-	heard := false
-	for try := 1; try <= 3 && !heard; try++ {
-		corr := browsertest.WindowedCorrelation(source, bob.record(4*time.Second))
-		t.Logf("try %d: Bob (listen token) hears median correlation %.2f over %d windows", try, browsertest.Median(corr), len(corr))
-		heard = len(corr) >= 5 && browsertest.Median(corr) > heardCorrelation
-	}
-	if err := aliceTalk.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if !heard {
-		t.Fatal("Bob does not hear Alice")
-	}
+	app.talkUntilHeard(alice, bob, "Bob with a listen token")
 
 	// The operator removes Bob: his page says so and he is out.
 	keys, _ := e2ee.DeriveRoomKeys(secret)

@@ -275,12 +275,7 @@ func newCall(t *testing.T, appURL string) *call {
 func (c *call) both() []*person { return []*person{c.alice, c.bob} }
 
 func bothNamed(s appState) bool {
-	var names []string
-	for _, m := range s.Members {
-		names = append(names, m.Name)
-	}
-	slices.Sort(names)
-	return slices.Equal(names, []string{"Alice", "Bob"})
+	return slices.Equal(memberNames(s), []string{"Alice", "Bob"})
 }
 
 // bobHearsAlice records Bob's speaker until 4 s of it correlate with

@@ -10,32 +10,16 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
-
-	"sotto/browsertest"
 )
 
 func TestRemoveAndRekeyInBrowser(t *testing.T) {
-	srv := startBinary(t)
-	wav := browsertest.SpeechWAV(t, testSpeech)
-	source := loadSource(t, wav)
-	b := browsertest.Start(t, browsertest.Options{FakeAudio: wav})
-	log := &netLog{}
-
-	alice := newPerson(t, b, log, "Alice")
-	if err := chromedp.Do(alice.page, chromedp.Navigate("http://"+srv.appAddr+"/")); err != nil {
-		t.Fatal(err)
-	}
-	alice.click("button", "Create room")
-	alice.enter()
+	app := startApp(t)
+	srv, log := app.srv, app.log
+	alice := app.creator("Alice")
 	oldInvite := alice.find("textbox", "Invite link").Value
-	bob := newPerson(t, b, log, "Bob")
-	xavier := newPerson(t, b, log, "Xavier")
+	bob := app.person("Bob", oldInvite)
+	xavier := app.person("Xavier", oldInvite)
 	for _, p := range []*person{bob, xavier} {
-		if err := chromedp.Do(p.page, chromedp.Navigate(oldInvite)); err != nil {
-			t.Fatal(err)
-		}
 		p.enter()
 	}
 	for _, p := range []*person{alice, bob, xavier} {
@@ -75,34 +59,13 @@ func TestRemoveAndRekeyInBrowser(t *testing.T) {
 	}
 
 	// Bob hears Alice in the new room.
-	bob.listen()
-	talk := alice.find("button", "Hold to talk")
-	if err := talk.Press(); err != nil {
-		t.Fatal(err)
-	}
-	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
-	heard := false
-	for try := 1; try <= 3 && !heard; try++ {
-		rec := bob.record(4 * time.Second)
-		corr := browsertest.WindowedCorrelation(source, rec)
-		t.Logf("after the re-key, try %d: Bob hears median correlation %.2f over %d windows", try, browsertest.Median(corr), len(corr))
-		heard = len(corr) >= 5 && browsertest.Median(corr) > heardCorrelation
-	}
-	if err := talk.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if !heard {
-		t.Fatal("after the re-key Bob does not hear Alice")
-	}
+	app.talkUntilHeard(alice, bob, "after the re-key")
 	if xavier.state().Floor.Holder != "" {
 		t.Fatal("Xavier, in the old room, sees someone talking")
 	}
 
 	// Xavier's old link opens the old room: nobody but him.
-	x2 := newPerson(t, b, log, "Xavier2")
-	if err := chromedp.Do(x2.page, chromedp.Navigate(oldInvite)); err != nil {
-		t.Fatal(err)
-	}
+	x2 := app.person("Xavier2", oldInvite)
 	x2.enter()
 	x2.waitFor("the old room", 20*time.Second, func() bool {
 		return slices.Equal(memberNames(x2.state()), []string{"Xavier", "Xavier2"})
@@ -114,13 +77,4 @@ func TestRemoveAndRekeyInBrowser(t *testing.T) {
 	for _, e := range pageErrors {
 		t.Errorf("a page logged an error: %s", e)
 	}
-}
-
-func memberNames(s appState) []string {
-	var names []string
-	for _, m := range s.Members {
-		names = append(names, m.Name)
-	}
-	slices.Sort(names)
-	return names
 }
