@@ -55,10 +55,7 @@ func TestJoinByCode(t *testing.T) {
 	}
 
 	// Wrong codes: a clear error each time, and every member is told.
-	wrong := plate + "-" + strings.Repeat("0", 7)
-	if wrong == code {
-		wrong = plate + "-" + strings.Repeat("1", 7)
-	}
+	wrong := wrongCode(plate, code)
 	for i := 1; i < 5; i++ {
 		_, err := client.SecretFromCode(ctx, srv.ws, wrong)
 		if !errors.Is(err, client.ErrWrongCode) {
@@ -93,10 +90,7 @@ func TestMemberCapsWrongCodes(t *testing.T) {
 	a := srv.member(t, e2ee.NewSecret(), "A")
 	code := a.Code()
 	plate, _, _ := pake.ParseCode(code)
-	wrong := plate + "-" + strings.Repeat("0", 7)
-	if wrong == code {
-		wrong = plate + "-" + strings.Repeat("1", 7)
-	}
+	wrong := wrongCode(plate, code)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for i := 1; i <= client.MaxAnsweredKnockFailures; i++ {
@@ -112,4 +106,13 @@ func TestMemberCapsWrongCodes(t *testing.T) {
 	if a.Code() != code {
 		t.Fatal("the server retired the code: this test needs it not to")
 	}
+}
+
+// wrongCode is a code for the same nameplate with another password part.
+func wrongCode(plate, code string) string {
+	wrong := plate + "-" + strings.Repeat("0", 7)
+	if wrong == code {
+		wrong = plate + "-" + strings.Repeat("1", 7)
+	}
+	return wrong
 }

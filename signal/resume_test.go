@@ -10,11 +10,7 @@ import (
 func TestResume(t *testing.T) {
 	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
 	s := newSecrets()
-	a := ts.dial(t)
-	a.create(s, 1)
-	b := ts.dial(t)
-	bj := b.join(s, 1)
-	a.expect(typeMemberJoined)
+	a, b, bj := roomOfTwo(t, ts, s)
 	if len(bj.Resume) != 43 {
 		t.Fatalf("joined carries resume %q", bj.Resume)
 	}
@@ -86,11 +82,7 @@ func TestResume(t *testing.T) {
 func TestResumeGraceRunsOut(t *testing.T) {
 	ts := startServer(t, Config{}, room.Config{ResumeGrace: 300 * time.Millisecond})
 	s := newSecrets()
-	a := ts.dial(t)
-	a.create(s, 1)
-	b := ts.dial(t)
-	bj := b.join(s, 1)
-	a.expect(typeMemberJoined)
+	a, b, bj := roomOfTwo(t, ts, s)
 	b.ws.NetConn().Close()
 	start := time.Now()
 	if m := a.expect(typeMemberLeft); m.memberID() != bj.Self {
@@ -110,11 +102,7 @@ func TestResumeGraceRunsOut(t *testing.T) {
 func TestClientLostServerCloseKeepsMember(t *testing.T) {
 	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
 	s := newSecrets()
-	a := ts.dial(t)
-	a.create(s, 1)
-	b := ts.dial(t)
-	bj := b.join(s, 1)
-	a.expect(typeMemberJoined)
+	a, b, bj := roomOfTwo(t, ts, s)
 	if err := b.ws.WriteControl(8, []byte{0x0f, 0xa0}, time.Now().Add(time.Second)); err != nil { // 4000
 		t.Fatal(err)
 	}
@@ -126,4 +114,15 @@ func TestClientLostServerCloseKeepsMember(t *testing.T) {
 	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
 		t.Fatalf("a got %+v, want member_back (no member_left)", m)
 	}
+}
+
+// roomOfTwo puts a (creator) and b in the room of s, and returns b's joined.
+func roomOfTwo(t testing.TB, ts *testServer, s secrets) (a, b *client, bj srvMsg) {
+	t.Helper()
+	a = ts.dial(t)
+	a.create(s, 1)
+	b = ts.dial(t)
+	bj = b.join(s, 1)
+	a.expect(typeMemberJoined)
+	return a, b, bj
 }
