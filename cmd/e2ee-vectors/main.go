@@ -14,20 +14,6 @@
 // Error cases name the expected error by its code (see e2ee.Code).
 package main
 
-import (
-	"flag"
-	"log"
-	"os"
-)
+import "sotto/internal/vectorfile"
 
-func main() {
-	out := flag.String("o", "e2ee/testdata/vectors.json", "output file")
-	flag.Parse()
-	b, err := generate()
-	if err != nil {
-		log.Fatalf("e2ee-vectors: %v", err)
-	}
-	if err := os.WriteFile(*out, b, 0o644); err != nil {
-		log.Fatalf("e2ee-vectors: %v", err)
-	}
-}
+func main() { vectorfile.Main("e2ee-vectors", "e2ee/testdata/vectors.json", generate) }

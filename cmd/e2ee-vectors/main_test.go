@@ -1,37 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"os"
 	"testing"
+
+	"sotto/internal/vectorfile"
 )
 
 // TestVectorsFileUpToDate regenerates the vectors in memory and compares
-// them with the committed file, so the file can never drift from the code.
-// After a deliberate change: go run ./cmd/e2ee-vectors
+// them with the committed file. After a deliberate change: go run ./cmd/e2ee-vectors
 func TestVectorsFileUpToDate(t *testing.T) {
-	want, err := generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile("../../e2ee/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("e2ee/testdata/vectors.json differs from what the code generates: run `go run ./cmd/e2ee-vectors` and review the diff")
-	}
+	vectorfile.CheckUpToDate(t, generate, "../../e2ee/testdata/vectors.json", "go run ./cmd/e2ee-vectors")
 }
 
-// TestGenerateIsDeterministic: two runs give the same bytes (no map order,
-// clock or randomness leaks into the file).
-func TestGenerateIsDeterministic(t *testing.T) {
-	a, err := generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := generate()
-	if !bytes.Equal(a, b) {
-		t.Fatal("two runs of generate differ")
-	}
-}
+// TestGenerateIsDeterministic: two runs give the same bytes.
+func TestGenerateIsDeterministic(t *testing.T) { vectorfile.CheckDeterministic(t, generate) }

@@ -8,13 +8,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/gtank/ristretto255"
 
+	"sotto/internal/vectorfile"
 	"sotto/pake"
 	"sotto/pake/cpace"
 )
@@ -49,17 +49,7 @@ func generate() ([]byte, error) {
 		"Bytes are hex unless a field says ASCII; errors are pake error codes (pake.Code, static/js/pake/errors.js). " +
 		"cpace_strings, cpace_ristretto255 and cpace_scalar_mult are the published draft-irtf-cfrg-cpace-21 vectors " +
 		"(see each one's source); the rest are Sotto's own, computed with fixed randomness."
-	steps := []func(*vectors) error{draftStrings, draftGroup, codeVectors, exchangeVectors, wrongCode, messageErrors}
-	for _, step := range steps {
-		if err := step(&v); err != nil {
-			return nil, err
-		}
-	}
-	b, err := json.MarshalIndent(&v, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
+	return vectorfile.Build(&v, draftStrings, draftGroup, codeVectors, exchangeVectors, wrongCode, messageErrors)
 }
 
 func mismatch(what string, got, want []byte) error {

@@ -13,20 +13,6 @@
 //	go run ./cmd/pake-vectors -o file.json
 package main
 
-import (
-	"flag"
-	"log"
-	"os"
-)
+import "sotto/internal/vectorfile"
 
-func main() {
-	out := flag.String("o", "pake/testdata/vectors.json", "output file")
-	flag.Parse()
-	b, err := generate()
-	if err != nil {
-		log.Fatalf("pake-vectors: %v", err)
-	}
-	if err := os.WriteFile(*out, b, 0o644); err != nil {
-		log.Fatalf("pake-vectors: %v", err)
-	}
-}
+func main() { vectorfile.Main("pake-vectors", "pake/testdata/vectors.json", generate) }
