@@ -4,7 +4,8 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
+
+	"sotto/internal/b64url"
 )
 
 // Sealed blobs carry what members tell each other through the server
@@ -27,7 +28,7 @@ const (
 	blobOverhead  = 1 + blobNonceSize + TagSize
 )
 
-var b64 = base64.RawURLEncoding.Strict()
+var b64 = b64url.Encoding
 
 // SealBlob encrypts plaintext under the signal key with a fresh random nonce.
 func SealBlob(signalKey, plaintext []byte) (string, error) {
@@ -69,10 +70,8 @@ func OpenBlob(signalKey []byte, blob string) ([]byte, error) {
 	// Go's decoder skips '\r' and '\n' even in strict mode; refuse them (and
 	// anything else outside the alphabet) so each blob has one spelling, as
 	// in JavaScript.
-	for i := 0; i < len(blob); i++ {
-		if !isBase64URL(blob[i]) {
-			return nil, ErrBlobMalformed
-		}
+	if !b64url.Alphabet(blob) {
+		return nil, ErrBlobMalformed
 	}
 	raw, err := b64.DecodeString(blob)
 	if err != nil || len(raw) < blobOverhead {

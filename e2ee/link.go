@@ -1,6 +1,10 @@
 package e2ee
 
-import "strings"
+import (
+	"strings"
+
+	"sotto/internal/b64url"
+)
 
 // A join link carries S only in the URL fragment, which browsers never send
 // to a server:
@@ -56,10 +60,8 @@ func ParseFragment(frag string) ([]byte, error) {
 	if version != LinkVersion {
 		return nil, ErrLinkVersion
 	}
-	for i := 0; i < len(enc); i++ {
-		if !isBase64URL(enc[i]) {
-			return nil, ErrLinkChars
-		}
+	if !b64url.Alphabet(enc) {
+		return nil, ErrLinkChars
 	}
 	if len(enc) != linkSecretChars {
 		return nil, ErrLinkLength
@@ -69,8 +71,4 @@ func ParseFragment(frag string) ([]byte, error) {
 		return nil, ErrLinkChars
 	}
 	return secret, nil
-}
-
-func isBase64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }

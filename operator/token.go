@@ -4,12 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"strconv"
 	"strings"
 	"time"
 
+	"sotto/internal/b64url"
 	"sotto/room"
 )
 
@@ -60,8 +60,8 @@ type Claims struct {
 
 // b64 is the encoding of every binary part: base64url without padding, zero
 // trailing bits, so each value has one spelling. (Go's decoder still skips
-// '\r' and '\n', which validB64 refuses first.)
-var b64 = base64.RawURLEncoding.Strict()
+// '\r' and '\n', which b64url.Alphabet refuses first.)
+var b64 = b64url.Encoding
 
 // Sign makes a token for c under secret. It fails if the secret is not one
 // CheckSecret accepts or a claim cannot be encoded; it never checks the
@@ -149,7 +149,7 @@ func parseToken(tok string) (p parsed, ok bool) {
 	if parts[0] != tokenVersion {
 		return p, false
 	}
-	if !decodeFixed(p.room[:], parts[1]) {
+	if !b64url.DecodeFixed(p.room[:], parts[1]) {
 		return p, false
 	}
 	if !validUser(parts[2]) {
@@ -165,7 +165,7 @@ func parseToken(tok string) (p parsed, ok bool) {
 	if p.nonce, ok = decodeNonce(parts[5]); !ok {
 		return p, false
 	}
-	if !decodeFixed(p.mac[:], parts[6]) {
+	if !b64url.DecodeFixed(p.mac[:], parts[6]) {
 		return p, false
 	}
 	p.body = tok[:len(tok)-len(parts[6])-1]
@@ -187,7 +187,7 @@ func parseExpiry(s string) (int64, bool) {
 }
 
 func decodeNonce(s string) ([]byte, bool) {
-	if len(s) < b64.EncodedLen(MinNonceBytes) || len(s) > b64.EncodedLen(MaxNonceBytes) || !validB64(s) {
+	if len(s) < b64.EncodedLen(MinNonceBytes) || len(s) > b64.EncodedLen(MaxNonceBytes) || !b64url.Alphabet(s) {
 		return nil, false
 	}
 	n, err := b64.DecodeString(s)
@@ -197,37 +197,18 @@ func decodeNonce(s string) ([]byte, bool) {
 	return n, true
 }
 
-// decodeFixed decodes s into exactly len(dst) bytes, in its one spelling.
-func decodeFixed(dst []byte, s string) bool {
-	if b64.EncodedLen(len(dst)) != len(s) || !validB64(s) {
-		return false
-	}
-	n, err := b64.Decode(dst, []byte(s))
-	return err == nil && n == len(dst)
-}
-
-func validB64(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // validUser reports whether s is a user id: 1-64 of A-Z a-z 0-9 _ -. The
 // alphabet keeps ids out of the token's separators and out of any need for
 // escaping in a URL path, a shell or a JSON string.
 func validUser(s string) bool {
-	return len(s) >= 1 && len(s) <= MaxUserBytes && validB64(s)
+	return len(s) >= 1 && len(s) <= MaxUserBytes && b64url.Alphabet(s)
 }
 
 // ParseRoomID reads a room id as clients send it: 16 bytes, base64url without
 // padding, in its one spelling.
 func ParseRoomID(s string) (room.ID, bool) {
 	var id room.ID
-	return id, decodeFixed(id[:], s)
+	return id, b64url.DecodeFixed(id[:], s)
 }
 
 // FormatRoomID writes a room id as clients send it.

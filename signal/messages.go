@@ -2,7 +2,6 @@ package signal
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"sotto/internal/b64url"
 	"sotto/room"
 )
 
@@ -197,7 +197,7 @@ type inMsg struct {
 
 // b64 is the only binary encoding on the wire: RFC 4648 base64url without
 // padding, with zero trailing bits so every value has one spelling.
-var b64 = base64.RawURLEncoding.Strict()
+var b64 = b64url.Encoding
 
 // decodeMessage parses one client message strictly: one JSON object, each key
 // spelled exactly and at most once, only the keys its type allows, each value
@@ -324,15 +324,15 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 	}
 	switch f {
 	case fRoom:
-		if !decodeFixed(m.Room[:], s) {
+		if !b64url.DecodeFixed(m.Room[:], s) {
 			return badMessage(`field "room" must be 16 bytes in unpadded base64url`)
 		}
 	case fVerifier:
-		if !decodeFixed(m.Verifier[:], s) {
+		if !b64url.DecodeFixed(m.Verifier[:], s) {
 			return badMessage(`field "verifier" must be 32 bytes in unpadded base64url`)
 		}
 	case fAuth:
-		if !decodeFixed(m.Auth[:], s) {
+		if !b64url.DecodeFixed(m.Auth[:], s) {
 			return badMessage(`field "auth" must be 32 bytes in unpadded base64url`)
 		}
 	case fRole:
@@ -349,7 +349,7 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 		m.To = id
 	case fData:
 		if m.Type != typeBlob {
-			if s == "" || len(s) > MaxKnockDataChars || !validB64(s) {
+			if s == "" || len(s) > MaxKnockDataChars || !b64url.Valid(s) {
 				return badMessage(fmt.Sprintf(`field "data" must be 1 to %d characters of unpadded base64url`, MaxKnockDataChars))
 			}
 			m.Data = s
@@ -358,7 +358,7 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 		if len(s) > MaxBlobChars {
 			return &protoError{codeBlobTooLarge, fmt.Sprintf("blob data is longer than %d characters", MaxBlobChars)}
 		}
-		if s == "" || !validB64(s) {
+		if s == "" || !b64url.Valid(s) {
 			return badMessage(`field "data" must be non-empty unpadded base64url`)
 		}
 		m.Data = s
@@ -368,12 +368,12 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 		}
 		m.Nameplate = s
 	case fResume:
-		if !decodeFixed(m.Resume[:], s) {
+		if !b64url.DecodeFixed(m.Resume[:], s) {
 			return badMessage(`field "resume" must be 32 bytes in unpadded base64url`)
 		}
 	case fKnock:
 		var id [16]byte
-		if !decodeFixed(id[:], s) {
+		if !b64url.DecodeFixed(id[:], s) {
 			return badMessage(`field "knock" must be 16 bytes in unpadded base64url`)
 		}
 		m.Knock = s
@@ -426,28 +426,6 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// decodeFixed decodes base64url s into dst, which it must fill exactly.
-func decodeFixed(dst []byte, s string) bool {
-	if b64.EncodedLen(len(dst)) != len(s) || !validB64(s) {
-		return false
-	}
-	n, err := b64.Decode(dst, []byte(s))
-	return err == nil && n == len(dst)
-}
-
-// validB64 reports whether s is canonical unpadded base64url. The alphabet is
-// checked by hand because the decoder skips CR and LF.
-func validB64(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	_, err := b64.DecodeString(s)
-	return err == nil
 }
 
 // typeName returns the constant spelling of a known type, so a decoded
