@@ -10,7 +10,7 @@ func TestOneSpelling(t *testing.T) {
 		{"", true, true},
 		{"AQID", true, true},
 		{"AQ", true, true},
-		{"AR", true, false},   // unused bits set
+		{"AR", true, false},    // unused bits set
 		{"AQ==", false, false}, // padding
 		{"A+/B", false, false}, // standard alphabet
 		{"AQ\nID", false, false},
