@@ -87,7 +87,16 @@ func TestJoinByCode(t *testing.T) {
 // member, and then a refusal before any PAKE message.
 func TestMemberCapsWrongCodes(t *testing.T) {
 	srv := startServer(t, "--code-tries", "100")
-	a := srv.member(t, e2ee.NewSecret(), "A")
+	// A hears of each failure (knock_failed) after the end of the exchange
+	// it answered, on the same connection: once it has, it has counted it.
+	var failures atomic.Int32
+	a := srv.member(t, e2ee.NewSecret(), "A", func(c *client.Config) {
+		c.OnEvent = func(ev client.Event) {
+			if ev.Type == "knock_failed" {
+				failures.Add(1)
+			}
+		}
+	})
 	code := a.Code()
 	plate, _, _ := pake.ParseCode(code)
 	wrong := wrongCode(plate, code)
@@ -97,6 +106,7 @@ func TestMemberCapsWrongCodes(t *testing.T) {
 		if _, err := client.SecretFromCode(ctx, srv.ws, wrong); !errors.Is(err, client.ErrWrongCode) {
 			t.Fatalf("wrong code %d: %v", i, err)
 		}
+		waitFor(t, 5*time.Second, "A to hear of the failure", func() bool { return failures.Load() == int32(i) })
 	}
 	// The next try, even with the right code, gets no answer from A.
 	_, err := client.SecretFromCode(ctx, srv.ws, code)
