@@ -20,7 +20,9 @@ var (
 	secretB = seq(0xa0, e2ee.SecretSize) // a0 a1 .. bf
 	kidA    = uint64(0x0123456789ab)
 	kidX    = uint64(0x0badc0ffee00) // never registered
-	toc     = byte(0xfc)             // Opus TOC: CELT fullband 20 ms, one frame
+	// shortKIDs are registered in every frame case; see the "short-kids" case.
+	shortKIDs = []uint64{5, 0x3569cd3bbc}
+	toc       = byte(0xfc) // Opus TOC: CELT fullband 20 ms, one frame
 )
 
 // seq returns n bytes start, start+1, ...
@@ -151,6 +153,10 @@ func frameVectors(v *vectors) error {
 // code it must give. The expected codes are written here, not read from the
 // code under test: generate fails if the e2ee package disagrees.
 func frameCases(v *vectors) error {
+	type step struct {
+		frame []byte
+		err   string
+	}
 	kA, _ := e2ee.DeriveRoomKeys(secretA)
 	kB, _ := e2ee.DeriveRoomKeys(secretB)
 
@@ -174,13 +180,21 @@ func frameCases(v *vectors) error {
 	fromWrongKey, _ := wrongKey.Encrypt(nil, opusLike(80))
 	stranger, _ := e2ee.NewSender(kA.Media[:], kidX)
 	fromStranger, _ := stranger.Encrypt(nil, opusLike(80))
+	// KIDs shorter than 6 bytes are written in fewer bytes (RFC 9605 §4.3):
+	// a random 48-bit KID starts with a zero byte once in 256 sessions, and
+	// then travels in 5 bytes; a KID up to 7 lives in the config byte.
+	var shortKIDFrames []step
+	for _, kid := range shortKIDs {
+		s, _ := e2ee.NewSender(kA.Media[:], kid)
+		f, err := s.Encrypt(nil, opusLike(80))
+		if err != nil {
+			return err
+		}
+		shortKIDFrames = append(shortKIDFrames, step{f, ""})
+	}
 	// KID 1 in 7 bytes (leading zero) instead of 1 in the config byte.
 	nonMinimal := append([]byte{toc, 0xe0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, e2ee.TagSize)...)
 
-	type step struct {
-		frame []byte
-		err   string
-	}
 	ok := func(f []byte) step { return step{f, ""} }
 	bad := func(f []byte, code string) step { return step{f, code} }
 	cases := []struct {
@@ -209,13 +223,17 @@ func frameCases(v *vectors) error {
 		{"forged-frame-does-not-move-window", []step{ok(frames[5]), bad(flip(frames[200], len(frames[200])-1), "auth"), ok(frames[6])}},
 		{"wrong-key", []step{bad(fromWrongKey, "auth")}},
 		{"unknown-kid", []step{bad(fromStranger, "unknown-kid")}},
+		{"short-kids", shortKIDFrames},
 	}
 	for _, c := range cases {
 		rcv, _ := e2ee.NewReceiver(kA.Media[:])
-		if err := rcv.AddSender(kidA); err != nil {
-			return err
+		fc := frameCase{Name: c.name, Secret: h(secretA)}
+		for _, kid := range append([]uint64{kidA}, shortKIDs...) {
+			if err := rcv.AddSender(kid); err != nil {
+				return err
+			}
+			fc.Register = append(fc.Register, dec(kid))
 		}
-		fc := frameCase{Name: c.name, Secret: h(secretA), Register: []string{dec(kidA)}}
 		for i, s := range c.steps {
 			pt, err := rcv.Decrypt(nil, s.frame)
 			if got := e2ee.Code(err); got != s.err {

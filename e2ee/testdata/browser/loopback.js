@@ -79,9 +79,13 @@ window.loopback = async (o) => {
             spied.frames++;
             if (b.length > 1) {
               spied.nonEmpty++;
-              // [TOC][config byte][KID (6 bytes when X=1, K=5)]...
-              const kidHex = Array.from(b.subarray(2, 8), (x) => x.toString(16).padStart(2, '0')).join('');
-              if ((b[1] & 0x80) && ((b[1] >> 4) & 7) === 5 && kidHex === eA.kid) spied.kidMatches++;
+              // [TOC][config byte |X|K|Y|C|][KID]...: the KID is in its shortest form
+              // (RFC 9605 §4.3), so a random 48-bit KID whose top byte is zero takes
+              // 5 bytes, not 6 (1 run in 256); read the length from the config byte.
+              const x = b[1] >> 7, k = (b[1] >> 4) & 7;
+              let wireKid = x ? 0n : BigInt(k);
+              if (x) for (const v of b.subarray(2, 3 + k)) wireKid = (wireKid << 8n) | BigInt(v);
+              if (b.length >= 3 + (x ? k + 1 : 0) && wireKid.toString(16).padStart(12, '0') === eA.kid) spied.kidMatches++;
               if (spied.firstBytes.length < 3) spied.firstBytes.push(Array.from(b.subarray(0, 10)));
             }
           }
