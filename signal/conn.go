@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,6 +61,10 @@ type conn struct {
 	// another connection: this one goes without leaving, and leaves the
 	// member's media to the new one.
 	replaced atomic.Bool
+	// writeBroke is set by the writer when a write failed at the network
+	// (a reset, a broken pipe, WriteWait passed): the connection then ends
+	// as a network drop even though the reader only sees its own deadline.
+	writeBroke atomic.Bool
 	// mediaCancel cancels the context of the member's media calls; shut
 	// calls it too, so that a close does not wait for a slow SFU call.
 	mediaMu     sync.Mutex
@@ -71,7 +76,7 @@ type conn struct {
 	inRoom     bool
 	roomID     room.ID
 	self       uuid.UUID
-	dropped    bool // the network ended the connection (readFailed): the member may resume
+	dropped    bool // the network ended the connection (readFailed, writeFailed): the member may resume
 	mediaUsed  bool
 	mediaCtx   context.Context
 }
@@ -265,7 +270,10 @@ func (c *conn) readFailed(err error) {
 	var ce *websocket.CloseError
 	switch {
 	case c.isClosing():
-		// We were closing: the client answered, or closeBy passed.
+		// We were closing: the client answered, or closeBy passed. If the
+		// writer found the network gone, that is a drop, unless the client's
+		// own close frame arrived all the same: then it chose to go.
+		c.dropped = c.writeBroke.Load() && !clientClosed(err)
 	case errors.Is(err, websocket.ErrReadLimit):
 		// gorilla has already sent the 1009 close frame and cannot read on;
 		// shut records it so that the teardown drains the rest.
@@ -276,7 +284,7 @@ func (c *conn) readFailed(err error) {
 		// close frame: the network's doing, as below.
 		// A client's 4000 ("no pong: I give up on this connection") is the
 		// network's doing too: it will be back to resume.
-		c.dropped = ce.Code == websocket.CloseAbnormalClosure || ce.Code == CloseClientLostServer
+		c.dropped = !clientClosed(err)
 		c.shut(0, "")
 	default:
 		// Pong wait expired, the TCP connection broke, or the client broke
@@ -287,6 +295,14 @@ func (c *conn) readFailed(err error) {
 		c.dropped = errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		c.shut(0, "")
 	}
+}
+
+// clientClosed reports whether err is the client's own close frame (and not
+// gorilla's 1006 for a connection that ended without one, nor the client's
+// 4000 for a connection it gave up on).
+func clientClosed(err error) bool {
+	var ce *websocket.CloseError
+	return errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure && ce.Code != CloseClientLostServer
 }
 
 // onPing answers the client's ping frames through the writer, so that the
@@ -404,12 +420,12 @@ func (c *conn) writeLoop() {
 		select {
 		case <-c.q.ready:
 			if err := c.flush(time.Time{}); err != nil {
-				c.shut(0, "")
+				c.writeFailed(err)
 				return
 			}
 		case <-ticker.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.s.cfg.WriteWait)); err != nil {
-				c.shut(0, "")
+				c.writeFailed(err)
 				return
 			}
 		case <-c.closing:
@@ -417,6 +433,18 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeFailed closes after a failed write. A failure at the network is
+// remembered, so that the member waits for its client to resume (readFailed),
+// as it would had the reader found the connection dead first: which of the
+// two notices a dead path first is a race, and must not decide the outcome.
+func (c *conn) writeFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		c.writeBroke.Store(true)
+	}
+	c.shut(0, "")
 }
 
 // finish writes what is still queued, so the client reads why it is being

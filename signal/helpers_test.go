@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -35,6 +36,13 @@ type testServer struct {
 // goroutine behind.
 func startServer(t testing.TB, cfg Config, rcfg room.Config) *testServer {
 	t.Helper()
+	return startServerOn(t, cfg, rcfg, nil)
+}
+
+// startServerOn is startServer with the server's listener wrapped by wrap,
+// for tests that need to break a connection in a chosen way.
+func startServerOn(t testing.TB, cfg Config, rcfg room.Config, wrap func(net.Listener) net.Listener) *testServer {
+	t.Helper()
 	leakCheck(t)
 	// Most tests check what a disconnect does to the room at once; the
 	// resume tests ask for a grace explicitly.
@@ -54,7 +62,11 @@ func startServer(t testing.TB, cfg Config, rcfg room.Config) *testServer {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", s)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { mreg.WriteTo(w) })
-	hs := httptest.NewServer(mux)
+	hs := httptest.NewUnstartedServer(mux)
+	if wrap != nil {
+		hs.Listener = wrap(hs.Listener)
+	}
+	hs.Start()
 	ts := &testServer{http: hs, sig: s, reg: reg, url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -1,6 +1,10 @@
 package signal
 
 import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,4 +129,85 @@ func roomOfTwo(t testing.TB, ts *testServer, s secrets) (a, b *client, bj srvMsg
 	bj = b.join(s, 1)
 	a.expect(typeMemberJoined)
 	return a, b, bj
+}
+
+// TestResumeAfterWriteFails: when the writer is the first to find the
+// network gone (a write fails with a broken pipe while the reader still
+// waits), the member is detached for its client to resume, exactly as when
+// the reader finds it first. Before, it left the room at once.
+func TestResumeAfterWriteFails(t *testing.T) {
+	var bw *breakableListener
+	ts := startServerOn(t, Config{}, room.Config{ResumeGrace: 3 * time.Second}, func(l net.Listener) net.Listener {
+		bw = &breakableListener{Listener: l, conns: map[string]*breakableConn{}}
+		return bw
+	})
+	s := newSecrets()
+	a, b, bj := roomOfTwo(t, ts, s)
+	b.send(map[string]any{"type": "floor_request", "id": 2})
+	b.expect(typeFloorGranted)
+	a.expect(typeFloorGranted)
+
+	// b's socket now fails every write; a's blob is the next thing for b.
+	bw.breakWritesOf(t, b)
+	a.send(map[string]any{"type": "blob", "data": "AQID"})
+	if m := a.expect(typeFloorReleased); m.Reason != "left" {
+		t.Fatalf("floor_released %+v", m)
+	}
+	a.ping(3) // nothing else came before the pong: no member_left
+	if got := ts.metric(t, "sotto_members"); got != "2" {
+		t.Fatalf("sotto_members %s while b is away", got)
+	}
+
+	b2 := ts.dial(t)
+	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	if r := b2.expect(typeJoined); r.Self != bj.Self {
+		t.Fatalf("resumed as %s, was %s", r.Self, bj.Self)
+	}
+	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
+		t.Fatalf("member_back %+v", m)
+	}
+}
+
+// breakableListener hands out connections whose writes can be made to
+// fail as a socket's do once its path is gone, while reads go on waiting.
+type breakableListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[string]*breakableConn // by the client's address
+}
+
+type breakableConn struct {
+	net.Conn
+	broken atomic.Bool
+}
+
+func (l *breakableListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	c := &breakableConn{Conn: nc}
+	l.mu.Lock()
+	l.conns[nc.RemoteAddr().String()] = c
+	l.mu.Unlock()
+	return c, nil
+}
+
+// breakWritesOf breaks the server's side of cl's connection.
+func (l *breakableListener) breakWritesOf(t *testing.T, cl *client) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.conns[cl.ws.NetConn().LocalAddr().String()]
+	if c == nil {
+		t.Fatal("no server connection for this client")
+	}
+	c.broken.Store(true)
+}
+
+func (c *breakableConn) Write(b []byte) (int, error) {
+	if c.broken.Load() {
+		return 0, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: syscall.EPIPE}
+	}
+	return c.Conn.Write(b)
 }
