@@ -99,6 +99,12 @@ func (s *SFU) UDPAddrs() []net.Addr { return s.net.udp.GetListenAddresses() }
 // candidate can reach the client before the answer it belongs to. sendCandidate
 // is called (from any goroutine) only for candidates found after the answer
 // was made; it may be nil. The client's own candidates come in AddCandidate.
+//
+// An Offer whose ctx is already cancelled when it reaches the member's peer
+// neither creates one nor touches the one there: signaling cancels the ctx
+// of a connection whose member was resumed on another, before it ends the
+// member's media, so a late offer from the old connection can neither leave
+// a PeerConnection nobody owns nor renegotiate the new connection's.
 func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role Role,
 	sdp string, sendCandidate func(candidateJSON []byte),
 ) (answer string, err error) {
@@ -119,6 +125,14 @@ func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role
 	// join returned p with p.sig held, so a concurrent AddCandidate for this
 	// member waits until the remote description is in place.
 	defer p.sig.Unlock()
+	if err := ctx.Err(); err != nil {
+		// Checked after join, under s.mu and p.sig, so that it is ordered
+		// after a Leave by whoever cancelled ctx (see above).
+		if fresh {
+			s.drop(roomID, p)
+		}
+		return "", err
+	}
 	if fresh {
 		if err = p.open(s.api); err == nil {
 			answer, err = p.answer(ctx, sdp, sendCandidate)

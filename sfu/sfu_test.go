@@ -256,3 +256,47 @@ func TestQuietReports(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelledOfferTouchesNothing: an offer whose ctx is already cancelled
+// (signaling cancels it when the member's client resumed on a new
+// connection) creates no PeerConnection, and does not renegotiate the
+// member's live one, which the new connection now owns.
+func TestCancelledOfferTouchesNothing(t *testing.T) {
+	leakCheck(t)
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{12}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	if _, err := s.Offer(cancelled, roomID, uuid.New(), Talk, offerFrom(t, webrtc.RTPCodecTypeAudio), nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Offer with a cancelled ctx: %v, want context.Canceled", err)
+	}
+	if st := s.Stats(); st.Peers != 0 || st.Rooms != 0 {
+		t.Fatalf("after a cancelled offer: %d peers in %d rooms, want none", st.Peers, st.Rooms)
+	}
+
+	a := join(t, s, api, roomID, Talk, 'A')
+	l := join(t, s, api, roomID, Listen, 'l')
+	s.SetFloor(roomID, a.ID)
+	startTalking(t, a)
+	waitFor(t, 5*time.Second, "the talker to be heard", func() bool { n, _ := l.Count(); return n > 10 })
+	remote := func() string {
+		p := s.find(roomID, l.ID)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.pc.RemoteDescription().SDP
+	}
+	before := remote()
+	if _, err := s.Offer(cancelled, roomID, l.ID, Listen, offerFrom(t, webrtc.RTPCodecTypeAudio), nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("late offer with a cancelled ctx: %v, want context.Canceled", err)
+	}
+	if remote() != before {
+		t.Fatal("a cancelled offer renegotiated the member's live PeerConnection")
+	}
+	n, _ := l.Count()
+	waitFor(t, 5*time.Second, "audio after the cancelled offer", func() bool { m, _ := l.Count(); return m > n+25 })
+	if st := s.Stats(); st.Peers != 2 {
+		t.Errorf("%d PeerConnections, want 2", st.Peers)
+	}
+}

@@ -295,8 +295,12 @@ func (c *conn) mediaError(err error, refused string) *protoError {
 	if errors.Is(err, ErrBadMedia) {
 		return badMessage(refused)
 	}
-	// Media errors may hold addresses from SDP or ICE: never logged.
-	c.s.log.Error("media failed")
+	// Media errors may hold addresses from SDP or ICE: never logged. A
+	// cancelled call is no failure: the connection is closing, or its
+	// member moved to another (sfu.Offer), and nobody reads the reply.
+	if !errors.Is(err, context.Canceled) {
+		c.s.log.Error("media failed")
+	}
 	return &protoError{codeInternal, "media failed on the server"}
 }
 
