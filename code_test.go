@@ -16,6 +16,7 @@ import (
 	"sotto/client"
 	"sotto/e2ee"
 	"sotto/pake"
+	"sotto/room"
 )
 
 func TestJoinByCode(t *testing.T) {
@@ -125,4 +126,18 @@ func wrongCode(plate, code string) string {
 		wrong = plate + "-" + strings.Repeat("1", 7)
 	}
 	return wrong
+}
+
+// TestNameplateLengthsAgree: every nameplate the registry can hand out is
+// one the code parsers accept (Go here; the JavaScript parser is held to the
+// same bounds by pake/testdata/vectors.json's code_errors).
+func TestNameplateLengthsAgree(t *testing.T) {
+	if room.MinNameplateDigits != pake.MinNameplateDigits || room.MaxNameplateDigits != pake.MaxNameplateDigits {
+		t.Fatalf("registry hands out %d to %d digits, pake parses %d to %d",
+			room.MinNameplateDigits, room.MaxNameplateDigits, pake.MinNameplateDigits, pake.MaxNameplateDigits)
+	}
+	longest := strings.Repeat("9", room.MaxNameplateDigits) + "1234567"
+	if plate, _, err := pake.ParseCode(longest); err != nil || plate != strings.Repeat("9", room.MaxNameplateDigits) {
+		t.Fatalf("ParseCode(%q) = %q, %v", longest, plate, err)
+	}
 }

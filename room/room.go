@@ -31,6 +31,11 @@ const (
 	// space, so a random pick almost always succeeds on the first try and a
 	// mistyped nameplate rarely lands on another live room.
 	MinNameplateDigits = 3
+	// MaxNameplateDigits is the longest: the code a member reads out is
+	// this plus 7 password digits, and clients (pake.MaxNameplateDigits,
+	// static/js/pake/code.js) parse no more. 10^12 nameplates at sparsity 10
+	// is far beyond any MaxRooms; past it, creating a room fails cleanly.
+	MaxNameplateDigits = 12
 	NameplateSparsity  = 10
 	// maxNameplateTries bounds the random search at one length before growing.
 	maxNameplateTries = 32
@@ -800,7 +805,7 @@ func (r *Registry) newNameplate() (string, error) {
 	for pow10(digits) < int64(NameplateSparsity)*int64(len(r.rooms)+1) {
 		digits++
 	}
-	for ; digits <= 18; digits++ {
+	for ; digits <= MaxNameplateDigits; digits++ {
 		space := big.NewInt(pow10(digits))
 		for try := 0; try < maxNameplateTries; try++ {
 			n, err := rand.Int(rand.Reader, space)

@@ -363,8 +363,8 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 		}
 		m.Data = s
 	case fNameplate:
-		if len(s) < room.MinNameplateDigits || len(s) > maxNameplateDigits || !allDigits(s) {
-			return badMessage(fmt.Sprintf(`field "nameplate" must be %d to %d digits`, room.MinNameplateDigits, maxNameplateDigits))
+		if len(s) < room.MinNameplateDigits || len(s) > room.MaxNameplateDigits || !allDigits(s) {
+			return badMessage(fmt.Sprintf(`field "nameplate" must be %d to %d digits`, room.MinNameplateDigits, room.MaxNameplateDigits))
 		}
 		m.Nameplate = s
 	case fResume:
@@ -406,9 +406,6 @@ func jsonString(r json.RawMessage) (string, bool) {
 	}
 	return s, true
 }
-
-// maxNameplateDigits is the longest nameplate the registry can hand out.
-const maxNameplateDigits = 18
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
