@@ -378,11 +378,18 @@ func TestAppInBrowser(t *testing.T) {
 		t.Fatal("Carol got the floor while Alice held it")
 	}
 
-	rec := bob.record(8 * time.Second)
-	corr := browsertest.WindowedCorrelation(source, rec)
-	t.Logf("Bob heard Alice: median correlation %.2f over %d speech windows, RMS %.4f; windows %.2f", browsertest.Median(corr), len(corr), browsertest.RMS(rec), corr)
-	if len(corr) < 8 || browsertest.Median(corr) <= heardCorrelation {
-		t.Fatalf("Bob did not hear Alice's speech: median correlation %.2f over %d windows", browsertest.Median(corr), len(corr))
+	// Up to three recordings, as in talkUntilHeard: on a loaded machine the
+	// jitter buffer may step its delay mid-recording, which smears windows.
+	for try := 1; ; try++ {
+		rec := bob.record(8 * time.Second)
+		corr := browsertest.WindowedCorrelation(source, rec)
+		t.Logf("try %d: Bob heard Alice: median correlation %.2f over %d speech windows, RMS %.4f; windows %.2f", try, browsertest.Median(corr), len(corr), browsertest.RMS(rec), corr)
+		if len(corr) >= 8 && browsertest.Median(corr) > heardCorrelation {
+			break
+		}
+		if try == 3 {
+			t.Fatalf("Bob did not hear Alice's speech: median correlation %.2f over %d windows", browsertest.Median(corr), len(corr))
+		}
 	}
 	if who := bob.eval(`document.querySelector('[role="status"]').textContent`); !strings.Contains(who, "Alice") {
 		t.Fatalf("Bob's status line does not say Alice is talking: %q", who)

@@ -70,7 +70,11 @@ func TestJoinByCode(t *testing.T) {
 	if _, err := client.SecretFromCode(ctx, srv.ws, wrong); !errors.Is(err, client.ErrWrongCode) {
 		t.Fatalf("fifth wrong code: %v", err)
 	}
-	waitFor(t, 5*time.Second, "a new code", func() bool { return a.Code() != code && a.Code() != "" })
+	// Each member learns the new nameplate on its own connection: wait for
+	// both, since the joiner's code is read below.
+	waitFor(t, 5*time.Second, "a new code at both members", func() bool {
+		return a.Code() != code && a.Code() != "" && j.Code() == a.Code()
+	})
 	// The old code is dead, even the right one; the new one works.
 	if _, err := client.SecretFromCode(ctx, srv.ws, code); !errors.Is(err, client.ErrNoSuchRoom) {
 		t.Fatalf("the retired code: %v, want no_such_room", err)
@@ -121,11 +125,16 @@ func TestMemberCapsWrongCodes(t *testing.T) {
 
 // wrongCode is a code for the same nameplate with another password part.
 func wrongCode(plate, code string) string {
-	wrong := plate + "-" + strings.Repeat("0", 7)
-	if wrong == code {
-		wrong = plate + "-" + strings.Repeat("1", 7)
+	_, password, _ := pake.ParseCode(code)
+	wrong := strings.Repeat("0", pake.PasswordDigits)
+	if wrong == password {
+		wrong = strings.Repeat("1", pake.PasswordDigits)
 	}
-	return wrong
+	formatted, err := pake.FormatCode(plate, wrong)
+	if err != nil {
+		panic(err) // plate came from a code the server handed out
+	}
+	return formatted
 }
 
 // TestNameplateLengthsAgree: every nameplate the registry can hand out is

@@ -165,7 +165,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64 [SOTTO_MAX_CONNS_PER_IP]")
 	fs.IntVar(&c.knocksPerIP, "knocks-per-ip", envInt("SOTTO_KNOCKS_PER_IP", sig.KnockAddrBurst), "room-code tries per IPv4 address or IPv6 /64 before one per 10 s [SOTTO_KNOCKS_PER_IP]")
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
-	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port [SOTTO_UDP_PORT]")
+	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port (any free port if that is 0) [SOTTO_UDP_PORT]")
 	fs.StringVar(&public, "public-ip", env("SOTTO_PUBLIC_IP", ""), "comma-separated IPs or host names clients reach this server at, when it is behind NAT or Docker [SOTTO_PUBLIC_IP]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur("SOTTO_SHUTDOWN_TIMEOUT", defaultShutdownTimeout), "how long to wait for connections to close on SIGTERM [SOTTO_SHUTDOWN_TIMEOUT]")
 	fs.StringVar(&c.tlsCert, "tls-cert", env("SOTTO_TLS_CERT", ""), "TLS certificate chain (PEM) to serve; re-read when it changes [SOTTO_TLS_CERT]")
@@ -265,9 +265,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		host = ""
 	}
 	udpPort := cfg.udpPort
-	if udpPort == 0 {
+	if _, asked, _ := net.SplitHostPort(cfg.addr); udpPort == 0 && asked != "0" {
 		udpPort, _ = strconv.Atoi(port)
 	}
+	// With --addr on port 0 (tests, throwaway runs) the TCP port is whatever
+	// was free; the same number may not be free for UDP, so UDP takes its
+	// own free port (0). The SFU's candidates carry the real one.
 	media, err := sfu.New(sfu.Config{
 		UDPAddr:     net.JoinHostPort(host, strconv.Itoa(udpPort)),
 		TCPListener: iceTCPLn,

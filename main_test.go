@@ -191,6 +191,7 @@ var (
 type runningBinary struct {
 	cmd                  *exec.Cmd
 	appAddr, metricsAddr string
+	voiceUDP             string // the first UDP address voice listens on
 }
 
 // buildBinary builds the binary once per test run and returns its path.
@@ -231,9 +232,13 @@ func startBinary(t testing.TB, args ...string) *runningBinary {
 	// The binary prints where it listens; read both addresses.
 	lines := bufio.NewScanner(stdout)
 	urlRE := regexp.MustCompile(`http://([0-9.:]+)/`)
+	voiceRE := regexp.MustCompile(`^Voice on UDP ([0-9.:]+)`)
 	b := &runningBinary{cmd: cmd}
 	for (b.appAddr == "" || b.metricsAddr == "") && lines.Scan() {
 		line := lines.Text()
+		if m := voiceRE.FindStringSubmatch(line); m != nil {
+			b.voiceUDP = m[1]
+		}
 		if m := urlRE.FindStringSubmatch(line); m != nil {
 			if strings.Contains(line, "Metrics") {
 				b.metricsAddr = m[1]
@@ -242,8 +247,8 @@ func startBinary(t testing.TB, args ...string) *runningBinary {
 			}
 		}
 	}
-	if b.appAddr == "" || b.metricsAddr == "" {
-		t.Fatal("the binary did not print its URLs")
+	if b.appAddr == "" || b.metricsAddr == "" || b.voiceUDP == "" {
+		t.Fatal("the binary did not print its URLs and voice address")
 	}
 	go io.Copy(io.Discard, stdout)
 	return b

@@ -185,6 +185,25 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
+// settled waits until count has not changed for quiet (packets still on
+// their way have arrived) and returns it; a count still moving after
+// timeout fails the test.
+func settled(t testing.TB, timeout, quiet time.Duration, what string, count func() int) int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	n, since := count(), time.Now()
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still changing after %v", what, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if m := count(); m != n {
+			n, since = m, time.Now()
+		}
+	}
+	return n
+}
+
 func eventually(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -95,11 +95,12 @@ const selectedPairJS = `(async () => {
 func TestReconnectAfterSignalingCut(t *testing.T) {
 	srv := startBinary(t)
 	proxy := startProxy(t, srv.appAddr)
-	_, binPort, _ := net.SplitHostPort(srv.appAddr)
+	_, binPort, _ := net.SplitHostPort(srv.voiceUDP)
 	_, proxyPort, _ := net.SplitHostPort(proxy.addr())
 	c := newCall(t, "http://"+proxy.addr()+"/")
 
-	// Media goes straight to the binary's UDP port, not through the proxy.
+	// Media goes straight to the binary's UDP port (its own free port: the
+	// app is on port 0), not through the proxy.
 	checkMediaPath := func() {
 		t.Helper()
 		for _, p := range c.both() {

@@ -90,7 +90,10 @@ func TestLogsHoldNoIdentifiers(t *testing.T) {
 			t.Errorf("the log holds %q:\n%s", secret, out)
 		}
 	}
-	if regexp.MustCompile(`\b` + ja.Nameplate + `\b`).MatchString(out) {
+	// The panic line's at="fn:line ..." names code locations only; its line
+	// numbers are digits too, and a 3-digit nameplate would match one.
+	noCode := regexp.MustCompile(`at="[^"]*"`).ReplaceAllString(out, `at=""`)
+	if regexp.MustCompile(`\b` + ja.Nameplate + `\b`).MatchString(noCode) {
 		t.Errorf("the log holds the nameplate %s:\n%s", ja.Nameplate, out)
 	}
 }
