@@ -3,6 +3,7 @@
 
 const NAME_KEY = 'sotto.name';
 const THEME_KEY = 'sotto.theme';
+const HANDS_FREE_KEY = 'sotto.handsFree';
 export const MAX_NAME_LENGTH = 40;
 
 function get(key) {
@@ -43,3 +44,7 @@ export function loadTheme() {
   return t === 'light' || t === 'dark' ? t : 'auto';
 }
 export const saveTheme = (t) => set(THEME_KEY, t === 'auto' ? null : t);
+
+/** loadHandsFree says whether a tap toggles talking (see ui/talk.js). */
+export const loadHandsFree = () => get(HANDS_FREE_KEY) === '1';
+export const saveHandsFree = (on) => set(HANDS_FREE_KEY, on ? '1' : null);

@@ -13,7 +13,7 @@ import { MediaLink } from './media.js';
 import { KnockAnswerer, roomCode } from './codejoin.js';
 import { chirp } from './chirps.js';
 import { buzz } from './device.js';
-import { cleanName } from './prefs.js';
+import { cleanName, loadHandsFree } from './prefs.js';
 import * as store from './store.js';
 
 // Reconnect delays: quick at first (a blip), then every 2 s, with jitter so
@@ -535,7 +535,9 @@ export class RoomSession {
       if (m.reason === 'timeout') {
         // Let go and press again to go on: never re-grab the floor by itself.
         this.#want = false;
-        store.update({ notice: 'Your talk time ran out. Let go and press again to go on.' });
+        store.update({
+          notice: loadHandsFree() ? 'Your talk time ran out. Tap again to go on.' : 'Your talk time ran out. Let go and press again to go on.',
+        });
       }
     }
     this.#render();

@@ -7,6 +7,7 @@ import * as store from '../store.js';
 import { showLevel } from '../level.js';
 import { $, setText, showAlert } from './dom.js';
 import { bindTalk } from './talk.js';
+import { loadHandsFree, saveHandsFree } from '../prefs.js';
 import { initShare } from './share.js';
 
 const CONNECTION_TEXT = {
@@ -25,13 +26,25 @@ let frame = 0;
 let ticker = 0;
 let talkInput = null;
 let removeMember = () => {};
+let handsFree = false;
+let lastTalk = 'idle'; // the talk state of the previous render
 
 export function initRoom({ onDown, onUp, onLeave, onRemove }) {
   removeMember = onRemove;
+  handsFree = loadHandsFree();
   talkInput = bindTalk($('talk'), {
     isActive: () => store.get().screen === 'room',
+    handsFree: () => handsFree,
     onDown,
     onUp,
+  });
+  const box = $('hands-free');
+  box.checked = handsFree;
+  box.addEventListener('change', () => {
+    handsFree = box.checked;
+    saveHandsFree(handsFree);
+    talkInput.release(); // a switch of mode never leaves the mic on
+    render(store.get());
   });
   $('leave').addEventListener('click', () => {
     talkInput.release();
@@ -71,12 +84,22 @@ function render(s) {
   const holder = s.floor.holder;
   setText($('talker'), !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`);
 
+  // Hands-free: a turn that ends without our tap (refused as busy, out of
+  // time, taken by the operator) unlatches the button, so the next tap
+  // starts a turn instead of ending one. Offline keeps it: the session
+  // asks again once reconnected, as it does for a held button.
+  const wasOn = lastTalk === 'requesting' || lastTalk === 'talking';
+  lastTalk = s.talk;
+  if (handsFree && wasOn && (s.talk === 'idle' || s.talk === 'busy') && talkInput.isDown()) talkInput.release();
+
   const talk = $('talk');
   talk.dataset.state = s.talk;
+  setText(talk.querySelector('.talk-label'), handsFree ? 'Tap to talk' : 'Hold to talk');
+  const fine = matchMedia('(pointer: fine)').matches;
   const sub = {
-    idle: matchMedia('(pointer: fine)').matches ? 'or hold Space' : 'Press and hold',
+    idle: handsFree ? (fine ? 'or press Space' : 'Tap to start') : fine ? 'or hold Space' : 'Press and hold',
     requesting: 'Getting the floor…',
-    talking: 'Talking · let go to stop',
+    talking: handsFree ? 'Talking · tap to stop' : 'Talking · let go to stop',
     busy: `Busy: ${holder ? nameOf(s, holder) : 'someone'} is talking`,
     offline: s.connection === 'closed' ? 'Not connected' : CONNECTION_TEXT[s.connection] || 'Not connected',
   }[s.talk];

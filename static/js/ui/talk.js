@@ -6,21 +6,28 @@
 // - a call, a notification, the app switcher: pointercancel, lostpointercapture,
 //   window blur and the page becoming hidden all let go;
 // - long-press menus and text selection: prevented (and touch-action: none in CSS).
+// Hands-free (latch) mode, for long turns or a phone in a holder: a tap (or a
+// Space press) starts talking and the next one stops; nothing is held, so
+// window blur no longer lets go, but a hidden page still does, and so does
+// the session, through release(), when the turn ends without us (refused,
+// out of time).
 
 const TYPING = 'input, textarea, select, [contenteditable=""], [contenteditable="true"]';
 
 /**
  * bindTalk wires the button. isActive() says whether talking makes sense now
- * (the room screen is showing); onDown/onUp are called on each transition.
- * Returns { release } to let go from outside (leaving the room).
+ * (the room screen is showing); handsFree() whether a tap toggles instead of
+ * a hold; onDown/onUp are called on each transition. Returns { release,
+ * isDown } to let go from outside (leaving the room, a refused turn).
  */
-export function bindTalk(button, { isActive, onDown, onUp }) {
+export function bindTalk(button, { isActive, handsFree = () => false, onDown, onUp }) {
   let pointerId = null; // the one pointer that holds the button
   let space = false; // Space is held
+  let latched = false; // hands-free: tapped on, not yet tapped off
   let down = false;
 
   const sync = () => {
-    const now = pointerId !== null || space;
+    const now = pointerId !== null || space || latched;
     if (now === down) return;
     down = now;
     button.setAttribute('aria-pressed', String(down));
@@ -38,6 +45,13 @@ export function bindTalk(button, { isActive, onDown, onUp }) {
     }
     pointerId = null;
     space = false;
+    latched = false;
+    sync();
+  };
+
+  // toggle is a hands-free tap or Space press.
+  const toggle = () => {
+    latched = !latched;
     sync();
   };
 
@@ -45,6 +59,10 @@ export function bindTalk(button, { isActive, onDown, onUp }) {
     if (pointerId !== null || !isActive()) return;
     if (ev.pointerType === 'mouse' && ev.button !== 0) return;
     ev.preventDefault(); // no focus-steal scroll, no emulated mouse events
+    if (handsFree()) {
+      toggle();
+      return;
+    }
     pointerId = ev.pointerId;
     try {
       button.setPointerCapture(ev.pointerId);
@@ -73,6 +91,10 @@ export function bindTalk(button, { isActive, onDown, onUp }) {
     if (t instanceof Element && t !== button && t.closest('button, a[href], summary')) return;
     ev.preventDefault(); // no page scroll, and no click on the talk button
     if (ev.repeat || space) return; // held keys repeat: one press is one turn
+    if (handsFree()) {
+      toggle();
+      return;
+    }
     space = true;
     sync();
   });
@@ -83,10 +105,14 @@ export function bindTalk(button, { isActive, onDown, onUp }) {
     sync();
   });
 
-  addEventListener('blur', release);
+  // A held key's keyup goes elsewhere once the window loses focus; a latch
+  // has no up to lose, so hands-free talking survives a click elsewhere.
+  addEventListener('blur', () => {
+    if (!latched) release();
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') release();
   });
 
-  return { release };
+  return { release, isDown: () => down };
 }

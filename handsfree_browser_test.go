@@ -1,0 +1,104 @@
+package main
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"sotto/browsertest"
+)
+
+// handsFreeLimit is the talk limit of TestHandsFreeInBrowser: long enough
+// to hear a turn (up to two 4 s recordings), short enough to watch one run
+// out.
+const handsFreeLimit = 12 * time.Second
+
+// TestHandsFreeInBrowser: with "Hands-free" ticked, a tap starts a turn that
+// goes on after the finger lifts, and the next tap ends it. A turn that ends
+// without a tap unlatches the button, so the next tap starts a turn rather
+// than ending one: one that runs out of time, and one refused because
+// someone else talks. The choice is remembered on the device.
+func TestHandsFreeInBrowser(t *testing.T) {
+	app := startApp(t, "--talk-limit", handsFreeLimit.String())
+	alice := app.creator("Alice")
+	bob := app.person("Bob", alice.find("textbox", "Invite link").Value)
+	bob.enter()
+	for _, p := range []*person{alice, bob} {
+		p.waitFor("both names", 20*time.Second, func() bool {
+			return slices.Equal(memberNames(p.state()), []string{"Alice", "Bob"})
+		})
+	}
+
+	alice.click("checkbox", "Hands-free: tap to start, tap again to stop")
+	talk := alice.find("button", "Tap to talk") // the label says what a tap does
+	tap := func() {
+		t.Helper()
+		if err := talk.Press(); err != nil {
+			t.Fatal(err)
+		}
+		if err := talk.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pressed := func() string { return alice.eval(`document.getElementById('talk').getAttribute('aria-pressed')`) }
+
+	// A tap, and Alice talks with nothing held; Bob hears her.
+	bob.listen()
+	tap()
+	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	turnStarted := time.Now()
+	heard := false
+	for try := 1; try <= 2 && !heard; try++ {
+		corr := browsertest.WindowedCorrelation(app.source, bob.record(4*time.Second))
+		t.Logf("try %d: Bob hears median correlation %.2f over %d windows while Alice's finger is up", try, browsertest.Median(corr), len(corr))
+		heard = len(corr) >= 5 && browsertest.Median(corr) > heardCorrelation
+	}
+	if !heard {
+		t.Fatal("Bob does not hear Alice after her tap")
+	}
+	if !alice.state().Floor.Mine || pressed() != "true" {
+		t.Fatalf("Alice's turn did not go on after her tap: floor mine %v, aria-pressed %s", alice.state().Floor.Mine, pressed())
+	}
+
+	// The turn runs out: the button comes up by itself, and one tap starts
+	// a new turn (not: one tap to unlatch, a second to talk).
+	alice.waitFor("the talk limit to end the turn", handsFreeLimit+10*time.Second, func() bool { return bob.state().Floor.Holder == "" })
+	t.Logf("turn ended by the limit after %v", time.Since(turnStarted).Round(100*time.Millisecond))
+	alice.waitFor("the button to come up", 5*time.Second, func() bool { return pressed() == "false" })
+	if notice := alice.eval(`document.getElementById('room-notice').textContent`); notice != "Your talk time ran out. Tap again to go on." {
+		t.Errorf("notice after the limit: %q", notice)
+	}
+	tap()
+	alice.waitFor("a new turn from one tap", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	tap()
+	alice.waitFor("the second tap to end it", 10*time.Second, func() bool { return bob.state().Floor.Holder == "" && pressed() == "false" })
+
+	// Bob holds the floor (hold mode, his default); Alice's tap is refused
+	// and leaves her button up. When Bob lets go, Alice does not take over.
+	bobTalk := bob.find("button", "Hold to talk")
+	if err := bobTalk.Press(); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("the floor", 10*time.Second, func() bool { return bob.state().Floor.Mine })
+	tap()
+	alice.waitFor("the busy answer", 10*time.Second, func() bool {
+		return alice.eval(`document.getElementById('talk').dataset.state`) == "busy"
+	})
+	alice.waitFor("the refused tap to unlatch", 5*time.Second, func() bool { return pressed() == "false" })
+	if err := bobTalk.Release(); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("the floor to come free", 10*time.Second, func() bool { return bob.state().Floor.Holder == "" })
+	time.Sleep(time.Second) // not an assertion: the time Alice's page would take to ask again
+	if h := bob.state().Floor.Holder; h != "" {
+		t.Fatalf("after Bob let go, the floor went to %s: a refused hands-free tap stayed latched", h)
+	}
+
+	// Remembered on this device: Alice's page, opened again, starts in
+	// hands-free mode.
+	alice.visit("http://" + app.srv.appAddr + "/")
+	alice.waitFor("the app to start", 10*time.Second, func() bool { return alice.state().Screen != "" })
+	if got := alice.eval(`String(document.getElementById('hands-free').checked)`); got != "true" {
+		t.Fatalf("hands-free not remembered: checked %s", got)
+	}
+}
