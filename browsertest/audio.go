@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 )
 
@@ -151,6 +152,11 @@ const (
 	envFrame      = AnalysisRate / 100 // 10 ms envelope frames
 	lagSearch     = AnalysisRate / 25  // ±40 ms around the tracked lag
 	speechRMSFrac = 0.1                // a window is speech if its RMS is over 10% of the loudest window's
+	// A window correlating less than relockBelow at the tracked offset is
+	// searched for again around the relockCandidates best places of its
+	// loudness envelope: the tracked offset is lost after a skip.
+	relockBelow      = 0.5
+	relockCandidates = 3
 )
 
 // WindowedCorrelation compares a recording with the source it should contain.
@@ -159,14 +165,17 @@ const (
 // offset by matching loudness envelopes, then, for each 0.25 s window of the
 // recording that holds speech, the best normalized correlation within ±40 ms
 // of the offset tracked from window to window (the receiver's jitter buffer
-// stretches and squeezes time a little). Both inputs are at AnalysisRate and
-// are compared above HighPassHz.
+// stretches and squeezes time a little); a window that matches poorly there
+// is placed afresh, since a loaded machine's audio can skip (see
+// relockBelow). Both inputs are at AnalysisRate and are compared above
+// HighPassHz.
 func WindowedCorrelation(source, rec []float32) []float64 {
 	if len(source) < corrWindow || len(rec) < corrWindow {
 		return nil
 	}
 	source, rec = highPass(source), highPass(rec)
 	lag := envelopeLag(source, rec)
+	sourceEnv := envelope(source)
 	var loudest float64
 	for w := 0; w+corrWindow <= len(rec); w += corrWindow {
 		loudest = math.Max(loudest, RMS(rec[w:w+corrWindow]))
@@ -177,13 +186,18 @@ func WindowedCorrelation(source, rec []float32) []float64 {
 		if loudest == 0 || RMS(win) < speechRMSFrac*loudest {
 			continue
 		}
-		best, bestLag := -1.0, lag
-		for d := -lagSearch; d <= lagSearch; d++ {
-			if c := normCorr(win, source, w+lag+d); c > best {
-				best, bestLag = c, lag+d
+		best, off := bestNear(win, source, w+lag)
+		if best < relockBelow {
+			// Lost: a starved machine's audio skips or stalls by more than
+			// the tracked search allows. Find this window's place afresh
+			// from its own envelope.
+			for _, cand := range envelopeLags(sourceEnv, envelope(win), relockCandidates) {
+				if c, o := bestNear(win, source, cand); c > best {
+					best, off = c, o
+				}
 			}
 		}
-		lag = bestLag
+		lag = off - w
 		out = append(out, best)
 	}
 	return out
@@ -199,19 +213,30 @@ func Median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
+// envelope is x's loudness in envFrame steps.
+func envelope(x []float32) []float64 {
+	var e []float64
+	for i := 0; i+envFrame <= len(x); i += envFrame {
+		e = append(e, RMS(x[i:i+envFrame]))
+	}
+	return e
+}
+
 // envelopeLag finds the offset into the cyclic source at which the
 // recording's loudness envelope matches best.
 func envelopeLag(source, rec []float32) int {
-	env := func(x []float32) []float64 {
-		var e []float64
-		for i := 0; i+envFrame <= len(x); i += envFrame {
-			e = append(e, RMS(x[i:i+envFrame]))
-		}
-		return e
-	}
-	es, er := env(source), env(rec)
+	return envelopeLags(envelope(source), envelope(rec), 1)[0]
+}
+
+// envelopeLags returns the k offsets (in samples) into the cyclic source
+// envelope es at which the envelope er matches best, best first.
+func envelopeLags(es, er []float64, k int) []int {
 	n := len(es)
-	best, bestShift := math.Inf(-1), 0
+	type match struct {
+		c     float64
+		shift int
+	}
+	var top []match
 	for shift := 0; shift < n; shift++ {
 		var dot, ns, nr float64
 		for i, r := range er {
@@ -223,11 +248,35 @@ func envelopeLag(source, rec []float32) int {
 		if ns == 0 || nr == 0 {
 			continue
 		}
-		if c := dot / math.Sqrt(ns*nr); c > best {
-			best, bestShift = c, shift
+		m := match{dot / math.Sqrt(ns*nr), shift}
+		i := sort.Search(len(top), func(i int) bool { return top[i].c < m.c })
+		if i < k {
+			top = slices.Insert(top, i, m)
+			if len(top) > k {
+				top = top[:k]
+			}
 		}
 	}
-	return bestShift * envFrame
+	if len(top) == 0 {
+		return []int{0}
+	}
+	out := make([]int, len(top))
+	for i, m := range top {
+		out[i] = m.shift * envFrame
+	}
+	return out
+}
+
+// bestNear is the best normalized correlation of win with the cyclic source
+// at offsets within lagSearch of off, and that offset.
+func bestNear(win, source []float32, off int) (float64, int) {
+	best, bestOff := -1.0, off
+	for d := -lagSearch; d <= lagSearch; d++ {
+		if c := normCorr(win, source, off+d); c > best {
+			best, bestOff = c, off+d
+		}
+	}
+	return best, bestOff
 }
 
 // normCorr is the normalized correlation of win with the cyclic source

@@ -43,3 +43,42 @@ func TestWindowedCorrelationSeparatesHeardFromNot(t *testing.T) {
 		t.Fatal("RMS of silence")
 	}
 }
+
+// A loaded machine's audio skips ahead and stalls: the tracked offset is
+// lost at each jump, and each window must be placed afresh. Noise, however
+// placed, must still not pass for speech.
+func TestWindowedCorrelationFollowsSkips(t *testing.T) {
+	x, rate, err := ReadWAV(SpeechWAV(t, "The quick brown fox jumps over the lazy dog. Push to talk."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := Decimate(x, rate/AnalysisRate)
+	rng := rand.New(rand.NewPCG(3, 4))
+	// 4 s of the source with a jump every 0.6 s: ahead by 150-400 ms, or
+	// back by 100 ms (a stall replays), as an underrun does.
+	var rec []float32
+	pos := len(source) / 5
+	for len(rec) < 4*AnalysisRate {
+		for i := 0; i < 6*AnalysisRate/10; i++ {
+			rec = append(rec, 0.5*source[pos%len(source)]+0.01*float32(rng.NormFloat64()))
+			pos++
+		}
+		if rng.IntN(3) == 0 {
+			pos -= AnalysisRate / 10
+		} else {
+			pos += AnalysisRate * (150 + rng.IntN(250)) / 1000
+		}
+		pos = (pos + len(source)) % len(source)
+	}
+	c := WindowedCorrelation(source, rec)
+	if len(c) < 8 || Median(c) < 0.8 {
+		t.Fatalf("a copy with skips: median %.2f over %d windows: %.2f", Median(c), len(c), c)
+	}
+	noise := make([]float32, 3*AnalysisRate)
+	for i := range noise {
+		noise[i] = 0.3 * float32(rng.NormFloat64())
+	}
+	if c := WindowedCorrelation(source, noise); len(c) == 0 || Median(c) > 0.3 {
+		t.Fatalf("white noise: median %.2f over %d windows", Median(c), len(c))
+	}
+}
