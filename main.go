@@ -416,9 +416,9 @@ func (m sfuMedia) Offer(ctx context.Context, id room.ID, member room.Member, sdp
 	return answer, err
 }
 
-func (m sfuMedia) Candidate(_ context.Context, id room.ID, member uuid.UUID, c json.RawMessage) error {
-	err := m.s.AddCandidate(id, member, c)
-	if err != nil && !errors.Is(err, sfu.ErrClosed) {
+func (m sfuMedia) Candidate(ctx context.Context, id room.ID, member uuid.UUID, c json.RawMessage) error {
+	err := m.s.AddCandidateContext(ctx, id, member, c)
+	if err != nil && !errors.Is(err, sfu.ErrClosed) && !errors.Is(err, context.Canceled) {
 		// A candidate the client got wrong, or one for a session that has
 		// not started: either way the client's doing.
 		err = fmt.Errorf("%w: %w", sig.ErrBadMedia, err)

@@ -100,11 +100,12 @@ func (s *SFU) UDPAddrs() []net.Addr { return s.net.udp.GetListenAddresses() }
 // is called (from any goroutine) only for candidates found after the answer
 // was made; it may be nil. The client's own candidates come in AddCandidate.
 //
-// An Offer whose ctx is already cancelled when it reaches the member's peer
-// neither creates one nor touches the one there: signaling cancels the ctx
-// of a connection whose member was resumed on another, before it ends the
-// member's media, so a late offer from the old connection can neither leave
-// a PeerConnection nobody owns nor renegotiate the new connection's.
+// An Offer whose ctx is already cancelled when it looks for the member's
+// peer neither creates one nor touches (role included) the one there:
+// signaling cancels the ctx of a connection whose member was resumed on
+// another before it ends the member's media, so a late offer from the old
+// connection can neither leave a PeerConnection nobody owns nor renegotiate
+// the new connection's (see join).
 func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role Role,
 	sdp string, sendCandidate func(candidateJSON []byte),
 ) (answer string, err error) {
@@ -118,21 +119,13 @@ func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role
 	if err := checkOffer(sdp); err != nil {
 		return "", err
 	}
-	p, fresh, err := s.join(roomID, member, role)
+	p, fresh, err := s.join(ctx, roomID, member, role)
 	if err != nil {
 		return "", err
 	}
 	// join returned p with p.sig held, so a concurrent AddCandidate for this
 	// member waits until the remote description is in place.
 	defer p.sig.Unlock()
-	if err := ctx.Err(); err != nil {
-		// Checked after join, under s.mu and p.sig, so that it is ordered
-		// after a Leave by whoever cancelled ctx (see above).
-		if fresh {
-			s.drop(roomID, p)
-		}
-		return "", err
-	}
 	if fresh {
 		if err = p.open(s.api); err == nil {
 			answer, err = p.answer(ctx, sdp, sendCandidate)
@@ -151,6 +144,13 @@ func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role
 // AddCandidate adds one of the member's trickled ICE candidates, given as the
 // JSON of an RTCIceCandidateInit ({"candidate": ..., "sdpMid": ...}).
 func (s *SFU) AddCandidate(roomID [16]byte, member uuid.UUID, candidateJSON []byte) error {
+	return s.AddCandidateContext(context.Background(), roomID, member, candidateJSON)
+}
+
+// AddCandidateContext is AddCandidate for a caller whose session may have
+// been taken over: a candidate whose ctx is cancelled by the time it holds
+// the member's peer is not added (see Offer).
+func (s *SFU) AddCandidateContext(ctx context.Context, roomID [16]byte, member uuid.UUID, candidateJSON []byte) error {
 	var c webrtc.ICECandidateInit
 	if err := json.Unmarshal(candidateJSON, &c); err != nil {
 		return fmt.Errorf("sfu: candidate: %w", err)
@@ -161,6 +161,9 @@ func (s *SFU) AddCandidate(roomID [16]byte, member uuid.UUID, candidateJSON []by
 	}
 	p.sig.Lock()
 	defer p.sig.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return p.addCandidate(c)
 }
 
@@ -250,12 +253,20 @@ func (s *SFU) Stats() Stats {
 
 // join finds the member's peer or registers a new one, and returns it with
 // p.sig locked. fresh is true when the caller must open its PeerConnection.
-func (s *SFU) join(roomID [16]byte, member uuid.UUID, role Role) (p *peer, fresh bool, err error) {
+//
+// ctx is checked under s.mu, before anything is created or changed: a Leave
+// made by whoever cancelled ctx took s.mu before, so a cancelled Offer that
+// comes after it sees the cancellation and touches nothing (see Offer).
+func (s *SFU) join(ctx context.Context, roomID [16]byte, member uuid.UUID, role Role) (p *peer, fresh bool, err error) {
 	for {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			return nil, false, ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			s.mu.Unlock()
+			return nil, false, err
 		}
 		r := s.rooms[string(roomID[:])]
 		if r == nil {

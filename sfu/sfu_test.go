@@ -288,11 +288,25 @@ func TestCancelledOfferTouchesNothing(t *testing.T) {
 		return p.pc.RemoteDescription().SDP
 	}
 	before := remote()
-	if _, err := s.Offer(cancelled, roomID, l.ID, Listen, offerFrom(t, webrtc.RTPCodecTypeAudio), nil); !errors.Is(err, context.Canceled) {
+	role := func() Role {
+		p := s.find(roomID, l.ID)
+		p.room.mu.Lock()
+		defer p.room.mu.Unlock()
+		return p.role
+	}
+	// The late offer claims Talk for the listener: a stale role, as from a
+	// connection that read it before the operator changed it.
+	if _, err := s.Offer(cancelled, roomID, l.ID, Talk, offerFrom(t, webrtc.RTPCodecTypeAudio), nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("late offer with a cancelled ctx: %v, want context.Canceled", err)
 	}
 	if remote() != before {
 		t.Fatal("a cancelled offer renegotiated the member's live PeerConnection")
+	}
+	if got := role(); got != Listen {
+		t.Fatalf("a cancelled offer changed the member's role to %v", got)
+	}
+	if err := s.AddCandidateContext(cancelled, roomID, l.ID, []byte(`{"candidate":"candidate:1 1 udp 1 192.0.2.1 9 typ host","sdpMid":"0"}`)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a candidate with a cancelled ctx: %v, want context.Canceled", err)
 	}
 	n, _ := l.Count()
 	waitFor(t, 5*time.Second, "audio after the cancelled offer", func() bool { m, _ := l.Count(); return m > n+25 })

@@ -271,9 +271,11 @@ func (c *conn) readFailed(err error) {
 	switch {
 	case c.isClosing():
 		// We were closing: the client answered, or closeBy passed. If the
-		// writer found the network gone, that is a drop, unless the client's
-		// own close frame arrived all the same: then it chose to go.
-		c.dropped = c.writeBroke.Load() && !clientClosed(err)
+		// writer found the network gone, or the client's queue overflowed
+		// (4008: in a busy room, a dead path fills the queue before a write
+		// times out), that is a drop, unless the client's own close frame
+		// arrived all the same: then it chose to go.
+		c.dropped = (c.writeBroke.Load() || c.closeCode == CloseTooSlow) && !clientClosed(err)
 	case errors.Is(err, websocket.ErrReadLimit):
 		// gorilla has already sent the 1009 close frame and cannot read on;
 		// shut records it so that the teardown drains the rest.
@@ -441,7 +443,9 @@ func (c *conn) writeLoop() {
 // two notices a dead path first is a race, and must not decide the outcome.
 func (c *conn) writeFailed(err error) {
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+	// A write that fails after the server began to close (shutdown, a
+	// panic, a removal) changes nothing: the server chose to end it.
+	if !c.isClosing() && (errors.As(err, &ne) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
 		c.writeBroke.Store(true)
 	}
 	c.shut(0, "")

@@ -127,17 +127,11 @@ func (c *conn) exitRoom(detach bool) {
 	if !c.inRoom {
 		return
 	}
-	var err error
-	if detach {
-		err = c.s.reg.Detach(c.roomID, c.self, c)
-	} else {
-		err = c.s.reg.LeaveFrom(c.roomID, c.self, c)
-	}
-	// ErrNotMember: the operator removed it, or its client resumed it on
-	// another connection, already.
-	if err != nil && !errors.Is(err, room.ErrNotMember) {
-		c.s.log.Error("leaving a room failed", "err", err) // registry errors carry no ids
-	}
+	// The media session ends before the registry lets the member go: once
+	// it is detached, its client may resume on another connection and offer
+	// there at once, and a Leave made after that would close the new
+	// connection's PeerConnection. (A resume before this point marks us
+	// replaced, and the new connection ends the old session itself.)
 	if c.mediaUsed {
 		c.mediaGen.Add(1)
 		c.cancelMedia()
@@ -148,6 +142,17 @@ func (c *conn) exitRoom(detach bool) {
 		c.mediaCancel = nil
 		c.mediaMu.Unlock()
 		c.mediaUsed, c.mediaCtx = false, nil
+	}
+	var err error
+	if detach {
+		err = c.s.reg.Detach(c.roomID, c.self, c)
+	} else {
+		err = c.s.reg.LeaveFrom(c.roomID, c.self, c)
+	}
+	// ErrNotMember: the operator removed it, or its client resumed it on
+	// another connection, already.
+	if err != nil && !errors.Is(err, room.ErrNotMember) {
+		c.s.log.Error("leaving a room failed", "err", err) // registry errors carry no ids
 	}
 	c.inRoom, c.roomID, c.self = false, room.ID{}, uuid.Nil
 }

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -168,6 +169,39 @@ func TestResumeAfterWriteFails(t *testing.T) {
 	}
 }
 
+// TestResumeAfterQueueOverflows: a connection whose writes stall (a dead
+// path in a busy room: the socket buffer is full and nothing drains it)
+// overflows its send queue long before WriteWait runs out. It is closed
+// with 4008, and its member is detached for a resume all the same, as in a
+// quiet room where the write would have timed out.
+func TestResumeAfterQueueOverflows(t *testing.T) {
+	var bw *breakableListener
+	ts := startServerOn(t, Config{SendQueue: 8, MessageRate: 1e6, MessageBurst: 1e6, WriteWait: 500 * time.Millisecond}, room.Config{ResumeGrace: 3 * time.Second}, func(l net.Listener) net.Listener {
+		bw = &breakableListener{Listener: l, conns: map[string]*breakableConn{}}
+		return bw
+	})
+	s := newSecrets()
+	a, b, bj := roomOfTwo(t, ts, s)
+	bw.stallWritesOf(t, b)
+	for i := 0; ts.metric(t, `sotto_rejections_total{reason="too_slow"}`) != "1"; i++ {
+		if i == 200 {
+			t.Fatal("the stalled connection's queue did not overflow after 200 blobs")
+		}
+		a.send(map[string]any{"type": "blob", "data": "AQID"})
+	}
+	// a's own blobs are not sent back to it: the pong comes next, and no
+	// member_left before it.
+	a.ping(3)
+	if got := ts.metric(t, "sotto_members"); got != "2" {
+		t.Fatalf("sotto_members %s while b is away", got)
+	}
+	b2 := ts.dial(t)
+	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	if r := b2.expect(typeJoined); r.Self != bj.Self {
+		t.Fatalf("resumed as %s, was %s", r.Self, bj.Self)
+	}
+}
+
 // breakableListener hands out connections whose writes can be made to
 // fail as a socket's do once its path is gone, while reads go on waiting.
 type breakableListener struct {
@@ -178,7 +212,11 @@ type breakableListener struct {
 
 type breakableConn struct {
 	net.Conn
-	broken atomic.Bool
+	broken        atomic.Bool
+	stalled       atomic.Bool
+	closed        chan struct{}
+	once          sync.Once
+	writeDeadline atomic.Int64 // unix nanoseconds; 0: none
 }
 
 func (l *breakableListener) Accept() (net.Conn, error) {
@@ -186,15 +224,26 @@ func (l *breakableListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &breakableConn{Conn: nc}
+	c := &breakableConn{Conn: nc, closed: make(chan struct{})}
 	l.mu.Lock()
 	l.conns[nc.RemoteAddr().String()] = c
 	l.mu.Unlock()
 	return c, nil
 }
 
-// breakWritesOf breaks the server's side of cl's connection.
+// breakWritesOf makes every write on the server's side of cl's connection
+// fail with a broken pipe.
 func (l *breakableListener) breakWritesOf(t *testing.T, cl *client) {
+	l.serverSide(t, cl).broken.Store(true)
+}
+
+// stallWritesOf makes every write on the server's side of cl's connection
+// block until the connection is closed, as on a full socket buffer.
+func (l *breakableListener) stallWritesOf(t *testing.T, cl *client) {
+	l.serverSide(t, cl).stalled.Store(true)
+}
+
+func (l *breakableListener) serverSide(t *testing.T, cl *client) *breakableConn {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -202,12 +251,45 @@ func (l *breakableListener) breakWritesOf(t *testing.T, cl *client) {
 	if c == nil {
 		t.Fatal("no server connection for this client")
 	}
-	c.broken.Store(true)
+	return c
 }
 
 func (c *breakableConn) Write(b []byte) (int, error) {
+	if c.stalled.Load() {
+		// Nothing drains: the write waits for its deadline, as on a full
+		// socket buffer.
+		var timeout <-chan time.Time
+		if d := c.writeDeadline.Load(); d != 0 {
+			timeout = time.After(time.Until(time.Unix(0, d)))
+		}
+		select {
+		case <-c.closed:
+			return 0, net.ErrClosed
+		case <-timeout:
+			return 0, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+		}
+	}
 	if c.broken.Load() {
 		return 0, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: syscall.EPIPE}
 	}
 	return c.Conn.Write(b)
+}
+
+func (c *breakableConn) SetWriteDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.writeDeadline.Store(0)
+	} else {
+		c.writeDeadline.Store(t.UnixNano())
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *breakableConn) SetDeadline(t time.Time) error {
+	c.SetWriteDeadline(t)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *breakableConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
