@@ -27,7 +27,6 @@ let ticker = 0;
 let talkInput = null;
 let removeMember = () => {};
 let handsFree = false;
-let lastTalk = 'idle'; // the talk state of the previous render
 
 export function initRoom({ onDown, onUp, onLeave, onRemove }) {
   removeMember = onRemove;
@@ -44,6 +43,9 @@ export function initRoom({ onDown, onUp, onLeave, onRemove }) {
     handsFree = box.checked;
     saveHandsFree(handsFree);
     talkInput.release(); // a switch of mode never leaves the mic on
+    // Focus to the talk button: Space on a focused checkbox would toggle it
+    // again rather than talk.
+    $('talk').focus();
     render(store.get());
   });
   $('leave').addEventListener('click', () => {
@@ -84,13 +86,15 @@ function render(s) {
   const holder = s.floor.holder;
   setText($('talker'), !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`);
 
-  // Hands-free: a turn that ends without our tap (refused as busy, out of
-  // time, taken by the operator) unlatches the button, so the next tap
-  // starts a turn instead of ending one. Offline keeps it: the session
-  // asks again once reconnected, as it does for a held button.
-  const wasOn = lastTalk === 'requesting' || lastTalk === 'talking';
-  lastTalk = s.talk;
-  if (handsFree && wasOn && (s.talk === 'idle' || s.talk === 'busy') && talkInput.isDown()) talkInput.release();
+  // Hands-free: a latched button is always asking for the floor or holding
+  // it (a tap makes the session ask at once). Anything else means the turn
+  // ended without our tap: refused as busy, out of time, taken away, or the
+  // connection dropped. The button comes up, so the next tap starts a turn
+  // instead of ending a dead one, and nothing is left wanting the floor: a
+  // held button asks again after a reconnect (a finger is still on it), but
+  // a mic that turned itself back on minutes after its end chirp would not
+  // be what anyone tapped for.
+  if (handsFree && talkInput.isDown() && s.talk !== 'requesting' && s.talk !== 'talking') talkInput.release();
 
   const talk = $('talk');
   talk.dataset.state = s.talk;
