@@ -6,13 +6,18 @@ import (
 	"time"
 )
 
-// liveUfragJS answers the local ICE username fragment of the page's live
-// PeerConnection (see pcSpyJS): it changes exactly when ICE restarts.
-const liveUfragJS = `(() => {
+// liveICEJS answers the ICE state of the page's live PeerConnection (see
+// pcSpyJS): both sides' ICE username fragments change exactly when an ICE
+// restart is offered (local) and answered (remote).
+const liveICEJS = `(() => {
   const pc = (window.__pcs ?? []).filter((p) => p.connectionState === 'connected').pop();
-  const m = pc?.localDescription?.sdp.match(/a=ice-ufrag:(\S+)/);
-  return m ? m[1] : '';
+  const ufrag = (d) => d?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] ?? '';
+  return pc ? { local: ufrag(pc.localDescription), remote: ufrag(pc.remoteDescription), signaling: pc.signalingState, ice: pc.iceConnectionState } : {};
 })()`
+
+type liveICE struct {
+	Local, Remote, Signaling, ICE string
+}
 
 // TestICERestartOnNetworkChange: the browser says the network changed (an
 // "online" event: a phone moving from Wi-Fi to mobile data) while the
@@ -38,17 +43,22 @@ func TestICERestartOnNetworkChange(t *testing.T) {
 		return n
 	}
 	offersBefore := offers()
-	ufragBefore := evalAs[string](c.bob, liveUfragJS)
+	before := evalAs[liveICE](c.bob, liveICEJS)
 	pcsBefore := evalAs[int](c.bob, `window.__pcs.length`)
-	if ufragBefore == "" || pcsBefore == 0 {
-		t.Fatalf("Bob has no live PeerConnection to watch (ufrag %q, %d made)", ufragBefore, pcsBefore)
+	if before.Local == "" || before.Remote == "" || pcsBefore == 0 {
+		t.Fatalf("Bob has no live PeerConnection to watch (%+v, %d made)", before, pcsBefore)
 	}
 
 	c.bob.eval(`(() => { dispatchEvent(new Event('online')); return ''; })()`)
-	c.bob.waitFor("new ICE credentials on a connected PeerConnection", 10*time.Second, func() bool {
-		u := evalAs[string](c.bob, liveUfragJS)
-		return u != "" && u != ufragBefore
+	// Offered and answered: new credentials on both sides, negotiation
+	// over, ICE connected on them.
+	var after liveICE
+	c.bob.waitFor("an answered ICE restart on a connected PeerConnection", 10*time.Second, func() bool {
+		after = evalAs[liveICE](c.bob, liveICEJS)
+		return after.Local != before.Local && after.Remote != before.Remote && after.Remote != "" &&
+			after.Signaling == "stable" && (after.ICE == "connected" || after.ICE == "completed")
 	})
+	t.Logf("ICE credentials local %s -> %s, server %s -> %s", before.Local, after.Local, before.Remote, after.Remote)
 	if n := offers(); n != offersBefore+1 {
 		t.Errorf("%d offers after the network change, want exactly one more than %d", n, offersBefore)
 	}
