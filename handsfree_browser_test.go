@@ -38,7 +38,7 @@ func TestHandsFreeInBrowser(t *testing.T) {
 		})
 	}
 
-	alice.click("checkbox", "Hands-free: tap to start, tap again to stop")
+	alice.click("checkbox", "Hands-free: tap to start and stop")
 	talk := alice.find("button", "Tap to talk") // the label says what a tap does
 	tap := func() {
 		t.Helper()
