@@ -21,8 +21,9 @@ const handsFreeLimit = 12 * time.Second
 // turn that ends without a tap unlatches the button, so the next tap starts
 // a turn rather than ending one, and nothing asks for the floor again by
 // itself: a turn that runs out of time, one refused because someone else
-// talks, and one cut by a dropped connection. The choice is remembered on
-// the device.
+// talks, and one cut by a dropped connection; a network hiccup with the
+// signaling connection up ends nothing. The choice is remembered on the
+// device.
 func TestHandsFreeInBrowser(t *testing.T) {
 	app := startApp(t, "--talk-limit", handsFreeLimit.String())
 	// Alice's signaling goes through a proxy the test can cut.
@@ -97,6 +98,22 @@ func TestHandsFreeInBrowser(t *testing.T) {
 	}
 	space()
 	alice.waitFor("Space again to end the turn", 10*time.Second, func() bool { return bob.state().Floor.Holder == "" && pressed() == "false" })
+
+	// A network hiccup that leaves the signaling connection up (the
+	// browser's offline and online events; the app restarts ICE) does not
+	// end a hands-free turn: the page shows it, the turn goes on.
+	tap()
+	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	alice.eval(`(() => { dispatchEvent(new Event('offline')); setTimeout(() => dispatchEvent(new Event('online')), 500); return ''; })()`)
+	if s := alice.state(); s.Connection != "offline" {
+		t.Fatalf("the offline event did not reach the page: connection %s", s.Connection)
+	}
+	alice.waitFor("the network back", 10*time.Second, func() bool { return alice.state().Connection == "connected" })
+	if !alice.state().Floor.Mine || pressed() != "true" {
+		t.Fatalf("a hiccup ended the hands-free turn: floor mine %v, aria-pressed %s", alice.state().Floor.Mine, pressed())
+	}
+	tap()
+	alice.waitFor("the tap to end it", 10*time.Second, func() bool { return bob.state().Floor.Holder == "" && pressed() == "false" })
 
 	// Bob holds the floor (hold mode, his default); Alice's tap is refused
 	// and leaves her button up.

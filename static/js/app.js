@@ -155,7 +155,7 @@ function start() {
     },
   });
   initRoom({
-    onDown: () => current?.session?.press(),
+    onDown: (o) => current?.session?.press(o),
     onUp: () => current?.session?.release(),
     onLeave: () => leaveRoom(),
     onRemove: (id) => current?.session?.removeAndRekey(id),

@@ -70,6 +70,13 @@ export class RoomSession {
   #want = false; // the button is held
   #reqId = 0; // our floor_request not yet answered or granted
   #holding = false; // the floor is ours and the mic is live
+  // Hands-free: the button was tapped on (press({ latch: true })). A turn
+  // that ends without the user's tap - refused, out of time, taken away, or
+  // cut by a lost connection - ends the latch and the wish for the floor:
+  // nothing asks again by itself. (A held button does ask again after a
+  // reconnect: a finger is still on it.) A media hiccup with the signaling
+  // connection up ends nothing.
+  #latched = false;
   #sendBlocked = false; // the send watchdog stopped the mic
   #moveNotice = ''; // shown once the room of a new secret is joined
   #knocks = null; // answers code joiners' knocks on the current connection
@@ -276,6 +283,7 @@ export class RoomSession {
   #teardown() {
     this.#gen++;
     this.#attempting = false; // an attempt still running is stale now
+    if (this.#latched) this.#endLatch();
     if (this.#holding) chirp('end');
     this.#micOff();
     this.#holding = false;
@@ -362,6 +370,7 @@ export class RoomSession {
         if (m.id && m.id === this.#reqId) {
           this.#reqId = 0;
           if (this.#want) chirp('busy');
+          if (this.#latched) this.#endLatch();
           this.#render();
         }
         return;
@@ -393,6 +402,7 @@ export class RoomSession {
         if (m.id && m.id === this.#reqId) {
           this.#reqId = 0;
           chirp('busy');
+          if (this.#latched) this.#endLatch();
           this.#render();
         }
         return;
@@ -531,6 +541,10 @@ export class RoomSession {
         this.#holding = false;
         this.#micOff();
         chirp('end');
+        // Taken from a turn we held, for whatever reason: not our tap (a tap
+        // off clears #latched and #holding first, and a quick tap off and
+        // on again must not be ended by the first turn's late release).
+        if (this.#latched) this.#endLatch();
       }
       if (m.reason === 'timeout') {
         // Let go and press again to go on: never re-grab the floor by itself.
@@ -545,12 +559,19 @@ export class RoomSession {
 
   // ---- the button ---------------------------------------------------------
 
-  /** press: the button went down. */
-  press() {
+  /** press: the button went down; latch: by a hands-free tap (see #latched). */
+  press({ latch = false } = {}) {
     this.#want = true;
+    this.#latched = latch;
     if (store.get().notice && !this.#fatal && !this.#sendBlocked && !this.#noMedia) store.update({ notice: '' });
     if (!this.#joined || !this.#sig?.isOpen || this.#sendBlocked) {
       chirp('busy');
+      if (this.#latched) {
+        // A held button asks once connected; a tap on a dead connection
+        // is refused, not kept for later.
+        this.#endLatch();
+        this.#render();
+      }
       return;
     }
     if (this.#holding || this.#reqId) return;
@@ -573,6 +594,7 @@ export class RoomSession {
   release() {
     const wanted = this.#want;
     this.#want = false;
+    this.#latched = false;
     if (!wanted) return;
     const asked = this.#holding || this.#reqId;
     if (this.#holding) {
@@ -584,6 +606,13 @@ export class RoomSession {
     if (asked) this.#sig?.send({ type: 'floor_release' });
     this.#reqId = 0;
     this.#render();
+  }
+
+  // endLatch ends a hands-free turn the user did not end: the button comes
+  // up (the UI follows store.latched) and nothing wants the floor.
+  #endLatch() {
+    this.#latched = false;
+    this.#want = false;
   }
 
   #micOn() {
@@ -667,6 +696,7 @@ export class RoomSession {
       })),
       floor: { holder, mine: !!holder && holder === this.#self, deadline: this.#floor.deadline },
       talk,
+      latched: this.#latched,
     });
   }
 }

@@ -17,6 +17,7 @@ const state = {
   inviteLink: '', // holds the secret: shown on screen, never in sottoState()
   selfName: '',
   talk: 'idle', // the button: 'idle' | 'requesting' | 'talking' | 'busy' | 'offline'
+  latched: false, // hands-free: the session holds a tapped-on turn (session.js #latched)
   notice: '', // a room message for the user (role="alert")
 };
 

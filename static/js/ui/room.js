@@ -86,15 +86,10 @@ function render(s) {
   const holder = s.floor.holder;
   setText($('talker'), !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`);
 
-  // Hands-free: a latched button is always asking for the floor or holding
-  // it (a tap makes the session ask at once). Anything else means the turn
-  // ended without our tap: refused as busy, out of time, taken away, or the
-  // connection dropped. The button comes up, so the next tap starts a turn
-  // instead of ending a dead one, and nothing is left wanting the floor: a
-  // held button asks again after a reconnect (a finger is still on it), but
-  // a mic that turned itself back on minutes after its end chirp would not
-  // be what anyone tapped for.
-  if (handsFree && talkInput.isDown() && s.talk !== 'requesting' && s.talk !== 'talking') talkInput.release();
+  // Hands-free: the session ends a turn the user did not end (refused, out
+  // of time, taken away, a lost connection; see session.js #latched); the
+  // button follows, so the next tap starts a turn instead of ending a dead one.
+  if (handsFree && talkInput.isDown() && !s.latched) talkInput.release();
 
   const talk = $('talk');
   talk.dataset.state = s.talk;

@@ -17,7 +17,8 @@ const TYPING = 'input, textarea, select, [contenteditable=""], [contenteditable=
 /**
  * bindTalk wires the button. isActive() says whether talking makes sense now
  * (the room screen is showing); handsFree() whether a tap toggles instead of
- * a hold; onDown/onUp are called on each transition. Returns { release,
+ * a hold; onDown({ latch }) and onUp() are called on each transition (latch:
+ * the button went down by a hands-free tap). Returns { release,
  * isDown } to let go from outside (leaving the room, a refused turn).
  */
 export function bindTalk(button, { isActive, handsFree = () => false, onDown, onUp }) {
@@ -31,7 +32,7 @@ export function bindTalk(button, { isActive, handsFree = () => false, onDown, on
     if (now === down) return;
     down = now;
     button.setAttribute('aria-pressed', String(down));
-    if (down) onDown();
+    if (down) onDown({ latch: latched });
     else onUp();
   };
 
