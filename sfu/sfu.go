@@ -91,8 +91,9 @@ func New(cfg Config) (*SFU, error) {
 func (s *SFU) UDPAddrs() []net.Addr { return s.net.udp.GetListenAddresses() }
 
 // Offer answers a member's SDP offer. The first offer creates the member's
-// PeerConnection; a later one is a renegotiation on the same PeerConnection
-// (a client restarting ICE after a network change sends one).
+// PeerConnection with role; a later one is a renegotiation on the same
+// PeerConnection (a client restarting ICE after a network change sends one)
+// and leaves the role alone: SetRole changes it.
 //
 // The answer carries the server's candidates: they are host candidates on the
 // mux, known within a millisecond, and putting them in the answer means no
@@ -287,7 +288,9 @@ func (s *SFU) join(ctx context.Context, roomID [16]byte, member uuid.UUID, role 
 			s.mu.Unlock()
 			return p, true, nil
 		}
-		r.setRole(p, role)
+		// An existing session keeps its role: SetRole changes it, from the
+		// registry. role here was read by the caller before the offer, and
+		// may be stale by now (an operator's demotion in between).
 		s.mu.Unlock()
 
 		p.sig.Lock()

@@ -174,10 +174,22 @@ func TestICERestartKeepsTheConnection(t *testing.T) {
 	waitFor(t, 5*time.Second, "the talker to be heard", func() bool { n, _ := l.Count(); return n > 10 })
 
 	// The listener's network changes: it re-offers with new ICE credentials.
+	// The offer claims Talk, as a caller holding a stale role would: a
+	// re-offer leaves the role alone (SetRole changes it).
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := l.Restart(ctx, Listen); err != nil {
+	if err := l.Restart(ctx, Talk); err != nil {
 		t.Fatal(err)
+	}
+	if p := s.find(roomID, l.ID); p == nil {
+		t.Fatal("the listener's session is gone")
+	} else {
+		p.room.mu.Lock()
+		role := p.role
+		p.room.mu.Unlock()
+		if role != Listen {
+			t.Fatalf("a re-offer changed the role to %v", role)
+		}
 	}
 	n, _ := l.Count()
 	waitFor(t, 5*time.Second, "audio after the restart", func() bool { m, _ := l.Count(); return m > n+25 })
