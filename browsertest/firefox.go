@@ -538,3 +538,44 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// PageResult receives what a page under test POSTs when it has run: Firefox
+// has no CDP to evaluate anything from the test, so the page reports by
+// itself. Only the first body counts.
+type PageResult struct {
+	maxBytes int64
+	body     chan []byte
+}
+
+// NewPageResult takes results of at most maxBytes.
+func NewPageResult(maxBytes int64) *PageResult {
+	return &PageResult{maxBytes: maxBytes, body: make(chan []byte, 1)}
+}
+
+// ServeHTTP takes the page's POST.
+func (r *PageResult) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, r.maxBytes))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	select {
+	case r.body <- body:
+	default: // only the first result counts
+	}
+}
+
+// Wait returns the page's result. It fails the test if Firefox exits
+// first, or if nothing comes within deadline, with what Firefox printed.
+func (f *Firefox) Wait(t testing.TB, r *PageResult, deadline time.Duration) []byte {
+	t.Helper()
+	select {
+	case body := <-r.body:
+		return body
+	case <-f.Exited():
+		t.Fatalf("Firefox exited before the page reported; it printed:\n%s", f.Output())
+	case <-time.After(deadline):
+		t.Fatalf("no result from the page within %v; Firefox printed:\n%s", deadline, f.Output())
+	}
+	return nil
+}

@@ -119,7 +119,7 @@ func TestFirefox(t *testing.T) {
 	version, _ := browsertest.FirefoxVersion(t)
 	t.Log(version)
 
-	results := make(chan []byte, 1)
+	results := browsertest.NewPageResult(1 << 22)
 	mux := http.NewServeMux()
 	mux.Handle("/js/", http.FileServerFS(os.DirFS("../static")))
 	mux.Handle("/", http.FileServerFS(os.DirFS("testdata/browser")))
@@ -129,30 +129,13 @@ func TestFirefox(t *testing.T) {
 			t.Logf("page: %s", m.Msg)
 		}
 	})
-	mux.HandleFunc("POST /result", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<22))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		select {
-		case results <- body:
-		default: // only the first result counts
-		}
-	})
+	mux.Handle("POST /result", results)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	ff := browsertest.StartFirefox(t, srv.URL+"/firefox.html", browsertest.FirefoxOptions{})
 	defer ff.Stop() // before srv.Close: no request from Firefox outlives the test
-	var body []byte
-	select {
-	case body = <-results:
-	case <-ff.Exited():
-		t.Fatalf("Firefox exited before the page reported; it printed:\n%s", ff.Output())
-	case <-time.After(firefoxDeadline):
-		t.Fatalf("no result from the page within %v; Firefox printed:\n%s", firefoxDeadline, ff.Output())
-	}
+	body := ff.Wait(t, results, firefoxDeadline)
 	ff.Stop()
 	if os.Getenv("SOTTO_FIREFOX_OUTPUT") != "" {
 		t.Logf("Firefox printed:\n%s", ff.Output())

@@ -75,20 +75,7 @@ const browserScript = `(async () => {
 // random run. It also checks that the app's first load fetches neither
 // the PAKE module nor the curve library: they arrive only on import.
 func TestBrowserExchange(t *testing.T) {
-	h, err := static.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vectors, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/pake-vectors.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(vectors)
-	})
-	mux.Handle("/", h)
+	mux, vectors := appWithVectors(t)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -126,6 +113,28 @@ func TestBrowserExchange(t *testing.T) {
 	if noble < 10 {
 		t.Errorf("importing the PAKE loaded %d vendored noble modules: %v", noble, res.LoadedByPAKE)
 	}
+}
+
+// appWithVectors serves the app the way the server does (static.Handler)
+// and the vectors file at /pake-vectors.json; it returns the mux, for a
+// test's own routes, and the vectors.
+func appWithVectors(t *testing.T) (*http.ServeMux, []byte) {
+	t.Helper()
+	h, err := static.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vectors, err := os.ReadFile("testdata/vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/pake-vectors.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(vectors)
+	})
+	mux.Handle("/", h)
+	return mux, vectors
 }
 
 // checkBrowserRun compares a page's run of browserScript with the vectors.
@@ -173,49 +182,19 @@ const firefoxDeadline = 45 * time.Second
 // same. (The first-load check is Chromium's: this page is not the app.)
 func TestFirefoxExchange(t *testing.T) {
 	version, _ := browsertest.FirefoxVersion(t)
-	h, err := static.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vectors, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	results := make(chan []byte, 1)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/pake-vectors.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(vectors)
-	})
+	mux, vectors := appWithVectors(t)
+	results := browsertest.NewPageResult(1 << 20)
 	mux.HandleFunc("/pake-firefox.html", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, firefoxPage)
 	})
-	mux.HandleFunc("POST /result", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		select {
-		case results <- body:
-		default: // only the first result counts
-		}
-	})
-	mux.Handle("/", h)
+	mux.Handle("POST /result", results)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	ff := browsertest.StartFirefox(t, srv.URL+"/pake-firefox.html", browsertest.FirefoxOptions{})
 	defer ff.Stop() // before srv.Close: no request from Firefox outlives the test
-	var body []byte
-	select {
-	case body = <-results:
-	case <-ff.Exited():
-		t.Fatalf("Firefox exited before the page reported; it printed:\n%s", ff.Output())
-	case <-time.After(firefoxDeadline):
-		t.Fatalf("no result from the page within %v; Firefox printed:\n%s", firefoxDeadline, ff.Output())
-	}
+	body := ff.Wait(t, results, firefoxDeadline)
 	ff.Stop()
 	var res struct {
 		browserRun
