@@ -111,13 +111,20 @@ func TestClientLostServerCloseKeepsMember(t *testing.T) {
 	if err := b.ws.WriteControl(8, []byte{0x0f, 0xa0}, time.Now().Add(time.Second)); err != nil { // 4000
 		t.Fatal(err)
 	}
-	b2 := ts.dial(t)
-	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
-	if r := b2.expect(typeJoined); r.Self != bj.Self {
-		t.Fatalf("resumed as %s, was %s", r.Self, bj.Self)
-	}
+	ts.resumeAs(t, s, bj)
 	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
 		t.Fatalf("a got %+v, want member_back (no member_left)", m)
+	}
+}
+
+// resumeAs resumes bj's membership in the room of s on a new connection,
+// and fails the test unless it is the same member again.
+func (ts *testServer) resumeAs(t testing.TB, s secrets, bj srvMsg) {
+	t.Helper()
+	c := ts.dial(t)
+	c.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	if r := c.expect(typeJoined); r.Self != bj.Self {
+		t.Fatalf("resumed as %s, was %s", r.Self, bj.Self)
 	}
 }
 
@@ -137,11 +144,7 @@ func roomOfTwo(t testing.TB, ts *testServer, s secrets) (a, b *client, bj srvMsg
 // waits), the member is detached for its client to resume, exactly as when
 // the reader finds it first. Before, it left the room at once.
 func TestResumeAfterWriteFails(t *testing.T) {
-	var bw *breakableListener
-	ts := startServerOn(t, Config{}, room.Config{ResumeGrace: 3 * time.Second}, func(l net.Listener) net.Listener {
-		bw = &breakableListener{Listener: l, conns: map[string]*breakableConn{}}
-		return bw
-	})
+	ts, bw := startBreakable(t, Config{})
 	s := newSecrets()
 	a, b, bj := roomOfTwo(t, ts, s)
 	b.send(map[string]any{"type": "floor_request", "id": 2})
@@ -159,11 +162,7 @@ func TestResumeAfterWriteFails(t *testing.T) {
 		t.Fatalf("sotto_members %s while b is away", got)
 	}
 
-	b2 := ts.dial(t)
-	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
-	if r := b2.expect(typeJoined); r.Self != bj.Self {
-		t.Fatalf("resumed as %s, was %s", r.Self, bj.Self)
-	}
+	ts.resumeAs(t, s, bj)
 	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
 		t.Fatalf("member_back %+v", m)
 	}
@@ -175,11 +174,7 @@ func TestResumeAfterWriteFails(t *testing.T) {
 // with 4008, and its member is detached for a resume all the same, as in a
 // quiet room where the write would have timed out.
 func TestResumeAfterQueueOverflows(t *testing.T) {
-	var bw *breakableListener
-	ts := startServerOn(t, Config{SendQueue: 8, MessageRate: 1e6, MessageBurst: 1e6, WriteWait: 500 * time.Millisecond}, room.Config{ResumeGrace: 3 * time.Second}, func(l net.Listener) net.Listener {
-		bw = &breakableListener{Listener: l, conns: map[string]*breakableConn{}}
-		return bw
-	})
+	ts, bw := startBreakable(t, Config{SendQueue: 8, MessageRate: 1e6, MessageBurst: 1e6, WriteWait: 500 * time.Millisecond})
 	s := newSecrets()
 	a, b, bj := roomOfTwo(t, ts, s)
 	bw.stallWritesOf(t, b)
@@ -195,11 +190,19 @@ func TestResumeAfterQueueOverflows(t *testing.T) {
 	if got := ts.metric(t, "sotto_members"); got != "2" {
 		t.Fatalf("sotto_members %s while b is away", got)
 	}
-	b2 := ts.dial(t)
-	b2.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
-	if r := b2.expect(typeJoined); r.Self != bj.Self {
-		t.Fatalf("resumed as %s, was %s", r.Self, bj.Self)
-	}
+	ts.resumeAs(t, s, bj)
+}
+
+// startBreakable starts a server (with a 3 s resume grace) whose
+// connections the test can break or stall one by one.
+func startBreakable(t *testing.T, cfg Config) (*testServer, *breakableListener) {
+	t.Helper()
+	var bw *breakableListener
+	ts := startServerOn(t, cfg, room.Config{ResumeGrace: 3 * time.Second}, func(l net.Listener) net.Listener {
+		bw = &breakableListener{Listener: l, conns: map[string]*breakableConn{}}
+		return bw
+	})
+	return ts, bw
 }
 
 // breakableListener hands out connections whose writes can be made to
