@@ -174,8 +174,8 @@ func WindowedCorrelation(source, rec []float32) []float64 {
 		return nil
 	}
 	source, rec = highPass(source), highPass(rec)
-	lag := envelopeLag(source, rec)
 	sourceEnv := envelope(source)
+	lag := envelopeLags(sourceEnv, envelope(rec), 1)[0]
 	var loudest float64
 	for w := 0; w+corrWindow <= len(rec); w += corrWindow {
 		loudest = math.Max(loudest, RMS(rec[w:w+corrWindow]))
@@ -220,12 +220,6 @@ func envelope(x []float32) []float64 {
 		e = append(e, RMS(x[i:i+envFrame]))
 	}
 	return e
-}
-
-// envelopeLag finds the offset into the cyclic source at which the
-// recording's loudness envelope matches best.
-func envelopeLag(source, rec []float32) int {
-	return envelopeLags(envelope(source), envelope(rec), 1)[0]
 }
 
 // envelopeLags returns the k offsets (in samples) into the cyclic source
