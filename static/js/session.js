@@ -13,7 +13,7 @@ import { MediaLink } from './media.js';
 import { KnockAnswerer, roomCode } from './codejoin.js';
 import { chirp } from './chirps.js';
 import { buzz } from './device.js';
-import { cleanName, loadHandsFree } from './prefs.js';
+import { cleanName } from './prefs.js';
 import * as store from './store.js';
 
 // Reconnect delays: quick at first (a blip), then every 2 s, with jitter so
@@ -537,6 +537,7 @@ export class RoomSession {
   #released(m) {
     if (this.#floor.holder === m.member) this.#floor = { holder: null, deadline: 0 };
     if (m.member === this.#self) {
+      const tapped = this.#latched; // a hands-free turn: the notice says tap, not let go
       if (this.#holding) {
         this.#holding = false;
         this.#micOff();
@@ -550,7 +551,7 @@ export class RoomSession {
         // Let go and press again to go on: never re-grab the floor by itself.
         this.#want = false;
         store.update({
-          notice: loadHandsFree() ? 'Your talk time ran out. Tap again to go on.' : 'Your talk time ran out. Let go and press again to go on.',
+          notice: tapped ? 'Your talk time ran out. Tap again to go on.' : 'Your talk time ran out. Let go and press again to go on.',
         });
       }
     }

@@ -26,22 +26,19 @@ let frame = 0;
 let ticker = 0;
 let talkInput = null;
 let removeMember = () => {};
-let handsFree = false;
 
 export function initRoom({ onDown, onUp, onLeave, onRemove }) {
   removeMember = onRemove;
-  handsFree = loadHandsFree();
   talkInput = bindTalk($('talk'), {
     isActive: () => store.get().screen === 'room',
-    handsFree: () => handsFree,
+    handsFree,
     onDown,
     onUp,
   });
   const box = $('hands-free');
-  box.checked = handsFree;
+  box.checked = loadHandsFree();
   box.addEventListener('change', () => {
-    handsFree = box.checked;
-    saveHandsFree(handsFree);
+    saveHandsFree(box.checked);
     talkInput.release(); // a switch of mode never leaves the mic on
     // Focus to the talk button: Space on a focused checkbox would toggle it
     // again rather than talk.
@@ -55,6 +52,9 @@ export function initRoom({ onDown, onUp, onLeave, onRemove }) {
   initShare();
   store.subscribe(render);
 }
+
+/** handsFree: the Hands-free box is ticked (a tap toggles; see talk.js). */
+const handsFree = () => $('hands-free').checked;
 
 /** setLevelSources tells the meter where our voice and the room's come from. */
 export function setLevelSources(next) {
@@ -89,16 +89,17 @@ function render(s) {
   // Hands-free: the session ends a turn the user did not end (refused, out
   // of time, taken away, a lost connection; see session.js #latched); the
   // button follows, so the next tap starts a turn instead of ending a dead one.
-  if (handsFree && talkInput.isDown() && !s.latched) talkInput.release();
+  const free = handsFree();
+  if (free && talkInput.isDown() && !s.latched) talkInput.release();
 
   const talk = $('talk');
   talk.dataset.state = s.talk;
-  setText(talk.querySelector('.talk-label'), handsFree ? 'Tap to talk' : 'Hold to talk');
+  setText(talk.querySelector('.talk-label'), free ? 'Tap to talk' : 'Hold to talk');
   const fine = matchMedia('(pointer: fine)').matches;
   const sub = {
-    idle: handsFree ? (fine ? 'or press Space' : 'Tap to start') : fine ? 'or hold Space' : 'Press and hold',
+    idle: free ? (fine ? 'or press Space' : 'Tap to start') : fine ? 'or hold Space' : 'Press and hold',
     requesting: 'Getting the floor…',
-    talking: handsFree ? 'Talking · tap to stop' : 'Talking · let go to stop',
+    talking: free ? 'Talking · tap to stop' : 'Talking · let go to stop',
     busy: `Busy: ${holder ? nameOf(s, holder) : 'someone'} is talking`,
     offline: s.connection === 'closed' ? 'Not connected' : CONNECTION_TEXT[s.connection] || 'Not connected',
   }[s.talk];
