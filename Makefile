@@ -12,7 +12,7 @@ FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e
 	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID \
 	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode ./operator:FuzzToken ./operator:FuzzAPI
 
-.PHONY: run build test check lint gotest jstest fuzz-short fuzz bench bench-sfu vulncheck clean
+.PHONY: run build deps test check lint gotest jstest fuzz-short fuzz bench bench-sfu vulncheck clean
 
 run:
 	$(GO) run .
@@ -20,7 +20,12 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/sotto .
 
-test: check lint gotest jstest fuzz-short
+# Installs (as root or with sudo, on Debian/Ubuntu) or names what the tests
+# need beyond Go: scripts/deps.sh holds the one list. Quick when nothing is missing.
+deps:
+	bash scripts/deps.sh
+
+test: deps check lint gotest jstest fuzz-short
 
 # Formatting, vet, and the vendored browser code against its pinned
 # checksums (offline): cheap, and they fail loudly.
