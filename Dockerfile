@@ -11,7 +11,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/sotto .
+# The build context has no .git, so Go cannot stamp the revision itself: the
+# builder passes it in (README, Deploy), and `sotto version` and the
+# sotto_build_info metric show it.
+ARG REVISION=unknown
+ARG BUILD_DATE=unknown
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.buildRevision=${REVISION} -X main.buildDate=${BUILD_DATE}" -o /out/sotto .
 # An empty directory owned by the runtime user, so that a volume mounted at
 # /acme (for --acme-cache) is writable by it. Nothing else is.
 RUN mkdir /out/acme

@@ -55,6 +55,7 @@ type config struct {
 	addr            string
 	metricsAddr     string
 	logLevel        slog.Level
+	logFormat       string // "text" or "json" (logging.go)
 	maxRooms        int
 	maxMembers      int
 	talkLimit       time.Duration
@@ -83,9 +84,15 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 		os.Exit(healthcheckMain(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "version" {
+		os.Exit(versionMain(os.Stdout))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
+	}
+	if errors.Is(err, errShowVersion) {
+		os.Exit(versionMain(os.Stdout))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sotto:", err)
@@ -105,16 +112,20 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs := flag.NewFlagSet("sotto", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: sotto [flags]\n       sotto healthcheck [flags]\n\n"+
+		fmt.Fprintf(out, "Usage: sotto [flags]\n       sotto healthcheck [flags]\n       sotto version\n\n"+
 			"Sotto serves private push-to-talk voice rooms, held in memory only.\n"+
 			"Plain HTTP is served on loopback only; elsewhere choose --acme-domain, --tls-cert/--tls-key,\n"+
 			"--self-signed or --behind-proxy. `sotto healthcheck` asks a running server with the same\n"+
-			"flags for /readyz and exits 0 if it is ready, 1 if not.\n"+
+			"flags for /readyz and exits 0 if it is ready, 1 if not. `sotto version` (or --version) prints\n"+
+			"the version, revision, build date and Go version.\n"+
 			"Every flag can also be set by the environment variable shown in brackets.\n\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(out, "\nEnvironment only:\n  SOTTO_SECRET\n    \toperator mode: clients need tokens signed with this secret (32 or more characters),\n"+
+			"    \tand the operator API at /api/v1/ takes it as its bearer; never a flag, so it stays out of process lists\n")
 	}
 	var c config
 	var logLevel, origins, public, domains, proxies string
+	var showVersion bool
 	// A malformed environment value is an error, as a malformed flag is:
 	// silently using the default could, say, leave a limit off.
 	var envErrs []error
@@ -157,6 +168,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.addr, "addr", env("SOTTO_ADDR", defaultAddr), "address to serve the app and signaling on; plain HTTP only on loopback [SOTTO_ADDR]")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("SOTTO_METRICS_ADDR", ""), "address for Prometheus metrics at /metrics; off when empty [SOTTO_METRICS_ADDR]")
 	fs.StringVar(&logLevel, "log-level", env("SOTTO_LOG_LEVEL", "info"), "debug, info, warn or error [SOTTO_LOG_LEVEL]")
+	fs.StringVar(&c.logFormat, "log-format", env("SOTTO_LOG_FORMAT", "text"), "text (key=value lines) or json (one object a line, for log pipelines) [SOTTO_LOG_FORMAT]")
+	fs.BoolVar(&showVersion, "version", false, "print the version, revision, build date and Go version, and exit")
 	fs.IntVar(&c.maxRooms, "max-rooms", envInt("SOTTO_MAX_ROOMS", room.DefaultMaxRooms), "live rooms at most [SOTTO_MAX_ROOMS]")
 	fs.IntVar(&c.maxMembers, "max-members", envInt("SOTTO_MAX_MEMBERS", room.DefaultMaxMembersPerRoom), "members per room at most [SOTTO_MAX_MEMBERS]")
 	fs.DurationVar(&c.talkLimit, "talk-limit", envDur("SOTTO_TALK_LIMIT", room.DefaultTalkTimeLimit), "longest single turn holding the floor [SOTTO_TALK_LIMIT]")
@@ -179,6 +192,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if showVersion {
+		return c, errShowVersion
+	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
@@ -187,6 +203,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	if err := c.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fmt.Errorf("--log-format: %q is not text or json", c.logFormat)
 	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -240,7 +259,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 // run serves until ctx ends, then shuts down: /readyz turns 503, WebSockets are
 // closed with 1001, and run returns once every connection is gone.
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	log := newLogger(os.Stderr, cfg.logFormat, cfg.logLevel)
 
 	// Certificates are loaded or made before anything listens, so a bad
 	// file stops the start, not the first visitor.
@@ -294,6 +313,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		OnRole: func(id room.ID, member uuid.UUID, role room.Role) { media.SetRole(id, member, role) },
 	})
 	var mreg metrics.Registry
+	bi := readBuildInfo()
+	mreg.Info("sotto_build_info", "The running binary: version, VCS revision, build date, Go version.",
+		map[string]string{"version": bi.Version, "revision": bi.Revision, "build_date": bi.Date, "goversion": bi.GoVersion})
+	mreg.RegisterGoAndProcess()
 	mreg.GaugeFunc("sotto_rooms", "Live rooms.", func() int64 { n, _ := registry.Counts(); return int64(n) })
 	mreg.GaugeFunc("sotto_members", "Members in live rooms.", func() int64 { _, n := registry.Counts(); return int64(n) })
 	mreg.GaugeFunc("sotto_media_peers", "Open WebRTC PeerConnections.", func() int64 { return media.Stats().Peers })

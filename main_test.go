@@ -80,9 +80,30 @@ func TestParseConfigRejectsNonsense(t *testing.T) {
 	if _, err := parseConfig([]string{"--help"}, func(string) string { return "" }, &help); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("--help: %v", err)
 	}
-	for _, want := range []string{"SOTTO_ADDR", "--metrics-addr", "SOTTO_TALK_LIMIT"} {
-		if !strings.Contains(help.String(), strings.TrimPrefix(want, "--")) {
-			t.Errorf("--help does not mention %s", want)
+	// Every variable the server reads is in --help and the README's table.
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars []string
+	for _, f := range []string{"main.go", "operator_mode.go"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`"(SOTTO_[A-Z_]+)"`).FindAllSubmatch(src, -1) {
+			vars = append(vars, string(m[1]))
+		}
+	}
+	if len(vars) < 20 || !slices.Contains(vars, "SOTTO_SECRET") {
+		t.Fatalf("found only %q in the server's sources", vars)
+	}
+	for _, v := range vars {
+		if !strings.Contains(help.String(), v) {
+			t.Errorf("--help does not mention %s", v)
+		}
+		if !strings.Contains(string(readme), "`"+v+"`") {
+			t.Errorf("README.md does not mention %s", v)
 		}
 	}
 }
@@ -598,13 +619,28 @@ type dockerfile struct {
 }
 
 // shellWords splits a shell line into words, honouring single and double
-// quotes (enough for a Dockerfile RUN line; no escapes or expansions).
-func shellWords(s string) ([]string, error) {
+// quotes and expanding ${NAME} (outside single quotes) from vars, which must
+// name it (enough for a Dockerfile RUN line with ARGs; no escapes).
+func shellWords(s string, vars map[string]string) ([]string, error) {
 	var words []string
 	var cur strings.Builder
 	inWord := false
 	var quote rune
-	for _, r := range s {
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if r == '$' && quote != '\'' {
+			end := strings.IndexRune(string(rs[i:]), '}')
+			name, ok := strings.CutPrefix(string(rs[i:])[:max(end, 0)], "${")
+			val, known := vars[name]
+			if end < 0 || !ok || !known {
+				return nil, fmt.Errorf("unsupported expansion in %q (only ${NAME} of an ARG)", s)
+			}
+			cur.WriteString(val)
+			inWord = true
+			i += len([]rune(name)) + 2
+			continue
+		}
 		switch {
 		case quote != 0:
 			if r == quote {
@@ -620,7 +656,7 @@ func shellWords(s string) ([]string, error) {
 				cur.Reset()
 				inWord = false
 			}
-		case r == '\\' || r == '$' || r == '`' || r == ';' || r == '&' || r == '|':
+		case r == '\\' || r == '`' || r == ';' || r == '&' || r == '|':
 			return nil, fmt.Errorf("unsupported shell syntax %q in %q", r, s)
 		default:
 			cur.WriteRune(r)
@@ -636,8 +672,11 @@ func shellWords(s string) ([]string, error) {
 	return words, nil
 }
 
-func parseDockerfile(t *testing.T, path string) dockerfile {
+// parseDockerfile reads the Dockerfile, with args as the build's
+// --build-arg values (an ARG without one takes its default).
+func parseDockerfile(t *testing.T, path string, args map[string]string) dockerfile {
 	t.Helper()
+	vars := map[string]string{}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -653,6 +692,13 @@ func parseDockerfile(t *testing.T, path string) dockerfile {
 		switch strings.ToUpper(instr) {
 		case "FROM":
 			stage++
+			vars = map[string]string{} // ARGs are per stage
+		case "ARG":
+			name, def, _ := strings.Cut(rest, "=")
+			if v, ok := args[name]; ok {
+				def = v
+			}
+			vars[name] = def
 		case "RUN":
 			if !strings.Contains(rest, "go build") {
 				continue
@@ -660,7 +706,7 @@ func parseDockerfile(t *testing.T, path string) dockerfile {
 			if d.buildArgs != nil {
 				t.Fatal("more than one go build line in the Dockerfile")
 			}
-			words, err := shellWords(rest)
+			words, err := shellWords(rest, vars)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -672,7 +718,7 @@ func parseDockerfile(t *testing.T, path string) dockerfile {
 			d.user = rest
 		case "ENV":
 			if stage > 1 {
-				words, err := shellWords(rest)
+				words, err := shellWords(rest, vars)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -740,14 +786,17 @@ func freePort(t *testing.T) string {
 // 0 while serving, 1 once SIGTERM has begun the shutdown, and the server
 // exits 0.
 func TestDockerImageBinary(t *testing.T) {
-	d := parseDockerfile(t, "Dockerfile")
+	// The revision and date a builder passes with --build-arg must reach
+	// `sotto version` (the build context has no .git to read them from).
+	const revision, date = "0123456789abcdef0123456789abcdef01234567", "2026-12-07T04:00:00Z"
+	d := parseDockerfile(t, "Dockerfile", map[string]string{"REVISION": revision, "BUILD_DATE": date})
 
 	// The build line is what the issue asks for.
 	if !slices.Contains(d.buildEnv, "CGO_ENABLED=0") {
 		t.Errorf("build env %q lacks CGO_ENABLED=0", d.buildEnv)
 	}
 	if len(d.buildArgs) < 2 || d.buildArgs[0] != "go" || d.buildArgs[1] != "build" || !slices.Contains(d.buildArgs, "-trimpath") ||
-		!slices.Contains(d.buildArgs, "-ldflags=-s -w") {
+		!slices.ContainsFunc(d.buildArgs, func(a string) bool { return strings.HasPrefix(a, "-ldflags=-s -w ") }) {
 		t.Errorf("build line %q: want go build -trimpath -ldflags='-s -w'", d.buildArgs)
 	}
 	out := slices.Index(d.buildArgs, "-o")
@@ -789,6 +838,10 @@ func TestDockerImageBinary(t *testing.T) {
 	build.Env = append(os.Environ(), d.buildEnv...)
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+
+	if v, err := exec.Command(bin, "version").Output(); err != nil || !strings.Contains(string(v), "revision "+revision+", built "+date) {
+		t.Errorf("sotto version: %v, %q: want the revision and date passed as build args", err, v)
 	}
 
 	// Static, stripped, and without this machine's paths.
