@@ -30,6 +30,9 @@ TOOLS=(
 	"sox|sox|browser tests: converting and measuring that speech"
 	"strace|strace|TestMemoryOnlyBinary: every file the server opens"
 	"zbarimg|zbar-tools|termqr TestDecodes: the terminal QR code scans"
+	"systemd-analyze|systemd|deploy TestSystemdUnit: systemd-analyze verify"
+	"docker-compose|docker-compose|deploy TestCompose: the compose file against its schema"
+	"promtool|prometheus|deploy TestPrometheusRules, TestGrafanaDashboard: rules and PromQL"
 )
 
 # Pinned npm packages, "name@version", installed into .deps/node/.
