@@ -5,6 +5,8 @@
 #
 #   scripts/vendor.sh           fetch with `npm pack`, verify, install into static/vendor/
 #   scripts/vendor.sh --check   verify the committed copy only (no network)
+#   scripts/vendor.sh --sbom    print a CycloneDX 1.6 document of the vendored
+#                               packages (versions and tarball hashes from below)
 #
 # qrcode-generator (MIT, Kazuhiko Arase) draws the invite link's QR code in
 # the browser. Its npm tarball ships an ES module (dist/qrcode.mjs), which is
@@ -156,8 +158,40 @@ fetch_noble() {
   done
 }
 
+# sbom prints the vendored packages as a CycloneDX 1.6 JSON document: the
+# versions and npm tarball hashes pinned above are its only source.
+sbom() {
+  local comp
+  comp() { # name purl-name version sha256
+    printf '    {"type": "library", "bom-ref": "pkg:npm/%s@%s", "name": "%s", "version": "%s", "purl": "pkg:npm/%s@%s", "licenses": [{"license": {"id": "MIT"}}], "hashes": [{"alg": "SHA-256", "content": "%s"}]}' \
+      "$2" "$3" "$1" "$3" "$2" "$3" "$4"
+  }
+  cat <<HEAD
+{
+  "bomFormat": "CycloneDX",
+  "specVersion": "1.6",
+  "version": 1,
+  "metadata": {
+    "component": {"type": "application", "bom-ref": "sotto-web-app", "name": "sotto web app (static/vendor)"}
+  },
+  "components": [
+HEAD
+  comp "$QR_NAME" "$QR_NAME" "$QR_VERSION" "$QR_TARBALL_SHA256"; echo ","
+  comp "@noble/curves" "%40noble/curves" "$NOBLE_VERSION" "$CURVES_TARBALL_SHA256"; echo ","
+  comp "@noble/hashes" "%40noble/hashes" "$NOBLE_VERSION" "$HASHES_TARBALL_SHA256"; echo
+  printf '  ]\n}\n'
+}
+
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+
+# The SBOM describes the committed copy, so that copy is verified first.
+if [ "${1:-}" = "--sbom" ]; then
+  check_qr >/dev/null
+  check_noble >/dev/null
+  sbom
+  exit 0
+fi
 
 if [ "${1:-}" != "--check" ]; then
   fetch_qr "$tmp"
