@@ -42,6 +42,9 @@ type peer struct {
 	// drop of everybody else's packets. Written under room.mu.
 	holds atomic.Bool
 
+	streams atomic.Int32 // read streams pion made for this connection (streams.go)
+	ending  atomic.Bool  // the SFU is ending this session (SFU.end)
+
 	// sig serialises negotiation (Offer, AddCandidate) on this member.
 	sig        sync.Mutex
 	sender     *webrtc.RTPSender // the floor track's sender; set once
