@@ -138,3 +138,89 @@ func TestUnknownSSRCSprayIsBounded(t *testing.T) {
 		t.Errorf("live heap %d KB above where it started after the member left, want at most 2048 KB", rest>>10)
 	}
 }
+
+// A floor holder sends far faster than any Opus encoder: 3,000 packets/s for
+// 1.5 s. Before the cap every packet went to every listener; now listeners
+// get at most forwardRate a second plus one burst. A talker at Opus's 50
+// packets/s, with a second's backlog arriving at once, loses nothing.
+func TestSenderRateCap(t *testing.T) {
+	leakCheck(t)
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{11, 11}
+	flood := join(t, s, api, roomID, Talk, 'F')
+	normal := join(t, s, api, roomID, Talk, 'N')
+	listeners := joinN(t, s, api, roomID, Listen, 'a', 2)
+	everyone := append([]*sfutest.Client{flood, normal}, listeners...)
+	from := func(c *sfutest.Client, tag byte, first uint32) int {
+		n := 0
+		for _, p := range c.Received() {
+			if p.Tag == tag && p.N >= first {
+				n++
+			}
+		}
+		return n
+	}
+
+	s.SetFloor(roomID, flood.ID)
+	warm := uint32(1 << 20)
+	waitFor(t, 10*time.Second, "the listeners to hear the holder", func() bool {
+		_ = flood.Send(warm)
+		warm++
+		time.Sleep(20 * time.Millisecond)
+		return from(listeners[0], 'F', 0) > 0 && from(listeners[1], 'F', 0) > 0
+	})
+	time.Sleep(time.Second) // whatever the warm-up took from the bucket is back
+
+	const rate, spell = 3000, 1500 * time.Millisecond
+	sent := 0
+	began := time.Now()
+	for tick := began; time.Since(began) < spell; {
+		for range rate / 100 {
+			_ = flood.Send(uint32(sent))
+			sent++
+		}
+		tick = tick.Add(10 * time.Millisecond)
+		time.Sleep(time.Until(tick))
+	}
+	elapsed := time.Since(began)
+	settle(t, everyone, 200*time.Millisecond, 5*time.Second)
+	// What the cap lets through in that time, and in one second more: the
+	// server may take in the last packets later than they were sent.
+	// (The numbers are forwardBurst and forwardRate, spelled out so that the
+	// test also builds, and fails, without the cap.)
+	const burst, perSecond = 100, 120
+	allowed := int(burst + perSecond*(elapsed+time.Second).Seconds())
+	for i, l := range listeners {
+		got := from(l, 'F', 0) - from(l, 'F', 1<<20) // the flood, without the warm-up
+		t.Logf("holder sent %d packets in %v (%.0f/s); listener %d got %d (cap allows %d)",
+			sent, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds(), i, got, allowed)
+		if got > allowed {
+			t.Errorf("listener %d got %d of the holder's %d packets in %v, want at most %d", i, got, sent, elapsed.Round(time.Millisecond), allowed)
+		}
+		if want := int(0.5 * perSecond * elapsed.Seconds()); got < want {
+			t.Errorf("listener %d got %d of the holder's packets, want at least %d: the cap is not a block", i, got, want)
+		}
+	}
+
+	// A normal talker: 50 packets/s, then a second's worth at once (its
+	// network held them back), then 50/s again. Nothing is dropped.
+	s.SetFloor(roomID, normal.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n := uint32(0)
+	n += uint32(normal.Talk(ctx, n, 50, 20*time.Millisecond))
+	for range 50 {
+		_ = normal.Send(n)
+		n++
+	}
+	n += uint32(normal.Talk(ctx, n, 50, 20*time.Millisecond))
+	waitFor(t, 5*time.Second, "the normal talker's packets", func() bool {
+		return from(listeners[0], 'N', 0) >= int(n) && from(listeners[1], 'N', 0) >= int(n)
+	})
+	for i, l := range listeners {
+		if got := from(l, 'N', 0); got != int(n) {
+			t.Errorf("listener %d got %d of the normal talker's %d packets", i, got, n)
+		}
+	}
+}

@@ -37,6 +37,7 @@ type peer struct {
 	role  Role
 	ready bool      // media connected: worth writing to
 	out   outStream // what this member's floor track has sent so far
+	pace  pacer     // how fast its own packets may be forwarded (forward.go)
 
 	// holds mirrors "holder and may talk" for the mic reader's lock-free
 	// drop of everybody else's packets. Written under room.mu.

@@ -68,6 +68,7 @@ type SFU struct {
 	peers     atomic.Int64  // PeerConnections created and not yet closed
 	forwarded atomic.Uint64 // packets written to listeners' floor tracks
 	dropped   atomic.Uint64 // packets read from members who did not hold the floor
+	limited   atomic.Uint64 // holder's packets dropped for exceeding forwardRate
 	ended     atomic.Uint64 // media sessions ended for sending too many SSRCs (streams.go)
 }
 
@@ -77,6 +78,7 @@ type Stats struct {
 	Peers     int64  // open PeerConnections
 	Forwarded uint64 // packets written to listeners
 	Dropped   uint64 // packets dropped because their sender did not hold the floor
+	Limited   uint64 // holder's packets dropped because they came faster than forwardRate
 	Ended     uint64 // media sessions the SFU ended for sending more than maxRemoteStreams SSRCs
 }
 
@@ -273,7 +275,8 @@ func (s *SFU) Stats() Stats {
 	s.mu.Unlock()
 	return Stats{
 		Rooms: n, Peers: s.peers.Load(),
-		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(), Ended: s.ended.Load(),
+		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
+		Limited: s.limited.Load(), Ended: s.ended.Load(),
 	}
 }
 
