@@ -58,3 +58,13 @@ func TestForwardRateCounted(t *testing.T) {
 		t.Errorf("Stats().Limited = %d after 1001 packets at once, want 800 to %d", st.Limited, 1001-forwardBurst)
 	}
 }
+
+// BenchmarkPacer is what the cap adds to each packet a holder sends (not
+// to each listener's copy).
+func BenchmarkPacer(b *testing.B) {
+	var p pacer
+	now := int64(time.Hour)
+	for i := 0; i < b.N; i++ {
+		p.allow(now + int64(i)*forwardInterval)
+	}
+}
