@@ -3,7 +3,10 @@ package sfu
 import (
 	"bytes"
 	"context"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,6 +52,18 @@ func (l *lineCounter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// rssKB is the process's resident memory (Linux; 0 elsewhere), for the log.
+func rssKB() int {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
+
 // liveHeap is the heap still reachable, after a full collection.
 func liveHeap() uint64 {
 	var ms runtime.MemStats
@@ -92,7 +107,7 @@ func TestUnknownSSRCSprayIsBounded(t *testing.T) {
 		_ = c.Send(uint32(i))
 	}
 	time.Sleep(100 * time.Millisecond)
-	before := liveHeap()
+	before, rss0 := liveHeap(), rssKB()
 
 	sp.on.Store(true)
 	began := time.Now()
@@ -115,8 +130,8 @@ func TestUnknownSSRCSprayIsBounded(t *testing.T) {
 	during := liveHeap()
 	peers := s.Stats().Peers
 	growth := int64(during) - int64(before)
-	t.Logf("sprayed %d SSRCs in %v; server logged %d lines; live heap %d -> %d KB (%+d KB, %.0f B/SSRC); open sessions %d",
-		spray, sendTime.Round(time.Millisecond), logs.n.Load(), before>>10, during>>10, growth>>10, float64(growth)/spray, peers)
+	t.Logf("sprayed %d SSRCs in %v; server logged %d lines; live heap %d -> %d KB (%+d KB, %.0f B/SSRC); RSS %d -> %d KB; open sessions %d",
+		spray, sendTime.Round(time.Millisecond), logs.n.Load(), before>>10, during>>10, growth>>10, float64(growth)/spray, rss0, rssKB(), peers)
 
 	// The client keeps a little SRTP state per SSRC it sent (~200 B); the
 	// server, before the bound, several KB. 4 MB is far from either.
@@ -133,7 +148,7 @@ func TestUnknownSSRCSprayIsBounded(t *testing.T) {
 	waitFor(t, 10*time.Second, "the sessions to close", func() bool { return s.Stats().Peers == 0 })
 	stableGoroutines()
 	after := liveHeap()
-	t.Logf("after leave: live heap %d KB (start %d KB)", after>>10, start>>10)
+	t.Logf("after leave: live heap %d KB (start %d KB), RSS %d KB", after>>10, start>>10, rssKB())
 	if rest := int64(after) - int64(start); rest > 2<<20 {
 		t.Errorf("live heap %d KB above where it started after the member left, want at most 2048 KB", rest>>10)
 	}
