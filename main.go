@@ -323,6 +323,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	mreg.GaugeFunc("sotto_media_rooms", "Rooms with media state in the SFU.", func() int64 { return int64(media.Stats().Rooms) })
 	mreg.CounterFunc("sotto_media_forwarded_packets_total", "RTP packets written to listeners.", func() uint64 { return media.Stats().Forwarded })
 	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
+	mreg.CounterFunc("sotto_media_rate_limited_packets_total", "RTP packets of the floor holder dropped because they came faster than Opus sends.", func() uint64 { return media.Stats().Limited })
+	mreg.CounterFunc("sotto_media_sessions_ended_total", "Media sessions the SFU ended because they sent more SSRCs than a client needs.", func() uint64 { return media.Stats().Ended })
 
 	var admit sig.AdmitFunc
 	if cfg.operatorSecret != nil {

@@ -140,8 +140,30 @@ func (n *network) close() {
 	}
 }
 
-// newAPI returns the shared pion API and the sockets behind it.
-func newAPI(cfg Config) (*webrtc.API, *network, error) {
+// apiConfig is what every PeerConnection's pion API is made of. Each
+// connection gets an API of its own, made by forPeer, so that pion's buffer
+// factory knows which connection it serves (streams.go); everything else is
+// shared.
+type apiConfig struct {
+	media        *webrtc.MediaEngine // copied by pion into each PeerConnection
+	interceptors *interceptor.Registry
+	settings     webrtc.SettingEngine
+}
+
+// forPeer returns the API for p's PeerConnection.
+func (c *apiConfig) forPeer(p *peer) *webrtc.API {
+	settings := c.settings
+	settings.BufferFactory = p.newBuffer
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(c.media),
+		webrtc.WithInterceptorRegistry(c.interceptors),
+		webrtc.WithSettingEngine(settings),
+	)
+}
+
+// newAPI returns what the pion API of every connection is made of, and the
+// sockets behind it.
+func newAPI(cfg Config) (*apiConfig, *network, error) {
 	logs := logging.NewDefaultLoggerFactory() // error level unless PION_LOG_* says otherwise
 	if cfg.LogWriter != nil {
 		logs.Writer = cfg.LogWriter
@@ -210,12 +232,7 @@ func newAPI(cfg Config) (*webrtc.API, *network, error) {
 		}
 	}
 
-	api := webrtc.NewAPI(
-		webrtc.WithMediaEngine(media),
-		webrtc.WithInterceptorRegistry(interceptors),
-		webrtc.WithSettingEngine(settings),
-	)
-	return api, nw, nil
+	return &apiConfig{media: media, interceptors: interceptors, settings: settings}, nw, nil
 }
 
 // listen opens the one UDP port (and the optional ICE-TCP mux) and tells the

@@ -37,10 +37,14 @@ type peer struct {
 	role  Role
 	ready bool      // media connected: worth writing to
 	out   outStream // what this member's floor track has sent so far
+	pace  pacer     // how fast its own packets may be forwarded (forward.go)
 
 	// holds mirrors "holder and may talk" for the mic reader's lock-free
 	// drop of everybody else's packets. Written under room.mu.
 	holds atomic.Bool
+
+	streams atomic.Int32 // read streams pion made for this connection (streams.go)
+	ending  atomic.Bool  // the SFU is ending this session (SFU.end)
 
 	// sig serialises negotiation (Offer, AddCandidate) on this member.
 	sig        sync.Mutex

@@ -50,7 +50,7 @@ var (
 
 // SFU is the media server of all rooms. It is safe for concurrent use.
 type SFU struct {
-	api *webrtc.API
+	api *apiConfig
 	net *network
 
 	mu sync.Mutex
@@ -68,6 +68,8 @@ type SFU struct {
 	peers     atomic.Int64  // PeerConnections created and not yet closed
 	forwarded atomic.Uint64 // packets written to listeners' floor tracks
 	dropped   atomic.Uint64 // packets read from members who did not hold the floor
+	limited   atomic.Uint64 // holder's packets dropped for exceeding forwardRate
+	ended     atomic.Uint64 // media sessions ended for sending too many SSRCs (streams.go)
 }
 
 // Stats is a snapshot of the SFU's counters.
@@ -76,6 +78,8 @@ type Stats struct {
 	Peers     int64  // open PeerConnections
 	Forwarded uint64 // packets written to listeners
 	Dropped   uint64 // packets dropped because their sender did not hold the floor
+	Limited   uint64 // holder's packets dropped because they came faster than forwardRate
+	Ended     uint64 // media sessions the SFU ended for sending more than maxRemoteStreams SSRCs
 }
 
 // New opens the UDP port (and the optional ICE-TCP mux) and returns an SFU.
@@ -128,7 +132,7 @@ func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role
 	// member waits until the remote description is in place.
 	defer p.sig.Unlock()
 	if fresh {
-		if err = p.open(s.api); err == nil {
+		if err = p.open(s.api.forPeer(p)); err == nil {
 			answer, err = p.answer(ctx, sdp, sendCandidate)
 		}
 		if err != nil {
@@ -222,6 +226,26 @@ func (s *SFU) drop(roomID [16]byte, p *peer) {
 	p.close()
 }
 
+// end ends p's media session from the SFU's side: it leaves the fan-out, as
+// if its member had left, and its PeerConnection is closed. The member keeps
+// its place in the room and a floor the registry gave it; a new offer starts
+// a new session. p does not know its room's id, so the room is found by
+// pointer: this runs only when a session misbehaves.
+func (s *SFU) end(p *peer) {
+	s.mu.Lock()
+	for key, r := range s.rooms {
+		if r == p.room {
+			r.drop(p)
+			if r.empty() {
+				delete(s.rooms, key)
+			}
+			break
+		}
+	}
+	s.mu.Unlock()
+	p.close()
+}
+
 // Close closes every PeerConnection and the sockets. The SFU cannot be used
 // afterwards.
 func (s *SFU) Close() error {
@@ -249,7 +273,11 @@ func (s *SFU) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.rooms)
 	s.mu.Unlock()
-	return Stats{Rooms: n, Peers: s.peers.Load(), Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load()}
+	return Stats{
+		Rooms: n, Peers: s.peers.Load(),
+		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
+		Limited: s.limited.Load(), Ended: s.ended.Load(),
+	}
 }
 
 // join finds the member's peer or registers a new one, and returns it with

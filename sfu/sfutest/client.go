@@ -41,7 +41,11 @@ type Server interface {
 // browsers do for audio), an ICE keepalive every 5 s (a browser's consent
 // freshness check), loopback candidates only. tcp makes clients offer ICE-TCP
 // candidates only, as a client behind a UDP-blocking firewall ends up using.
-func NewAPI(tcp bool) (*webrtc.API, error) {
+func NewAPI(tcp bool) (*webrtc.API, error) { return NewAPIWith(tcp) }
+
+// NewAPIWith is NewAPI with extra interceptors in the clients' media path,
+// after the report interceptors (an attack test rewrites what it sends).
+func NewAPIWith(tcp bool, extra ...interceptor.Factory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -60,6 +64,9 @@ func NewAPI(tcp bool) (*webrtc.API, error) {
 		report.SenderInterval(5*time.Second),
 	); err != nil {
 		return nil, err
+	}
+	for _, f := range extra {
+		ir.Add(f)
 	}
 	var se webrtc.SettingEngine
 	se.SetICETimeouts(15*time.Second, 30*time.Second, 5*time.Second)
