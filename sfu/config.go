@@ -186,6 +186,14 @@ func newAPI(cfg Config) (*webrtc.API, *network, error) {
 	// "disconnected" must allow for more than that; the keepalive interval
 	// only paces the agent's own timer, since lite never pings.
 	settings.SetICETimeouts(iceDisconnectedTimeout, iceFailedTimeout, iceTimerInterval)
+	// The server never dials out. pion's active ICE-TCP would connect to the
+	// host:port of every passive TCP candidate a client names, from every
+	// local interface: any member could make the server probe any TCP
+	// service and hold sockets towards it. ICE-TCP here is passive only (the
+	// client connects to the app's port), so pion neither dials nor
+	// advertises "tcptype active" candidates; peer.go also drops the
+	// client's passive and simultaneous-open TCP candidates (dialCandidate).
+	settings.DisableActiveTCP(true)
 
 	nw, err := listen(cfg, logs, &settings)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/google/uuid"
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	pionsdp "github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -207,8 +208,40 @@ func checkOffer(sdp string) error {
 	return nil
 }
 
+// dialCandidate reports whether a candidate value (with or without the
+// "candidate:" prefix) is one the server could only use by connecting out to
+// it: a TCP candidate that is not "tcptype active". The server is ICE-TCP
+// passive only and never dials (see newAPI), so such candidates are dropped
+// before pion sees them; browsers that gather them (Firefox) lose nothing,
+// their active candidates reach the server's passive one. It parses as pion
+// does, so what it keeps and what pion acts on are the same candidates.
+func dialCandidate(value string) bool {
+	c, err := ice.UnmarshalCandidate(strings.TrimPrefix(value, "candidate:"))
+	if err != nil {
+		return false // pion refuses it too
+	}
+	return c.NetworkType().IsTCP() && c.TCPType() != ice.TCPTypeActive
+}
+
+// withoutDialCandidates returns the offer without its a=candidate lines that
+// dialCandidate refuses.
+func withoutDialCandidates(sdp string) string {
+	if !strings.Contains(sdp, "a=candidate:") {
+		return sdp
+	}
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(sdp, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimRight(l, "\r\n"), "a=candidate:"); ok && dialCandidate(v) {
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
 // addCandidate adds one of the client's trickled candidates. Called with
-// p.sig held.
+// p.sig held. A candidate the server would have to dial (dialCandidate) is
+// counted and ignored: no error, since browsers send them in good faith.
 func (p *peer) addCandidate(c webrtc.ICECandidateInit) error {
 	p.mu.Lock()
 	pc := p.pc
@@ -220,6 +253,9 @@ func (p *peer) addCandidate(c webrtc.ICECandidateInit) error {
 		return fmt.Errorf("sfu: more than %d candidates", maxRemoteCandidates)
 	}
 	p.candidates++
+	if dialCandidate(c.Candidate) {
+		return nil
+	}
 	return pc.AddICECandidate(c)
 }
 

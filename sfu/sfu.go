@@ -120,6 +120,7 @@ func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role
 	if err := checkOffer(sdp); err != nil {
 		return "", err
 	}
+	sdp = withoutDialCandidates(sdp)
 	p, fresh, err := s.join(ctx, roomID, member, role)
 	if err != nil {
 		return "", err
