@@ -19,6 +19,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -127,8 +128,9 @@ const (
 
 // network is what New opened and Close must release.
 type network struct {
-	udp ice.UDPMux
-	tcp ice.TCPMux
+	udp   ice.UDPMux
+	tcp   ice.TCPMux
+	guard *consentGuard // gates media on the UDP sockets (consent.go)
 }
 
 func (n *network) close() {
@@ -239,7 +241,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		return nil, fmt.Errorf("sfu: UDPAddr %q: bad port", cfg.UDPAddr)
 	}
 	iceLog := logs.NewLogger("ice")
-	n := &network{}
+	n := &network{guard: newConsentGuard()}
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 
 	ip, _ := netip.ParseAddr(host)
@@ -253,8 +255,13 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		} else if ip.Is6() {
 			nets, types = nets[1:], types[1:]
 		}
+		std, err := stdnet.NewNet()
+		if err != nil {
+			return nil, err
+		}
 		mux, err := ice.NewMultiUDPMuxFromPort(int(port),
-			ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog))
+			ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog),
+			ice.UDPMuxFromPortWithNet(consentNet{Net: std, g: n.guard}))
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
@@ -264,7 +271,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
-		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: conn})
+		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: n.guard.wrap(conn)})
 		// pion skips loopback addresses unless told; a loopback-only server
 		// (tests, a reverse-proxied dev box) has nothing else to offer.
 		if ip.IsLoopback() {

@@ -8,6 +8,7 @@ package sfu
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -52,9 +53,10 @@ type peer struct {
 	// visible to the fan-out and never replaced.
 	floor *webrtc.TrackLocalStaticRTP
 
-	mu     sync.Mutex // guards closed, pc and wg.Add
+	mu     sync.Mutex // guards closed, pc, ufrag and wg.Add
 	closed bool
 	pc     *webrtc.PeerConnection
+	ufrag  string         // our ICE ufrag, under which the consent guard knows the session
 	wg     sync.WaitGroup // our goroutines reading from pc
 
 	candMu        sync.Mutex
@@ -154,6 +156,9 @@ func (p *peer) answer(ctx context.Context, sdp string, sendCandidate func([]byte
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return "", err
 	}
+	if err := p.registerCreds(sdp, pc.LocalDescription()); err != nil {
+		return "", err
+	}
 	// Host candidates on the mux are known almost at once; wait for them so the
 	// answer is complete. On a renegotiation without ICE restart nothing is
 	// gathered and this returns at once.
@@ -163,6 +168,49 @@ func (p *peer) answer(ctx context.Context, sdp string, sendCandidate func([]byte
 		return "", ctx.Err()
 	}
 	return withOpusParams(pc.LocalDescription().SDP), nil
+}
+
+// registerCreds tells the consent guard this session's ICE credentials, as
+// pion reads them from the offer and our answer, replacing those of a
+// previous negotiation (an ICE restart changes both).
+func (p *peer) registerCreds(offer string, local *webrtc.SessionDescription) error {
+	var c iceCreds
+	var ok bool
+	if c.remoteUfrag, c.remotePwd, ok = sdpICECreds(offer); !ok {
+		return fmt.Errorf("%w: no ICE credentials", ErrBadOffer)
+	}
+	if local == nil {
+		return ErrNoPeer
+	}
+	if c.localUfrag, c.localPwd, ok = sdpICECreds(local.SDP); !ok {
+		return errors.New("sfu: the answer has no ICE credentials")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrNoPeer
+	}
+	p.sfu.net.guard.set(p.ufrag, c)
+	p.ufrag = c.localUfrag
+	return nil
+}
+
+// sdpICECreds returns the ICE ufrag and password of a description the way
+// pion's extractICEDetails picks them: session level first, else the first
+// media section's.
+func sdpICECreds(sdp string) (ufrag, pwd string, ok bool) {
+	parsed, err := (&webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}).Unmarshal()
+	if err != nil {
+		return "", "", false
+	}
+	ufrag, _ = parsed.Attribute("ice-ufrag")
+	pwd, _ = parsed.Attribute("ice-pwd")
+	if ufrag == "" && len(parsed.MediaDescriptions) > 0 {
+		md := parsed.MediaDescriptions[0]
+		ufrag, _ = md.Attribute("ice-ufrag")
+		pwd, _ = md.Attribute("ice-pwd")
+	}
+	return ufrag, pwd, ufrag != "" && pwd != ""
 }
 
 // checkOffer accepts exactly one audio section: that is what our clients
@@ -359,6 +407,9 @@ func (p *peer) close() {
 	}
 	p.closed = true
 	pc := p.pc
+	if p.ufrag != "" {
+		p.sfu.net.guard.forget(p.ufrag)
+	}
 	p.mu.Unlock()
 	if pc != nil {
 		_ = pc.Close()

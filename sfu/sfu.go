@@ -76,6 +76,11 @@ type Stats struct {
 	Peers     int64  // open PeerConnections
 	Forwarded uint64 // packets written to listeners
 	Dropped   uint64 // packets dropped because their sender did not hold the floor
+	// Unconsented counts media packets not sent because their address had
+	// not answered a consent check (consent.go): a member pointing its
+	// stream at a host that never asked for it, or a network change caught
+	// in the round trip before consent.
+	Unconsented uint64
 }
 
 // New opens the UDP port (and the optional ICE-TCP mux) and returns an SFU.
@@ -250,7 +255,8 @@ func (s *SFU) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.rooms)
 	s.mu.Unlock()
-	return Stats{Rooms: n, Peers: s.peers.Load(), Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load()}
+	return Stats{Rooms: n, Peers: s.peers.Load(), Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
+		Unconsented: s.net.guard.refused.Load()}
 }
 
 // join finds the member's peer or registers a new one, and returns it with
