@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +43,12 @@ type Config struct {
 	// in New. Empty: advertise the local addresses.
 	PublicAddrs []string
 
-	// LogWriter receives pion's own log lines (error level only; PION_LOG_*
-	// environment variables can raise it while debugging). Nil: os.Stderr.
+	// Log receives pion's own log lines, format strings only, never a value
+	// a client sent (logs.go), at the levels Log's handler enables. Nil: a
+	// text logger on LogWriter that shows errors only.
+	Log *slog.Logger
+
+	// LogWriter is where pion's lines go when Log is nil. Nil: os.Stderr.
 	LogWriter io.Writer
 }
 
@@ -144,10 +150,15 @@ func (n *network) close() {
 
 // newAPI returns the shared pion API and the sockets behind it.
 func newAPI(cfg Config) (*webrtc.API, *network, error) {
-	logs := logging.NewDefaultLoggerFactory() // error level unless PION_LOG_* says otherwise
-	if cfg.LogWriter != nil {
-		logs.Writer = cfg.LogWriter
+	log := cfg.Log
+	if log == nil {
+		w := cfg.LogWriter
+		if w == nil {
+			w = os.Stderr
+		}
+		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
+	logs := pionLogs{log}
 
 	// Media: Opus and nothing else. No header extensions are registered, so
 	// none are negotiated: no audio-level extension that would tell the server
