@@ -58,7 +58,7 @@ const (
 	consentCheckInterval = 500 * time.Millisecond
 	// maxConsentAddrs bounds the addresses one socket remembers. A server
 	// has one per connected member (plus a few during network changes); 4096
-	// entries are well under 1 MB. When full, the oldest entry without
+	// entries take about 1 MB. When full, the oldest entry without
 	// consent is forgotten, so spoofed sources cannot crowd out real ones.
 	maxConsentAddrs = 4096
 	// consentPriority is the PRIORITY of our checks (RFC 8445 requires one):

@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -110,5 +111,46 @@ func TestSpoofedNominationGetsNoMedia(t *testing.T) {
 		if tl.stunIn > tl.requests+maxChecks {
 			t.Errorf("victim 127.0.0.%d received %d STUN packets, want at most %d answers + %d checks", i+2, tl.stunIn, tl.requests, maxChecks)
 		}
+	}
+}
+
+// The consent table of a socket stays within maxConsentAddrs however many
+// sources a member spoofs, and an address with consent outlives the
+// spoofed ones.
+func TestConsentTableIsBounded(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	g := newConsentGuard()
+	creds := iceCreds{localUfrag: "srv", localPwd: "srvpasswordsrvpassword", remoteUfrag: "cli", remotePwd: "clipasswordclipassword"}
+	g.set("", creds)
+	c := g.wrap(conn)
+	req, err := stun.Build(stun.BindingRequest, stun.TransactionID, stun.NewUsername("srv:cli"),
+		stun.NewShortTermIntegrity(creds.localPwd), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The real client: checked, and it answered.
+	real := netip.MustParseAddrPort("127.0.0.1:9")
+	c.request(req, real)
+	c.mu.Lock()
+	c.addrs[real].granted = time.Now()
+	c.mu.Unlock()
+	// Spoofed sources, more than the table holds (port 9 on 127.0.1.x/127.0.2.x:
+	// discard, nothing listens).
+	for i := range maxConsentAddrs + 100 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, byte(1 + i/65536), byte(i / 256 % 256)}), uint16(1000+i%256))
+		c.request(req, ap)
+	}
+	c.mu.Lock()
+	n, kept := len(c.addrs), c.addrs[real] != nil
+	c.mu.Unlock()
+	if n > maxConsentAddrs {
+		t.Errorf("%d addresses remembered, want at most %d", n, maxConsentAddrs)
+	}
+	if !kept {
+		t.Error("spoofed sources crowded out the address with consent")
 	}
 }

@@ -16,12 +16,13 @@ package sfu
 //     Any byte outside printable ASCII is replaced all the same.
 //   - Trace, Debug, ..., Error take a ready-made message, which pion builds
 //     with fmt.Sprintf as often as it passes a literal, and which cannot be
-//     told apart at run time. Below warn they are dropped; at warn and
-//     error a fixed text stands in for them.
+//     told apart at run time. At error a fixed text stands in for it; below,
+//     it is dropped.
 //
-// Levels map one to one onto slog's, except trace and info, which go to
-// debug: pion's info lines are connection-state chatter an operator only
-// wants while debugging.
+// pion's errors are slog errors; everything else (trace to warn) goes to
+// debug. That keeps what an operator sees by default what it was before
+// (pion's default level is error): pion warns of things that happen every
+// day, a reader failing as a member's connection closes, a stray packet.
 
 import (
 	"context"
@@ -55,19 +56,19 @@ func (l pionLogger) format(level slog.Level, format string) {
 
 func (l pionLogger) message(level slog.Level) {
 	ctx := context.Background()
-	if level >= slog.LevelWarn && l.log.Enabled(ctx, level) {
+	if l.log.Enabled(ctx, level) {
 		l.log.Log(ctx, level, pionMessageWithheld, "scope", l.scope)
 	}
 }
 
-func (l pionLogger) Trace(string)                   { l.message(slog.LevelDebug) }
+func (l pionLogger) Trace(string)                   {}
 func (l pionLogger) Tracef(format string, _ ...any) { l.format(slog.LevelDebug, format) }
-func (l pionLogger) Debug(string)                   { l.message(slog.LevelDebug) }
+func (l pionLogger) Debug(string)                   {}
 func (l pionLogger) Debugf(format string, _ ...any) { l.format(slog.LevelDebug, format) }
-func (l pionLogger) Info(string)                    { l.message(slog.LevelDebug) }
+func (l pionLogger) Info(string)                    {}
 func (l pionLogger) Infof(format string, _ ...any)  { l.format(slog.LevelDebug, format) }
-func (l pionLogger) Warn(string)                    { l.message(slog.LevelWarn) }
-func (l pionLogger) Warnf(format string, _ ...any)  { l.format(slog.LevelWarn, format) }
+func (l pionLogger) Warn(string)                    {}
+func (l pionLogger) Warnf(format string, _ ...any)  { l.format(slog.LevelDebug, format) }
 func (l pionLogger) Error(string)                   { l.message(slog.LevelError) }
 func (l pionLogger) Errorf(format string, _ ...any) { l.format(slog.LevelError, format) }
 
