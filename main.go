@@ -78,6 +78,8 @@ type config struct {
 	selfSigned      bool
 	behindProxy     bool
 	trustedProxies  []netip.Prefix
+
+	logOut io.Writer // where the log goes; nil: os.Stderr (tests set it)
 }
 
 func main() {
@@ -259,7 +261,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 // run serves until ctx ends, then shuts down: /readyz turns 503, WebSockets are
 // closed with 1001, and run returns once every connection is gone.
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	log := newLogger(os.Stderr, cfg.logFormat, cfg.logLevel)
+	logOut := cfg.logOut
+	if logOut == nil {
+		logOut = os.Stderr
+	}
+	log := newLogger(logOut, cfg.logFormat, cfg.logLevel)
 
 	// Certificates are loaded or made before anything listens, so a bad
 	// file stops the start, not the first visitor.
@@ -294,6 +300,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		UDPAddr:     net.JoinHostPort(host, strconv.Itoa(udpPort)),
 		TCPListener: iceTCPLn,
 		PublicAddrs: cfg.publicAddrs,
+		Log:         log, // pion's format strings only, never client input (sfu/logs.go)
 	})
 	if err != nil {
 		webLn.Close()

@@ -304,7 +304,8 @@ func TestHTTPErrorLogHoldsNoAddress(t *testing.T) {
 			t.Errorf("log holds %s:\n%s", addr, out)
 		}
 	}
-	if !strings.Contains(out, "level=DEBUG msg=\"http: TLS handshake error from a client: remote error") || !strings.Contains(out, "level=WARN msg=\"http: panic serving a client: boom") {
+	if !strings.Contains(out, `level=DEBUG msg="TLS handshake failed" reason="the client refused the certificate"`) ||
+		!strings.Contains(out, `level=ERROR msg="http: panic serving a request (its value withheld)"`) || strings.Contains(out, "boom") {
 		t.Errorf("log:\n%s", out)
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -40,8 +43,12 @@ type Config struct {
 	// in New. Empty: advertise the local addresses.
 	PublicAddrs []string
 
-	// LogWriter receives pion's own log lines (error level only; PION_LOG_*
-	// environment variables can raise it while debugging). Nil: os.Stderr.
+	// Log receives pion's own log lines, format strings only, never a value
+	// a client sent (logs.go), at the levels Log's handler enables. Nil: a
+	// text logger on LogWriter that shows errors only.
+	Log *slog.Logger
+
+	// LogWriter is where pion's lines go when Log is nil. Nil: os.Stderr.
 	LogWriter io.Writer
 }
 
@@ -127,8 +134,9 @@ const (
 
 // network is what New opened and Close must release.
 type network struct {
-	udp ice.UDPMux
-	tcp ice.TCPMux
+	udp   ice.UDPMux
+	tcp   ice.TCPMux
+	guard *consentGuard // gates media on the UDP sockets (consent.go)
 }
 
 func (n *network) close() {
@@ -164,10 +172,15 @@ func (c *apiConfig) forPeer(p *peer) *webrtc.API {
 // newAPI returns what the pion API of every connection is made of, and the
 // sockets behind it.
 func newAPI(cfg Config) (*apiConfig, *network, error) {
-	logs := logging.NewDefaultLoggerFactory() // error level unless PION_LOG_* says otherwise
-	if cfg.LogWriter != nil {
-		logs.Writer = cfg.LogWriter
+	log := cfg.Log
+	if log == nil {
+		w := cfg.LogWriter
+		if w == nil {
+			w = os.Stderr
+		}
+		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
+	logs := pionLogs{log}
 
 	// Media: Opus and nothing else. No header extensions are registered, so
 	// none are negotiated: no audio-level extension that would tell the server
@@ -208,6 +221,14 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 	// "disconnected" must allow for more than that; the keepalive interval
 	// only paces the agent's own timer, since lite never pings.
 	settings.SetICETimeouts(iceDisconnectedTimeout, iceFailedTimeout, iceTimerInterval)
+	// The server never dials out. pion's active ICE-TCP would connect to the
+	// host:port of every passive TCP candidate a client names, from every
+	// local interface: any member could make the server probe any TCP
+	// service and hold sockets towards it. ICE-TCP here is passive only (the
+	// client connects to the app's port), so pion neither dials nor
+	// advertises "tcptype active" candidates; peer.go also drops the
+	// client's passive and simultaneous-open TCP candidates (dialCandidate).
+	settings.DisableActiveTCP(true)
 
 	nw, err := listen(cfg, logs, &settings)
 	if err != nil {
@@ -248,7 +269,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		return nil, fmt.Errorf("sfu: UDPAddr %q: bad port", cfg.UDPAddr)
 	}
 	iceLog := logs.NewLogger("ice")
-	n := &network{}
+	n := &network{guard: newConsentGuard()}
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 
 	ip, _ := netip.ParseAddr(host)
@@ -262,8 +283,13 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		} else if ip.Is6() {
 			nets, types = nets[1:], types[1:]
 		}
+		std, err := stdnet.NewNet()
+		if err != nil {
+			return nil, err
+		}
 		mux, err := ice.NewMultiUDPMuxFromPort(int(port),
-			ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog))
+			ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog),
+			ice.UDPMuxFromPortWithNet(consentNet{Net: std, g: n.guard}))
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
@@ -273,7 +299,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
-		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: conn})
+		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: n.guard.wrap(conn)})
 		// pion skips loopback addresses unless told; a loopback-only server
 		// (tests, a reverse-proxied dev box) has nothing else to offer.
 		if ip.IsLoopback() {

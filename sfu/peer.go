@@ -8,12 +8,14 @@ package sfu
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	pionsdp "github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -55,9 +57,10 @@ type peer struct {
 	// visible to the fan-out and never replaced.
 	floor *webrtc.TrackLocalStaticRTP
 
-	mu     sync.Mutex // guards closed, pc and wg.Add
+	mu     sync.Mutex // guards closed, pc, ufrag and wg.Add
 	closed bool
 	pc     *webrtc.PeerConnection
+	ufrag  string         // our ICE ufrag, under which the consent guard knows the session
 	wg     sync.WaitGroup // our goroutines reading from pc
 
 	candMu        sync.Mutex
@@ -157,6 +160,9 @@ func (p *peer) answer(ctx context.Context, sdp string, sendCandidate func([]byte
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return "", err
 	}
+	if err := p.registerCreds(sdp, pc.LocalDescription()); err != nil {
+		return "", err
+	}
 	// Host candidates on the mux are known almost at once; wait for them so the
 	// answer is complete. On a renegotiation without ICE restart nothing is
 	// gathered and this returns at once.
@@ -166,6 +172,49 @@ func (p *peer) answer(ctx context.Context, sdp string, sendCandidate func([]byte
 		return "", ctx.Err()
 	}
 	return withOpusParams(pc.LocalDescription().SDP), nil
+}
+
+// registerCreds tells the consent guard this session's ICE credentials, as
+// pion reads them from the offer and our answer, replacing those of a
+// previous negotiation (an ICE restart changes both).
+func (p *peer) registerCreds(offer string, local *webrtc.SessionDescription) error {
+	var c iceCreds
+	var ok bool
+	if c.remoteUfrag, c.remotePwd, ok = sdpICECreds(offer); !ok {
+		return fmt.Errorf("%w: no ICE credentials", ErrBadOffer)
+	}
+	if local == nil {
+		return ErrNoPeer
+	}
+	if c.localUfrag, c.localPwd, ok = sdpICECreds(local.SDP); !ok {
+		return errors.New("sfu: the answer has no ICE credentials")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrNoPeer
+	}
+	p.sfu.net.guard.set(p.ufrag, c)
+	p.ufrag = c.localUfrag
+	return nil
+}
+
+// sdpICECreds returns the ICE ufrag and password of a description the way
+// pion's extractICEDetails picks them: session level first, else the first
+// media section's.
+func sdpICECreds(sdp string) (ufrag, pwd string, ok bool) {
+	parsed, err := (&webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}).Unmarshal()
+	if err != nil {
+		return "", "", false
+	}
+	ufrag, _ = parsed.Attribute("ice-ufrag")
+	pwd, _ = parsed.Attribute("ice-pwd")
+	if ufrag == "" && len(parsed.MediaDescriptions) > 0 {
+		md := parsed.MediaDescriptions[0]
+		ufrag, _ = md.Attribute("ice-ufrag")
+		pwd, _ = md.Attribute("ice-pwd")
+	}
+	return ufrag, pwd, ufrag != "" && pwd != ""
 }
 
 // checkOffer accepts exactly one audio section: that is what our clients
@@ -211,8 +260,40 @@ func checkOffer(sdp string) error {
 	return nil
 }
 
+// dialCandidate reports whether a candidate value (with or without the
+// "candidate:" prefix) is one the server could only use by connecting out to
+// it: a TCP candidate that is not "tcptype active". The server is ICE-TCP
+// passive only and never dials (see newAPI), so such candidates are dropped
+// before pion sees them; browsers that gather them (Firefox) lose nothing,
+// their active candidates reach the server's passive one. It parses as pion
+// does, so what it keeps and what pion acts on are the same candidates.
+func dialCandidate(value string) bool {
+	c, err := ice.UnmarshalCandidate(strings.TrimPrefix(value, "candidate:"))
+	if err != nil {
+		return false // pion refuses it too
+	}
+	return c.NetworkType().IsTCP() && c.TCPType() != ice.TCPTypeActive
+}
+
+// withoutDialCandidates returns the offer without its a=candidate lines that
+// dialCandidate refuses.
+func withoutDialCandidates(sdp string) string {
+	if !strings.Contains(sdp, "a=candidate:") {
+		return sdp
+	}
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(sdp, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimRight(l, "\r\n"), "a=candidate:"); ok && dialCandidate(v) {
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
 // addCandidate adds one of the client's trickled candidates. Called with
-// p.sig held.
+// p.sig held. A candidate the server would have to dial (dialCandidate) is
+// counted and ignored: no error, since browsers send them in good faith.
 func (p *peer) addCandidate(c webrtc.ICECandidateInit) error {
 	p.mu.Lock()
 	pc := p.pc
@@ -224,6 +305,9 @@ func (p *peer) addCandidate(c webrtc.ICECandidateInit) error {
 		return fmt.Errorf("sfu: more than %d candidates", maxRemoteCandidates)
 	}
 	p.candidates++
+	if dialCandidate(c.Candidate) {
+		return nil
+	}
 	return pc.AddICECandidate(c)
 }
 
@@ -327,6 +411,9 @@ func (p *peer) close() {
 	}
 	p.closed = true
 	pc := p.pc
+	if p.ufrag != "" {
+		p.sfu.net.guard.forget(p.ufrag)
+	}
 	p.mu.Unlock()
 	if pc != nil {
 		_ = pc.Close()

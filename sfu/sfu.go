@@ -80,6 +80,11 @@ type Stats struct {
 	Dropped   uint64 // packets dropped because their sender did not hold the floor
 	Limited   uint64 // holder's packets dropped because they came faster than forwardRate
 	Ended     uint64 // media sessions the SFU ended for sending more than maxRemoteStreams SSRCs
+	// Unconsented counts media packets not sent because their address had
+	// not answered a consent check (consent.go): a member pointing its
+	// stream at a host that never asked for it, or a network change caught
+	// in the round trip before consent.
+	Unconsented uint64
 }
 
 // New opens the UDP port (and the optional ICE-TCP mux) and returns an SFU.
@@ -124,6 +129,7 @@ func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role
 	if err := checkOffer(sdp); err != nil {
 		return "", err
 	}
+	sdp = withoutDialCandidates(sdp)
 	p, fresh, err := s.join(ctx, roomID, member, role)
 	if err != nil {
 		return "", err
@@ -277,6 +283,7 @@ func (s *SFU) Stats() Stats {
 		Rooms: n, Peers: s.peers.Load(),
 		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
 		Limited: s.limited.Load(), Ended: s.ended.Load(),
+		Unconsented: s.net.guard.refused.Load(),
 	}
 }
 

@@ -1,0 +1,347 @@
+package sfu
+
+// Consent before media (RFC 7675's idea, for an ICE-lite server).
+//
+// The server is ICE-lite: it only answers the client's checks, and pion's
+// lite agent moves a member's media to whatever address sent the last
+// authenticated binding request with USE-CANDIDATE. The member knows its
+// own ICE password, so one request with a spoofed source address would turn
+// the server into a reflector that sends that member's 50 packets/s to a host
+// that never asked for them. Nothing the member sends proves the address is
+// really its own: only something the server sends there and gets back does.
+//
+// So every UDP socket of the mux is wrapped: media (DTLS, RTP, RTCP: anything
+// that is not STUN) leaves only towards an address that answered one of our
+// own binding requests, signed with the member's password, in the last
+// consentLifetime. When an authenticated request arrives from an address
+// whose consent is missing or older than consentRefresh, the socket sends
+// that address such a request (at most one per consentCheckInterval); the
+// response is consumed here and never reaches pion. A browser answers it as
+// it answers any check of its peer, within a round trip, so by the time it
+// nominates the pair its address has consent; a spoofed source never answers
+// and gets no media at all. ICE-TCP needs none of this: a TCP connection has
+// already proven its address.
+//
+// What a spoofer still gets the server to send to an address that does not
+// consent, per authenticated request it sends from that address: pion's
+// binding response (one packet the size of the request), and at most one of
+// our checks per consentCheckInterval. Never media.
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/stun/v4"
+	"github.com/pion/transport/v4"
+)
+
+const (
+	// consentLifetime is how long an answer to our check lets media flow to
+	// its address: RFC 7675's 30 s, after which a browser also stops.
+	consentLifetime = 30 * time.Second
+	// consentRefresh is the age after which the next authenticated request
+	// (or media packet) from an address with consent makes us check it
+	// again. A browser checks its pair every few seconds (consent freshness),
+	// so a live client is re-checked about every 10 s and has two more
+	// chances before consentLifetime runs out.
+	consentRefresh = 10 * time.Second
+	// consentCheckInterval is the least time between two of our checks to
+	// one address: a lost check is retried on the client's next request, and
+	// a spoofer gets at most this many of our packets per second per address.
+	consentCheckInterval = 500 * time.Millisecond
+	// maxConsentAddrs bounds the addresses one socket remembers. A server
+	// has one per connected member (plus a few during network changes); 4096
+	// entries take about 1 MB. When full, the oldest entry without
+	// consent is forgotten, so spoofed sources cannot crowd out real ones.
+	maxConsentAddrs = 4096
+	// consentPriority is the PRIORITY of our checks (RFC 8445 requires one):
+	// a host candidate's, which is what the server's candidates are.
+	consentPriority = 2130706431
+)
+
+// iceCreds are one ICE session's credentials: ours (to verify the client's
+// requests) and the client's (to sign our checks and verify its answers).
+type iceCreds struct {
+	localUfrag, localPwd   string
+	remoteUfrag, remotePwd string
+}
+
+// consentGuard holds what the SFU's wrapped sockets share: the credentials of
+// every live ICE session, by our ufrag.
+type consentGuard struct {
+	tieBreaker uint64 // ICE-CONTROLLED value of our checks; the client controls, so it is never compared
+
+	mu    sync.RWMutex
+	creds map[string]iceCreds
+
+	refused atomic.Uint64 // media packets not sent for lack of consent
+	checks  atomic.Uint64 // our checks sent
+}
+
+func newConsentGuard() *consentGuard {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &consentGuard{tieBreaker: binary.BigEndian.Uint64(b[:]), creds: map[string]iceCreds{}}
+}
+
+// set replaces the credentials registered under old (if any) with c.
+func (g *consentGuard) set(old string, c iceCreds) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if old != "" {
+		delete(g.creds, old)
+	}
+	g.creds[c.localUfrag] = c
+}
+
+func (g *consentGuard) forget(localUfrag string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.creds, localUfrag)
+}
+
+func (g *consentGuard) lookup(localUfrag string) (iceCreds, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	c, ok := g.creds[localUfrag]
+	return c, ok
+}
+
+// wrap returns conn with media gated on consent.
+func (g *consentGuard) wrap(conn net.PacketConn) *consentConn {
+	return &consentConn{PacketConn: conn, g: g, addrs: map[netip.AddrPort]*consent{}}
+}
+
+// consentNet is a transport.Net whose UDP sockets are consent-gated, for
+// pion's multi-socket mux (every interface, one port).
+type consentNet struct {
+	transport.Net
+	g *consentGuard
+}
+
+func (n consentNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	return consentUDPConn{UDPConn: c, cc: n.g.wrap(c)}, nil
+}
+
+// consentUDPConn is a transport.UDPConn whose ReadFrom and WriteTo, the two
+// methods pion's UDP mux uses, are consent-gated.
+type consentUDPConn struct {
+	transport.UDPConn
+	cc *consentConn
+}
+
+func (c consentUDPConn) ReadFrom(b []byte) (int, net.Addr, error)  { return c.cc.ReadFrom(b) }
+func (c consentUDPConn) WriteTo(b []byte, a net.Addr) (int, error) { return c.cc.WriteTo(b, a) }
+
+// consent is what one socket knows about one remote address.
+type consent struct {
+	creds   iceCreds  // of the session whose request we last checked it for
+	granted time.Time // when it last answered our check; zero: never
+	checked time.Time // when we last sent it a check
+	tx      [stun.TransactionIDSize]byte
+}
+
+// consentConn is one UDP socket of the mux.
+type consentConn struct {
+	net.PacketConn
+	g *consentGuard
+
+	mu    sync.Mutex
+	addrs map[netip.AddrPort]*consent
+}
+
+func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
+	u, ok := a.(*net.UDPAddr)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	ap := u.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+// isSTUN is RFC 7983's demultiplexing rule: STUN starts with 0..3.
+func isSTUN(b []byte) bool { return len(b) > 0 && b[0] < 4 && stun.IsMessage(b) }
+
+// ReadFrom passes everything on to pion except the answers to our own
+// checks, and starts a check for an address that sent an authenticated
+// request and has no fresh consent.
+func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil || !isSTUN(b[:n]) {
+			return n, addr, err
+		}
+		ap, ok := addrPortOf(addr)
+		if !ok {
+			return n, addr, err
+		}
+		m := &stun.Message{Raw: append([]byte(nil), b[:n]...)}
+		if m.Decode() != nil {
+			return n, addr, err
+		}
+		switch m.Type {
+		case stun.BindingRequest:
+			c.request(m, ap)
+		case stun.BindingSuccess, stun.BindingError:
+			if c.answer(m, ap) {
+				continue // ours: pion never sent it, so it must not see it
+			}
+		}
+		return n, addr, err
+	}
+}
+
+// request handles a binding request from ap: if it is authenticated for a
+// live session and ap lacks fresh consent, check ap.
+func (c *consentConn) request(m *stun.Message, ap netip.AddrPort) {
+	var user stun.Username
+	if user.GetFrom(m) != nil {
+		return
+	}
+	local, _, _ := strings.Cut(user.String(), ":")
+	creds, ok := c.g.lookup(local)
+	if !ok || stun.NewShortTermIntegrity(creds.localPwd).Check(m) != nil {
+		return
+	}
+	now := time.Now()
+	c.mu.Lock()
+	e := c.entry(ap, now)
+	e.creds = creds
+	send := c.due(e, now)
+	c.mu.Unlock()
+	if send != nil {
+		c.send(send, ap)
+	}
+}
+
+// entry returns ap's entry, making room for it if needed. Called with c.mu.
+func (c *consentConn) entry(ap netip.AddrPort, now time.Time) *consent {
+	if e := c.addrs[ap]; e != nil {
+		return e
+	}
+	if len(c.addrs) >= maxConsentAddrs {
+		c.evict(now)
+	}
+	e := &consent{}
+	c.addrs[ap] = e
+	return e
+}
+
+// evict makes room in a full table: it forgets every entry with neither
+// fresh consent nor a check in flight and, if that frees nothing, the one
+// without consent checked longest ago, or else the one granted longest ago.
+// Real clients answer within a round trip, so spoofed sources cannot crowd
+// them out. Called with c.mu, only when the table is full.
+func (c *consentConn) evict(now time.Time) {
+	var victim netip.AddrPort
+	var victimAt time.Time
+	victimFresh := true
+	for ap, e := range c.addrs {
+		fresh := !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
+		if !fresh && now.Sub(e.checked) >= consentCheckInterval {
+			delete(c.addrs, ap)
+			continue
+		}
+		at := e.checked
+		if fresh {
+			at = e.granted
+		}
+		switch {
+		case victimAt.IsZero(), victimFresh && !fresh, victimFresh == fresh && at.Before(victimAt):
+			victim, victimAt, victimFresh = ap, at, fresh
+		}
+	}
+	if len(c.addrs) >= maxConsentAddrs {
+		delete(c.addrs, victim)
+	}
+}
+
+// due returns the check to send to e's address now, or nil. Called with c.mu.
+func (c *consentConn) due(e *consent, now time.Time) *stun.Message {
+	if e.creds.remotePwd == "" ||
+		(!e.granted.IsZero() && now.Sub(e.granted) < consentRefresh) ||
+		now.Sub(e.checked) < consentCheckInterval {
+		return nil
+	}
+	m, err := stun.Build(stun.BindingRequest, stun.TransactionID,
+		stun.NewUsername(e.creds.remoteUfrag+":"+e.creds.localUfrag),
+		ice.AttrControlled(c.g.tieBreaker),
+		ice.PriorityAttr(consentPriority),
+		stun.NewShortTermIntegrity(e.creds.remotePwd),
+		stun.Fingerprint)
+	if err != nil {
+		return nil
+	}
+	e.checked, e.tx = now, m.TransactionID
+	return m
+}
+
+func (c *consentConn) send(m *stun.Message, ap netip.AddrPort) {
+	c.g.checks.Add(1)
+	_, _ = c.PacketConn.WriteTo(m.Raw, net.UDPAddrFromAddrPort(ap))
+}
+
+// answer reports whether m answers our latest check of ap, and grants ap
+// consent if it is a success signed with the client's password.
+func (c *consentConn) answer(m *stun.Message, ap netip.AddrPort) bool {
+	c.mu.Lock()
+	e := c.addrs[ap]
+	if e == nil || e.checked.IsZero() || m.TransactionID != e.tx {
+		c.mu.Unlock()
+		return false
+	}
+	pwd := e.creds.remotePwd
+	c.mu.Unlock()
+	if m.Type != stun.BindingSuccess || stun.NewShortTermIntegrity(pwd).Check(m) != nil {
+		return true
+	}
+	c.mu.Lock()
+	if e.tx == m.TransactionID {
+		e.granted = time.Now()
+	}
+	c.mu.Unlock()
+	return true
+}
+
+// WriteTo sends STUN (pion's answers to checks) anywhere it is sent, and
+// everything else only to an address with consent. Refused packets are
+// reported as written: pion must not treat them as a network error.
+func (c *consentConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if isSTUN(b) {
+		return c.PacketConn.WriteTo(b, addr)
+	}
+	ap, ok := addrPortOf(addr)
+	if !ok {
+		return c.PacketConn.WriteTo(b, addr)
+	}
+	now := time.Now()
+	c.mu.Lock()
+	e := c.addrs[ap]
+	allowed := e != nil && !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
+	var check *stun.Message
+	if e != nil && !e.granted.IsZero() {
+		// Refresh a consent in use; an address that never had one is
+		// checked only when it sends an authenticated request.
+		check = c.due(e, now)
+	}
+	c.mu.Unlock()
+	if check != nil {
+		c.send(check, ap)
+	}
+	if !allowed {
+		c.g.refused.Add(1)
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, addr)
+}

@@ -1,0 +1,156 @@
+package sfu
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/stun/v4"
+)
+
+// One member must not be able to point its stream at another host. The
+// member knows its session's ICE credentials, so it can send an
+// authenticated binding request with USE-CANDIDATE from any source address
+// it can spoof, and pion's ICE-lite agent moves the member's media there at
+// once, without a check: a reflector that sends 50 packets/s to whoever the
+// member names, for as long as it keeps the address alive. Here the
+// "spoofed" sources are loopback sockets the test owns (127.0.0.2 ...); they
+// send the member's requests but, like any victim, never answer the
+// server's. What they may receive is bounded: no media (DTLS, RTP, RTCP) at
+// all, and STUN only as pion's answer to each request plus at most one
+// consent check per consentCheckInterval. Fix: consent.go.
+func TestSpoofedNominationGetsNoMedia(t *testing.T) {
+	leakCheck(t)
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{0x09}
+	a := join(t, s, api, roomID, Talk, 'A')
+	m := join(t, s, api, roomID, Listen, 'm') // the attacker
+	s.SetFloor(roomID, a.ID)
+	startTalking(t, a)
+	waitFor(t, 5*time.Second, "the member to hear the talker", func() bool { n, _ := m.Count(); return n > 10 })
+
+	// The member's credentials, as its own client knows them: the server's
+	// ufrag and password from the answer, its own ufrag from the offer.
+	p := s.find(roomID, m.ID)
+	srvUfrag, srvPwd, ok1 := sdpICECreds(p.pc.LocalDescription().SDP)
+	cliUfrag, _, ok2 := sdpICECreds(p.pc.RemoteDescription().SDP)
+	if !ok1 || !ok2 {
+		t.Fatal("no ICE credentials in the session's descriptions")
+	}
+	server := s.UDPAddrs()[0]
+
+	const (
+		victims   = 3
+		perVictim = 1500 * time.Millisecond
+		every     = 100 * time.Millisecond // the attacker's request rate per victim
+	)
+	type tally struct{ requests, stunIn, media int }
+	tallies := make([]tally, victims)
+	var wg sync.WaitGroup
+	var conns []net.PacketConn
+	for i := range victims {
+		conn, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.%d:0", i+2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conns = append(conns, conn)
+		wg.Add(1)
+		go func() { // the victim counts what reaches it, and answers nothing
+			defer wg.Done()
+			buf := make([]byte, 2048)
+			for {
+				n, _, err := conn.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				if isSTUN(buf[:n]) {
+					tallies[i].stunIn++
+				} else {
+					tallies[i].media++
+				}
+			}
+		}()
+		// The attack: nominate the victim's address, again and again.
+		deadline := time.Now().Add(perVictim)
+		for time.Now().Before(deadline) {
+			req, err := stun.Build(stun.BindingRequest, stun.TransactionID,
+				stun.NewUsername(srvUfrag+":"+cliUfrag),
+				ice.AttrControlling(1), ice.PriorityAttr(0x7effffff), ice.UseCandidate(),
+				stun.NewShortTermIntegrity(srvPwd), stun.Fingerprint)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.WriteTo(req.Raw, server); err != nil {
+				t.Fatal(err)
+			}
+			tallies[i].requests++
+			time.Sleep(every)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // what was in flight arrives
+	for _, c := range conns {
+		c.Close()
+	}
+	wg.Wait() // the tallies are final
+
+	if st := s.Stats(); st.Unconsented == 0 {
+		t.Error("Stats.Unconsented is 0: the server never tried to send the member's media to the victims")
+	}
+	maxChecks := int(perVictim/consentCheckInterval) + 1
+	for i, tl := range tallies {
+		t.Logf("victim 127.0.0.%d: %d requests sent in its name; received %d STUN, %d media packets", i+2, tl.requests, tl.stunIn, tl.media)
+		if tl.media > 0 {
+			t.Errorf("victim 127.0.0.%d received %d media packets it never agreed to", i+2, tl.media)
+		}
+		if tl.stunIn > tl.requests+maxChecks {
+			t.Errorf("victim 127.0.0.%d received %d STUN packets, want at most %d answers + %d checks", i+2, tl.stunIn, tl.requests, maxChecks)
+		}
+	}
+}
+
+// The consent table of a socket stays within maxConsentAddrs however many
+// sources a member spoofs, and an address with consent outlives the
+// spoofed ones.
+func TestConsentTableIsBounded(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	g := newConsentGuard()
+	creds := iceCreds{localUfrag: "srv", localPwd: "srvpasswordsrvpassword", remoteUfrag: "cli", remotePwd: "clipasswordclipassword"}
+	g.set("", creds)
+	c := g.wrap(conn)
+	req, err := stun.Build(stun.BindingRequest, stun.TransactionID, stun.NewUsername("srv:cli"),
+		stun.NewShortTermIntegrity(creds.localPwd), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The real client: checked, and it answered.
+	real := netip.MustParseAddrPort("127.0.0.1:9")
+	c.request(req, real)
+	c.mu.Lock()
+	c.addrs[real].granted = time.Now()
+	c.mu.Unlock()
+	// Spoofed sources, more than the table holds (port 9 on 127.0.1.x/127.0.2.x:
+	// discard, nothing listens).
+	for i := range maxConsentAddrs + 100 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, byte(1 + i/65536), byte(i / 256 % 256)}), uint16(1000+i%256))
+		c.request(req, ap)
+	}
+	c.mu.Lock()
+	n, kept := len(c.addrs), c.addrs[real] != nil
+	c.mu.Unlock()
+	if n > maxConsentAddrs {
+		t.Errorf("%d addresses remembered, want at most %d", n, maxConsentAddrs)
+	}
+	if !kept {
+		t.Error("spoofed sources crowded out the address with consent")
+	}
+}
