@@ -43,29 +43,39 @@ func (c *conn) handle(m *inMsg) {
 }
 
 // mayEnter checks what create, join and resume need before the registry is
-// asked anything: a connection outside any room, and a server-wide
-// failed-join budget not spent (refused before looking, so that even the
-// refusal tells a guesser nothing).
+// asked anything: a connection outside any room.
 func (c *conn) mayEnter(m *inMsg) bool {
 	if c.inRoom {
 		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})
 		return false
 	}
-	if c.s.failedJoins.Tokens() < 1 {
-		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+	return true
+}
+
+var tryLater = &protoError{codeTryLater, "too many failed joins from your address or on this server; retry in a few seconds"}
+
+// reserveGuess reserves one failed join from the connection's address and
+// from the server (budget.go) before the registry is asked anything, so
+// that even the refusal tells a guesser nothing. On true, settleGuess must
+// follow with the registry's answer.
+func (c *conn) reserveGuess(m *inMsg) bool {
+	if !c.s.guesses.reserve(c.ipKey) {
+		c.fail(m.ID, tryLater)
 		return false
 	}
 	return true
 }
 
-// spendIfGuess spends one of the failed-join budget's tokens when err is
-// what a guesser gets: an unknown room, a wrong auth or resume token, or a
-// create that found the room live.
-func (c *conn) spendIfGuess(err error) {
-	if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) ||
-		errors.Is(err, room.ErrRoomExists) || errors.Is(err, room.ErrBadResume) {
-		c.s.failedJoins.Allow()
-	}
+// settleGuess keeps the reserved failed join when err is what a guesser
+// gets (an unknown room, a wrong auth or resume token, or a create that
+// found the room live) and gives it back otherwise: a success is no guess.
+func (c *conn) settleGuess(err error) {
+	c.s.guesses.settle(c.ipKey, isGuess(err))
+}
+
+func isGuess(err error) bool {
+	return errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) ||
+		errors.Is(err, room.ErrRoomExists) || errors.Is(err, room.ErrBadResume)
 }
 
 // enter creates or joins a room.
@@ -78,6 +88,12 @@ func (c *conn) enter(m *inMsg) {
 		c.fail(m.ID, perr)
 		return
 	}
+	if !c.reserveGuess(m) {
+		if pass.Undo != nil {
+			pass.Undo() // the token was not used: the app may try again with it
+		}
+		return
+	}
 	c.q.hold()
 	var snap room.Snapshot
 	var err error
@@ -86,12 +102,12 @@ func (c *conn) enter(m *inMsg) {
 	} else {
 		snap, err = c.s.reg.JoinAs(m.Room, m.Auth[:], role, pass.User, c)
 	}
+	c.settleGuess(err)
 	if err != nil {
 		c.unhold(nil, false)
 		if pass.Undo != nil {
 			pass.Undo() // the token was not used: the app may try again with it
 		}
-		c.spendIfGuess(err)
 		c.fail(m.ID, c.registryError(err))
 		return
 	}

@@ -71,14 +71,54 @@ const (
 
 	// DefaultFailedJoinRate and DefaultFailedJoinBurst are a server-wide
 	// budget for joins that name a missing room or present a wrong token,
-	// and creates that name an existing room: the answers that would help
-	// someone guess. It is global, not per address, so the guessing rate is
-	// bounded however many addresses an attacker has. When it is spent,
-	// creates and joins get try_later without being checked. Honest clients
-	// fail rarely (a stale link, a race between two creators), so the burst
-	// absorbs them.
+	// resumes with an unknown token, creates that name an existing room and
+	// knocks at an unknown nameplate: the answers that would help someone
+	// guess. It is global, not per address, so the guessing rate is bounded
+	// however many addresses an attacker has: at most this rate, plus the
+	// burst, whatever else happens. Each such request reserves a guess
+	// before the registry is asked (budget.go) and gets it back unless it
+	// failed as a guess: a create, join or resume that succeeds costs
+	// nothing. When a guess cannot be reserved the request gets try_later
+	// without being checked. Honest clients fail rarely (a stale link, a
+	// race between two creators), so the burst absorbs them.
 	DefaultFailedJoinRate  = 20
 	DefaultFailedJoinBurst = 200
+	// DefaultFailedJoinAddrRate and DefaultFailedJoinAddrBurst are each
+	// client address's share (the key MaxConnsPerIP counts against): one
+	// failed join per 2 s after a burst of 20, which covers a household
+	// whose members all resume into rooms a restarted server no longer
+	// has. The failing address is refused first: at this rate one address
+	// cannot empty the server-wide budget (20/s), and since addresses that
+	// failed within FailedJoinMemory may not take its last
+	// FailedJoinPriority share, others keep creating, joining and resuming
+	// until an attacker brings fresh addresses faster than the budget
+	// refills (more than 20 a second, each then suspect for a minute: over
+	// 1,200 addresses).
+	DefaultFailedJoinAddrRate  = 0.5
+	DefaultFailedJoinAddrBurst = 20
+	// FailedJoinMemory is how long an address that failed a join stays
+	// suspect: see FailedJoinPriority.
+	FailedJoinMemory = time.Minute
+	// FailedJoinPriority is the share of the server-wide failed-join budget
+	// kept for addresses that have not failed within FailedJoinMemory.
+	FailedJoinPriority = 0.5
+	// MaxFailedJoinAddrs bounds the per-address failed-join table (about
+	// 2.5 MB when full). An entry whose bucket has refilled and whose last
+	// failure is older than FailedJoinMemory is dropped (at most one sweep
+	// a second, when the table is full). An address that finds the table
+	// full is checked against the server-wide budget only, as a suspect:
+	// the global bound still holds, and nothing is evicted early.
+	MaxFailedJoinAddrs = 16384
+
+	// DefaultMaxRoomsPerIP caps the rooms an address is a member of,
+	// connected or detached (room.Config.MaxRoomsPerOwner). Connected, one
+	// room per connection, MaxConnsPerIP bounds it already; a member whose
+	// connection dropped keeps its room for the resume grace without a
+	// connection, and without this cap one address could create, drop and
+	// create again until every room slot was its own (9,999 rooms in 11 s,
+	// issue 12 #4). The same value as MaxConnsPerIP: detaching frees no
+	// room, and filling the server's 10,000 rooms takes 313 addresses.
+	DefaultMaxRoomsPerIP = 32
 
 	// FloodCooldown is how long an address is refused (HTTP 429, reason
 	// flooding_cooldown) after one of its connections was closed with 1008
