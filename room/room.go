@@ -57,6 +57,19 @@ const (
 	// ResumeTokenSize is the resume token's length in bytes. The registry
 	// keeps only its SHA-256, and a new token replaces it at every resume.
 	ResumeTokenSize = 32
+
+	// DefaultMaxRoomsPerOwner caps the rooms one owner (the signaling
+	// layer's client address: an IPv4 address or IPv6 /64) is a member
+	// of, connected or detached, counted until its last member there is
+	// gone. Connected, the signaling server's 32 connections per address,
+	// one room each, bound it already; a detached member keeps its room
+	// for the resume grace without a connection, and without this cap one
+	// address could create, drop the connection and create again until it
+	// held every room (issue 12 #4: 9,999 rooms in 11 s). The same 32:
+	// detaching frees no room, and filling DefaultMaxRooms takes 313
+	// owners. Joins count too, or two addresses could pass rooms between
+	// them (one joins, the creator leaves).
+	DefaultMaxRoomsPerOwner = 32
 )
 
 // ID is the room's only handle on the server: 16 bytes the client derives from
@@ -115,6 +128,7 @@ var (
 	ErrNoSink       = errors.New("member needs a sink")
 	ErrRemoved      = errors.New("this user was removed from the room")
 	ErrBadResume    = errors.New("no member of this room has this resume token")
+	ErrOwnerRooms   = errors.New("this owner is in its maximum of rooms")
 )
 
 // Config sets the Registry's limits. Zero fields take the defaults above.
@@ -142,6 +156,8 @@ type Config struct {
 	// ResumeGrace: see DefaultResumeGrace. Negative: no grace, a dropped
 	// connection leaves at once.
 	ResumeGrace time.Duration
+	// MaxRoomsPerOwner: see DefaultMaxRoomsPerOwner.
+	MaxRoomsPerOwner int
 }
 
 // Timer is the part of *time.Timer the Registry uses.
@@ -191,6 +207,8 @@ type liveRoom struct {
 	// removed holds the operator user ids removed from this room: they are
 	// refused until the room empties, when it goes with the room.
 	removed map[string]bool
+	// owners counts the members of each owner (CreateFrom, JoinFrom).
+	owners map[string]int
 	// knockFailures counts failed code exchanges on this nameplate;
 	// knockNext picks which member answers the next knock (round robin).
 	knockFailures int
@@ -208,7 +226,10 @@ type member struct {
 	// open rooms). It is never part of an event: the other members and the
 	// media layer know only the random member id.
 	user string
-	sink Sink
+	// owner is whom the member counts against for MaxRoomsPerOwner ("":
+	// nobody). It stays with the member when it resumes elsewhere.
+	owner string
+	sink  Sink
 	// resume is SHA-256 of the member's current resume token.
 	resume [sha256.Size]byte
 	// detached: the connection dropped; the member waits for a resume
@@ -240,6 +261,8 @@ type Registry struct {
 	rooms      map[string]*liveRoom
 	nameplates map[string]ID
 	members    int
+	// ownerRooms counts, for each owner, the rooms it has a member in.
+	ownerRooms map[string]int
 }
 
 // NewRegistry returns an empty registry.
@@ -259,6 +282,9 @@ func NewRegistry(cfg Config) *Registry {
 	if cfg.ResumeGrace == 0 {
 		cfg.ResumeGrace = DefaultResumeGrace
 	}
+	if cfg.MaxRoomsPerOwner <= 0 {
+		cfg.MaxRoomsPerOwner = DefaultMaxRoomsPerOwner
+	}
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 	}
@@ -269,6 +295,7 @@ func NewRegistry(cfg Config) *Registry {
 		cfg:        cfg,
 		rooms:      make(map[string]*liveRoom),
 		nameplates: make(map[string]ID),
+		ownerRooms: make(map[string]int),
 	}
 }
 
@@ -283,11 +310,21 @@ func (r *Registry) Create(id ID, v Verifier, role Role, sink Sink) (Snapshot, er
 // CreateAs is Create for a member whose operator token named user (see
 // RemoveUser); "" is no user, as in open rooms.
 func (r *Registry) CreateAs(id ID, v Verifier, role Role, user string, sink Sink) (Snapshot, error) {
+	return r.CreateFrom(id, v, role, user, "", sink)
+}
+
+// CreateFrom is CreateAs for a member that counts against owner for
+// MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if owner is in its
+// maximum of rooms already.
+func (r *Registry) CreateFrom(id ID, v Verifier, role Role, user, owner string, sink Sink) (Snapshot, error) {
 	if err := checkJoin(role, sink); err != nil {
 		return Snapshot{}, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if owner != "" && r.ownerRooms[owner] >= r.cfg.MaxRoomsPerOwner {
+		return Snapshot{}, ErrOwnerRooms
+	}
 	if _, ok := r.rooms[string(id[:])]; ok {
 		return Snapshot{}, ErrRoomExists
 	}
@@ -299,7 +336,7 @@ func (r *Registry) CreateAs(id ID, v Verifier, role Role, user string, sink Sink
 		return Snapshot{}, err
 	}
 	rm := &liveRoom{id: id, verifier: v, nameplate: plate, members: make(map[uuid.UUID]*member)}
-	m, err := rm.add(role, user, sink)
+	m, err := r.add(rm, role, user, owner, sink)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -320,6 +357,13 @@ func (r *Registry) Join(id ID, authToken []byte, role Role, sink Sink) (Snapshot
 // operator removed from the room is refused with ErrRemoved until the room
 // empties.
 func (r *Registry) JoinAs(id ID, authToken []byte, role Role, user string, sink Sink) (Snapshot, error) {
+	return r.JoinFrom(id, authToken, role, user, "", sink)
+}
+
+// JoinFrom is JoinAs for a member that counts against owner for
+// MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if this room would be one
+// more than owner's maximum.
+func (r *Registry) JoinFrom(id ID, authToken []byte, role Role, user, owner string, sink Sink) (Snapshot, error) {
 	if err := checkJoin(role, sink); err != nil {
 		return Snapshot{}, err
 	}
@@ -339,7 +383,10 @@ func (r *Registry) JoinAs(id ID, authToken []byte, role Role, user string, sink 
 	if len(rm.members) >= r.cfg.MaxMembersPerRoom {
 		return Snapshot{}, ErrRoomFull
 	}
-	m, err := rm.add(role, user, sink)
+	if owner != "" && rm.owners[owner] == 0 && r.ownerRooms[owner] >= r.cfg.MaxRoomsPerOwner {
+		return Snapshot{}, ErrOwnerRooms
+	}
+	m, err := r.add(rm, role, user, owner, sink)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -469,6 +516,14 @@ func (r *Registry) Resume(id ID, token []byte, sink Sink) (Snapshot, error) {
 func (r *Registry) drop(rm *liveRoom, m *member) {
 	mid := m.ID
 	delete(rm.members, mid)
+	if m.owner != "" {
+		if rm.owners[m.owner]--; rm.owners[m.owner] <= 0 {
+			delete(rm.owners, m.owner)
+			if r.ownerRooms[m.owner]--; r.ownerRooms[m.owner] <= 0 {
+				delete(r.ownerRooms, m.owner)
+			}
+		}
+	}
 	for i, o := range rm.order {
 		if o == mid {
 			rm.order = append(rm.order[:i], rm.order[i+1:]...)
@@ -848,8 +903,9 @@ func (m *member) newResume() []byte {
 	return tok
 }
 
-// add makes a new member with a fresh random id. Caller holds r.mu.
-func (rm *liveRoom) add(role Role, user string, sink Sink) (*member, error) {
+// add makes a new member with a fresh random id, counted against owner.
+// Caller holds r.mu.
+func (r *Registry) add(rm *liveRoom, role Role, user, owner string, sink Sink) (*member, error) {
 	for {
 		id, err := uuid.NewRandom()
 		if err != nil {
@@ -858,7 +914,15 @@ func (rm *liveRoom) add(role Role, user string, sink Sink) (*member, error) {
 		if _, taken := rm.members[id]; taken {
 			continue // 2^-122; loop rather than trust luck
 		}
-		m := &member{Member: Member{ID: id, Role: role}, user: user, sink: sink}
+		m := &member{Member: Member{ID: id, Role: role}, user: user, owner: owner, sink: sink}
+		if owner != "" {
+			if rm.owners == nil {
+				rm.owners = make(map[string]int)
+			}
+			if rm.owners[owner]++; rm.owners[owner] == 1 {
+				r.ownerRooms[owner]++
+			}
+		}
 		rm.members[id] = m
 		rm.order = append(rm.order, id)
 		return m, nil

@@ -73,6 +73,11 @@ func (c *conn) settleGuess(err error) {
 	c.s.guesses.settle(c.ipKey, isGuess(err))
 }
 
+// owner is whom the connection's rooms count against in the registry
+// (room.Config.MaxRoomsPerOwner): its address, as for MaxConnsPerIP. The
+// registry keeps it in memory only, and never logs it.
+func (c *conn) owner() string { return c.ipKey.String() }
+
 func isGuess(err error) bool {
 	return errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) ||
 		errors.Is(err, room.ErrRoomExists) || errors.Is(err, room.ErrBadResume)
@@ -98,9 +103,9 @@ func (c *conn) enter(m *inMsg) {
 	var snap room.Snapshot
 	var err error
 	if m.Type == typeCreate {
-		snap, err = c.s.reg.CreateAs(m.Room, m.Verifier, role, pass.User, c)
+		snap, err = c.s.reg.CreateFrom(m.Room, m.Verifier, role, pass.User, c.owner(), c)
 	} else {
-		snap, err = c.s.reg.JoinAs(m.Room, m.Auth[:], role, pass.User, c)
+		snap, err = c.s.reg.JoinFrom(m.Room, m.Auth[:], role, pass.User, c.owner(), c)
 	}
 	c.settleGuess(err)
 	if err != nil {
@@ -340,6 +345,8 @@ func (c *conn) registryError(err error) *protoError {
 		return &protoError{codeRoomFull, "the room is full"}
 	case errors.Is(err, room.ErrTooManyRooms):
 		return &protoError{codeServerFull, "the server has too many rooms"}
+	case errors.Is(err, room.ErrOwnerRooms):
+		return &protoError{codeServerFull, "your address is in too many rooms, counting those left by a dropped connection for a few seconds; leave one first"}
 	case errors.Is(err, room.ErrNotMember):
 		return notInRoom
 	case errors.Is(err, room.ErrNoSuchMember):

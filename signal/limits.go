@@ -110,16 +110,6 @@ const (
 	// the global bound still holds, and nothing is evicted early.
 	MaxFailedJoinAddrs = 16384
 
-	// DefaultMaxRoomsPerIP caps the rooms an address is a member of,
-	// connected or detached (room.Config.MaxRoomsPerOwner). Connected, one
-	// room per connection, MaxConnsPerIP bounds it already; a member whose
-	// connection dropped keeps its room for the resume grace without a
-	// connection, and without this cap one address could create, drop and
-	// create again until every room slot was its own (9,999 rooms in 11 s,
-	// issue 12 #4). The same value as MaxConnsPerIP: detaching frees no
-	// room, and filling the server's 10,000 rooms takes 313 addresses.
-	DefaultMaxRoomsPerIP = 32
-
 	// FloodCooldown is how long an address is refused (HTTP 429, reason
 	// flooding_cooldown) after one of its connections was closed with 1008
 	// for flooding. Without it every reconnect brings a fresh token bucket
