@@ -70,6 +70,18 @@ const (
 	// owners. Joins count too, or two addresses could pass rooms between
 	// them (one joins, the creator leaves).
 	DefaultMaxRoomsPerOwner = 32
+
+	// FloorTurnReserve is how long the floor, when it comes free, is kept
+	// for the member whose request was refused first while it was held:
+	// anyone else asking then gets the floor as busy, that member named as
+	// its holder. Without it, first come first served let a holder that
+	// asks again the instant the talk-time cap (or its own release) frees
+	// the floor win every time: with a 2 s cap it held the floor for all of
+	// 20 s while another member pressed 196 times and won none (issue 12
+	// #7). So a waiting member gets the floor within one turn plus this.
+	// 2 s is time to hear the floor come free and press again; a waiter who
+	// has given up costs the room no more than that.
+	FloorTurnReserve = 2 * time.Second
 )
 
 // ID is the room's only handle on the server: 16 bytes the client derives from
@@ -214,6 +226,12 @@ type liveRoom struct {
 	knockFailures int
 	knockNext     int
 	floor         Floor
+	// waiter is the first member refused the floor during the current
+	// turn; turn, until turnUntil, the member the free floor is kept for
+	// (FloorTurnReserve). uuid.Nil: none.
+	waiter    uuid.UUID
+	turn      uuid.UUID
+	turnUntil time.Time
 	// floorTimer releases the floor at the talk-time cap; floorGrant numbers
 	// grants so a timer that fires late cannot release a newer grant.
 	floorTimer Timer
@@ -446,6 +464,7 @@ func (r *Registry) Detach(id ID, mid uuid.UUID, sink Sink) error {
 		return ErrNotMember
 	}
 	m.detached = true
+	rm.forgetTurn(mid)
 	m.sink = discard{}
 	m.detachGen++
 	gen := m.detachGen
@@ -516,6 +535,7 @@ func (r *Registry) Resume(id ID, token []byte, sink Sink) (Snapshot, error) {
 func (r *Registry) drop(rm *liveRoom, m *member) {
 	mid := m.ID
 	delete(rm.members, mid)
+	rm.forgetTurn(mid)
 	if m.owner != "" {
 		if rm.owners[m.owner]--; rm.owners[m.owner] <= 0 {
 			delete(rm.owners, m.owner)
@@ -615,6 +635,9 @@ func (r *Registry) SetUserRole(id ID, user string, role Role) (int, error) {
 			continue
 		}
 		m.Role = role
+		if role == RoleListen {
+			rm.forgetTurn(m.ID)
+		}
 		if r.cfg.OnRole != nil {
 			r.cfg.OnRole(rm.id, m.ID, role)
 		}
@@ -719,9 +742,12 @@ func (r *Registry) Rooms() []Info {
 	return out
 }
 
-// RequestFloor grants the floor if it is free (first come, first served).
-// It returns the floor as it is after the request: if Holder is not mid, the
-// floor is busy. A holder asking again keeps the floor and its deadline.
+// RequestFloor grants the floor if it is free (first come, first served),
+// except that for FloorTurnReserve after it comes free it is kept for the
+// member refused first during the turn that ended. It returns the floor as
+// it is after the request: if Holder is not mid, the floor is busy (Holder
+// is then whoever holds it, or whom it is kept for). A holder asking again
+// keeps the floor and its deadline.
 func (r *Registry) RequestFloor(id ID, mid uuid.UUID) (Floor, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -733,8 +759,15 @@ func (r *Registry) RequestFloor(id ID, mid uuid.UUID) (Floor, error) {
 		return Floor{}, ErrListenOnly
 	}
 	if rm.floor.Holder != uuid.Nil {
+		if rm.floor.Holder != mid && rm.waiter == uuid.Nil {
+			rm.waiter = mid
+		}
 		return rm.floor, nil
 	}
+	if rm.turn != uuid.Nil && rm.turn != mid && r.cfg.Now().Before(rm.turnUntil) {
+		return Floor{Holder: rm.turn}, nil
+	}
+	rm.waiter, rm.turn = uuid.Nil, uuid.Nil
 	rm.floorGrant++
 	grant := rm.floorGrant
 	rm.floor = Floor{Holder: mid, Deadline: r.cfg.Now().Add(r.cfg.TalkTimeLimit)}
@@ -807,6 +840,12 @@ func (r *Registry) release(rm *liveRoom, holder Member, why Reason) {
 		rm.floorTimer = nil
 	}
 	rm.floor = Floor{}
+	// The first member refused during this turn has the next (see
+	// FloorTurnReserve), if it can still take it.
+	if w := rm.members[rm.waiter]; w != nil && !w.detached && w.Role == RoleTalk {
+		rm.turn, rm.turnUntil = w.ID, r.cfg.Now().Add(FloorTurnReserve)
+	}
+	rm.waiter = uuid.Nil
 	r.floorChanged(rm)
 	rm.broadcast(uuid.Nil, Event{Kind: FloorReleased, Member: holder, Reason: why})
 }
@@ -926,6 +965,17 @@ func (r *Registry) add(rm *liveRoom, role Role, user, owner string, sink Sink) (
 		rm.members[id] = m
 		rm.order = append(rm.order, id)
 		return m, nil
+	}
+}
+
+// forgetTurn drops mid's claim on the next turn (FloorTurnReserve): it
+// left, detached or may no longer talk.
+func (rm *liveRoom) forgetTurn(mid uuid.UUID) {
+	if rm.waiter == mid {
+		rm.waiter = uuid.Nil
+	}
+	if rm.turn == mid {
+		rm.turn = uuid.Nil
 	}
 }
 
