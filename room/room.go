@@ -141,6 +141,7 @@ var (
 	ErrRemoved      = errors.New("this user was removed from the room")
 	ErrBadResume    = errors.New("no member of this room has this resume token")
 	ErrOwnerRooms   = errors.New("this owner is in its maximum of rooms")
+	ErrRelayRefused = errors.New("relay refused by the sender's budget")
 )
 
 // Config sets the Registry's limits. Zero fields take the defaults above.
@@ -796,6 +797,14 @@ func (r *Registry) ReleaseFloor(id ID, mid uuid.UUID) error {
 // or to every other member of the room (to == uuid.Nil). The registry never
 // looks inside data: it is end-to-end encrypted by the clients.
 func (r *Registry) Relay(id ID, from, to uuid.UUID, data []byte) error {
+	return r.RelayIf(id, from, to, data, nil)
+}
+
+// RelayIf is Relay, asking allow first, with the number of members the
+// data would go to: if allow is not nil and says no, nothing is delivered
+// and the error is ErrRelayRefused. allow runs under the registry's lock
+// and must not call back into the Registry.
+func (r *Registry) RelayIf(id ID, from, to uuid.UUID, data []byte, allow func(recipients int) bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rm, m, err := r.find(id, from)
@@ -804,12 +813,18 @@ func (r *Registry) Relay(id ID, from, to uuid.UUID, data []byte) error {
 	}
 	e := Event{Kind: Message, Member: m.Member, Data: data}
 	if to == uuid.Nil {
+		if allow != nil && !allow(len(rm.members)-1) {
+			return ErrRelayRefused
+		}
 		rm.broadcast(from, e)
 		return nil
 	}
 	target, ok := rm.members[to]
 	if !ok || to == from {
 		return ErrNoSuchMember
+	}
+	if allow != nil && !allow(1) {
+		return ErrRelayRefused
 	}
 	target.sink.Deliver(e)
 	return nil

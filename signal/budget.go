@@ -43,12 +43,15 @@ func (b *bucket) avail(now time.Time) float64 {
 }
 
 // take takes one token if there is one.
-func (b *bucket) take(now time.Time) bool {
+func (b *bucket) take(now time.Time) bool { return b.takeN(now, 1) }
+
+// takeN takes n tokens if there are as many.
+func (b *bucket) takeN(now time.Time, n float64) bool {
 	b.refill(now)
-	if b.tokens < 1 {
+	if b.tokens < n {
 		return false
 	}
-	b.tokens--
+	b.tokens -= n
 	return true
 }
 
@@ -178,4 +181,46 @@ func (g *guessBudget) charge(key netip.Prefix) {
 		a.b.take(now)
 		a.failed = now
 	}
+}
+
+// blobBudget is each client address's blob fan-out: see BlobFanoutRate.
+type blobBudget struct {
+	now func() time.Time
+
+	mu        sync.Mutex
+	addrs     map[netip.Prefix]*bucket
+	nextSweep time.Time
+}
+
+func newBlobBudget(now func() time.Time) *blobBudget {
+	return &blobBudget{now: now, addrs: make(map[netip.Prefix]*bucket)}
+}
+
+// take spends the bytes of a blob of chars characters going to recipients
+// members; false: over the address's budget, or no room in the table.
+func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
+	if recipients <= 0 {
+		return true // nobody to send to costs nothing
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.addrs[key]
+	if b == nil {
+		if len(t.addrs) >= MaxBlobAddrs && !now.Before(t.nextSweep) {
+			for k, b := range t.addrs {
+				if b.full(now) {
+					delete(t.addrs, k)
+				}
+			}
+			t.nextSweep = now.Add(time.Second)
+		}
+		if len(t.addrs) >= MaxBlobAddrs {
+			return false
+		}
+		nb := newBucket(BlobFanoutRate, BlobFanoutBurst, now)
+		b = &nb
+		t.addrs[key] = b
+	}
+	return b.takeN(now, float64((chars+blobOverhead)*recipients))
 }

@@ -242,7 +242,8 @@ func (c *conn) relay(m *inMsg) {
 		}
 		to = m.To
 	}
-	if err := c.s.reg.Relay(c.roomID, c.self, to, []byte(m.Data)); err != nil {
+	allow := func(n int) bool { return c.s.blobs.take(c.ipKey, len(m.Data), n) }
+	if err := c.s.reg.RelayIf(c.roomID, c.self, to, []byte(m.Data), allow); err != nil {
 		c.fail(m.ID, c.registryError(err))
 	}
 }
@@ -355,6 +356,8 @@ func (c *conn) registryError(err error) *protoError {
 		return &protoError{codeListenOnly, "listen-only members cannot take the floor"}
 	case errors.Is(err, room.ErrNotHolder):
 		return &protoError{codeNotHolder, "the floor is not yours to release"}
+	case errors.Is(err, room.ErrRelayRefused):
+		return &protoError{codeTooManyBlobs, "your address has sent more blob data than the server relays; wait a few seconds"}
 	case errors.Is(err, room.ErrBadResume):
 		return &protoError{codeBadResume, "this resume token is not (or no longer) valid; join again"}
 	case errors.Is(err, room.ErrRemoved):

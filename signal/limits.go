@@ -110,6 +110,34 @@ const (
 	// the global bound still holds, and nothing is evicted early.
 	MaxFailedJoinAddrs = 16384
 
+	// BlobFanoutRate and BlobFanoutBurst bound the blob bytes the server
+	// relays for one client address (the key MaxConnsPerIP counts
+	// against), counted as they go out: each blob costs its data plus
+	// blobOverhead, times the members it goes to. Without it the only
+	// bound was the message rate, which each connection has its own of: an
+	// address with 16 connections in a room of 30 sent 331 blobs of 8 KiB a
+	// second, and the server sent out 79 MB/s (issue 12 #11). What clients
+	// need is small and bursty: a hello to everyone on joining and on
+	// member_back, one to each newcomer, one re-key blob per member when
+	// someone is removed (docs/protocol.md); realistic blobs are a few
+	// hundred bytes. The burst covers a full room's worth of the largest
+	// blobs twice over (8192 x 49 x 2 = 784 KiB: a hello and a re-key of
+	// the largest size, to 49 others), or a household of 20 members of one
+	// room all sending realistic hellos at once; the rate is a full-size
+	// hello to a full room every 6 s. Over it, a blob gets too_many_blobs.
+	// One address is thus held to 64 KiB/s out, 1,200 times less than
+	// measured.
+	BlobFanoutRate  = 64 << 10 // bytes per second
+	BlobFanoutBurst = 1 << 20  // bytes
+	// blobOverhead is what a blob costs beyond its data: the relayed
+	// message's JSON around it ({"type":"blob","from":"<36>","data":""}).
+	blobOverhead = 64
+	// MaxBlobAddrs bounds the per-address blob table (about 2.3 MB when
+	// full); an entry is dropped once its bucket has refilled (swept at
+	// most once a second, when the table is full). An address that finds
+	// it still full gets too_many_blobs: memory and bandwidth stay bounded.
+	MaxBlobAddrs = 16384
+
 	// FloodCooldown is how long an address is refused (HTTP 429, reason
 	// flooding_cooldown) after one of its connections was closed with 1008
 	// for flooding. Without it every reconnect brings a fresh token bucket

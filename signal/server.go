@@ -124,6 +124,7 @@ type Server struct {
 	upgrader websocket.Upgrader
 	origins  map[string]bool // normalized AllowedOrigins
 	guesses  *guessBudget
+	blobs    *blobBudget
 	knocks   *knockTable
 
 	mu     sync.Mutex
@@ -169,6 +170,7 @@ func NewServer(cfg Config) *Server {
 		m:         newServerMetrics(cfg.Metrics),
 		origins:   make(map[string]bool),
 		guesses:   newGuessBudget(&cfg),
+		blobs:     newBlobBudget(cfg.now),
 		knocks:    newKnockTable(cfg.KnockAddrBurst, cfg.now),
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[netip.Prefix]int),
