@@ -185,15 +185,17 @@ func (g *guessBudget) charge(key netip.Prefix) {
 
 // blobBudget is each client address's blob fan-out: see BlobFanoutRate.
 type blobBudget struct {
-	now func() time.Time
+	now   func() time.Time
+	rate  float64
+	burst int
 
 	mu        sync.Mutex
 	addrs     map[netip.Prefix]*bucket
 	nextSweep time.Time
 }
 
-func newBlobBudget(now func() time.Time) *blobBudget {
-	return &blobBudget{now: now, addrs: make(map[netip.Prefix]*bucket)}
+func newBlobBudget(cfg *Config) *blobBudget {
+	return &blobBudget{now: cfg.now, rate: cfg.BlobRate, burst: cfg.BlobBurst, addrs: make(map[netip.Prefix]*bucket)}
 }
 
 // take spends the bytes of a blob of chars characters going to recipients
@@ -218,7 +220,7 @@ func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
 		if len(t.addrs) >= MaxBlobAddrs {
 			return false
 		}
-		nb := newBucket(BlobFanoutRate, BlobFanoutBurst, now)
+		nb := newBucket(t.rate, t.burst, now)
 		b = &nb
 		t.addrs[key] = b
 	}

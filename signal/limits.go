@@ -110,7 +110,8 @@ const (
 	// the global bound still holds, and nothing is evicted early.
 	MaxFailedJoinAddrs = 16384
 
-	// BlobFanoutRate and BlobFanoutBurst bound the blob bytes the server
+	// BlobFanoutRate and BlobFanoutBurst (the defaults of Config.BlobRate
+	// and BlobBurst) bound the blob bytes the server
 	// relays for one client address (the key MaxConnsPerIP counts
 	// against), counted as they go out: each blob costs its data plus
 	// blobOverhead, times the members it goes to. Without it the only

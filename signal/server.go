@@ -62,7 +62,10 @@ type Config struct {
 	// per-address failed joins per second and burst (budget.go)
 	FailedJoinAddrRate  float64
 	FailedJoinAddrBurst int
-	KnockAddrBurst      int // knocks per client address before the KnockAddrEvery pace (knock.go)
+	// per-address blob fan-out, bytes per second and burst (BlobFanoutRate)
+	BlobRate       float64
+	BlobBurst      int
+	KnockAddrBurst int // knocks per client address before the KnockAddrEvery pace (knock.go)
 
 	// ClientIP, if not nil, names the address a request counts against for
 	// MaxConnsPerIP instead of its TCP peer: behind a reverse proxy, the
@@ -97,6 +100,8 @@ func (c *Config) setDefaults() {
 	setDefault(&c.FailedJoinBurst, DefaultFailedJoinBurst)
 	setDefault(&c.FailedJoinAddrRate, DefaultFailedJoinAddrRate)
 	setDefault(&c.FailedJoinAddrBurst, DefaultFailedJoinAddrBurst)
+	setDefault(&c.BlobRate, BlobFanoutRate)
+	setDefault(&c.BlobBurst, BlobFanoutBurst)
 	setDefault(&c.KnockAddrBurst, KnockAddrBurst)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -170,7 +175,7 @@ func NewServer(cfg Config) *Server {
 		m:         newServerMetrics(cfg.Metrics),
 		origins:   make(map[string]bool),
 		guesses:   newGuessBudget(&cfg),
-		blobs:     newBlobBudget(cfg.now),
+		blobs:     newBlobBudget(&cfg),
 		knocks:    newKnockTable(cfg.KnockAddrBurst, cfg.now),
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[netip.Prefix]int),
