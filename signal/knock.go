@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
+
 	"sotto/room"
 )
 
