@@ -57,6 +57,31 @@ const (
 	// ResumeTokenSize is the resume token's length in bytes. The registry
 	// keeps only its SHA-256, and a new token replaces it at every resume.
 	ResumeTokenSize = 32
+
+	// DefaultMaxRoomsPerOwner caps the rooms one owner (the signaling
+	// layer's client address: an IPv4 address or IPv6 /64) is a member
+	// of, connected or detached, counted until its last member there is
+	// gone. Connected, the signaling server's 32 connections per address,
+	// one room each, bound it already; a detached member keeps its room
+	// for the resume grace without a connection, and without this cap one
+	// address could create, drop the connection and create again until it
+	// held every room (issue 12 #4: 9,999 rooms in 11 s). The same 32:
+	// detaching frees no room, and filling DefaultMaxRooms takes 313
+	// owners. Joins count too, or two addresses could pass rooms between
+	// them (one joins, the creator leaves).
+	DefaultMaxRoomsPerOwner = 32
+
+	// FloorTurnReserve is how long the floor, when it comes free, is kept
+	// for the member whose request was refused first while it was held:
+	// anyone else asking then gets the floor as busy, that member named as
+	// its holder. Without it, first come first served let a holder that
+	// asks again the instant the talk-time cap (or its own release) frees
+	// the floor win every time: with a 2 s cap it held the floor for all of
+	// 20 s while another member pressed 196 times and won none (issue 12
+	// #7). So a waiting member gets the floor within one turn plus this.
+	// 2 s is time to hear the floor come free and press again; a waiter who
+	// has given up costs the room no more than that.
+	FloorTurnReserve = 2 * time.Second
 )
 
 // ID is the room's only handle on the server: 16 bytes the client derives from
@@ -115,6 +140,8 @@ var (
 	ErrNoSink       = errors.New("member needs a sink")
 	ErrRemoved      = errors.New("this user was removed from the room")
 	ErrBadResume    = errors.New("no member of this room has this resume token")
+	ErrOwnerRooms   = errors.New("this owner is in its maximum of rooms")
+	ErrRelayRefused = errors.New("relay refused by the sender's budget")
 )
 
 // Config sets the Registry's limits. Zero fields take the defaults above.
@@ -142,6 +169,8 @@ type Config struct {
 	// ResumeGrace: see DefaultResumeGrace. Negative: no grace, a dropped
 	// connection leaves at once.
 	ResumeGrace time.Duration
+	// MaxRoomsPerOwner: see DefaultMaxRoomsPerOwner.
+	MaxRoomsPerOwner int
 }
 
 // Timer is the part of *time.Timer the Registry uses.
@@ -191,11 +220,19 @@ type liveRoom struct {
 	// removed holds the operator user ids removed from this room: they are
 	// refused until the room empties, when it goes with the room.
 	removed map[string]bool
+	// owners counts the members of each owner (CreateFrom, JoinFrom).
+	owners map[string]int
 	// knockFailures counts failed code exchanges on this nameplate;
 	// knockNext picks which member answers the next knock (round robin).
 	knockFailures int
 	knockNext     int
 	floor         Floor
+	// waiter is the first member refused the floor during the current
+	// turn; turn, until turnUntil, the member the free floor is kept for
+	// (FloorTurnReserve). uuid.Nil: none.
+	waiter    uuid.UUID
+	turn      uuid.UUID
+	turnUntil time.Time
 	// floorTimer releases the floor at the talk-time cap; floorGrant numbers
 	// grants so a timer that fires late cannot release a newer grant.
 	floorTimer Timer
@@ -208,7 +245,10 @@ type member struct {
 	// open rooms). It is never part of an event: the other members and the
 	// media layer know only the random member id.
 	user string
-	sink Sink
+	// owner is whom the member counts against for MaxRoomsPerOwner ("":
+	// nobody). It stays with the member when it resumes elsewhere.
+	owner string
+	sink  Sink
 	// resume is SHA-256 of the member's current resume token.
 	resume [sha256.Size]byte
 	// detached: the connection dropped; the member waits for a resume
@@ -240,6 +280,8 @@ type Registry struct {
 	rooms      map[string]*liveRoom
 	nameplates map[string]ID
 	members    int
+	// ownerRooms counts, for each owner, the rooms it has a member in.
+	ownerRooms map[string]int
 }
 
 // NewRegistry returns an empty registry.
@@ -259,6 +301,9 @@ func NewRegistry(cfg Config) *Registry {
 	if cfg.ResumeGrace == 0 {
 		cfg.ResumeGrace = DefaultResumeGrace
 	}
+	if cfg.MaxRoomsPerOwner <= 0 {
+		cfg.MaxRoomsPerOwner = DefaultMaxRoomsPerOwner
+	}
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 	}
@@ -269,6 +314,7 @@ func NewRegistry(cfg Config) *Registry {
 		cfg:        cfg,
 		rooms:      make(map[string]*liveRoom),
 		nameplates: make(map[string]ID),
+		ownerRooms: make(map[string]int),
 	}
 }
 
@@ -283,11 +329,21 @@ func (r *Registry) Create(id ID, v Verifier, role Role, sink Sink) (Snapshot, er
 // CreateAs is Create for a member whose operator token named user (see
 // RemoveUser); "" is no user, as in open rooms.
 func (r *Registry) CreateAs(id ID, v Verifier, role Role, user string, sink Sink) (Snapshot, error) {
+	return r.CreateFrom(id, v, role, user, "", sink)
+}
+
+// CreateFrom is CreateAs for a member that counts against owner for
+// MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if owner is in its
+// maximum of rooms already.
+func (r *Registry) CreateFrom(id ID, v Verifier, role Role, user, owner string, sink Sink) (Snapshot, error) {
 	if err := checkJoin(role, sink); err != nil {
 		return Snapshot{}, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if owner != "" && r.ownerRooms[owner] >= r.cfg.MaxRoomsPerOwner {
+		return Snapshot{}, ErrOwnerRooms
+	}
 	if _, ok := r.rooms[string(id[:])]; ok {
 		return Snapshot{}, ErrRoomExists
 	}
@@ -299,7 +355,7 @@ func (r *Registry) CreateAs(id ID, v Verifier, role Role, user string, sink Sink
 		return Snapshot{}, err
 	}
 	rm := &liveRoom{id: id, verifier: v, nameplate: plate, members: make(map[uuid.UUID]*member)}
-	m, err := rm.add(role, user, sink)
+	m, err := r.add(rm, role, user, owner, sink)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -320,6 +376,13 @@ func (r *Registry) Join(id ID, authToken []byte, role Role, sink Sink) (Snapshot
 // operator removed from the room is refused with ErrRemoved until the room
 // empties.
 func (r *Registry) JoinAs(id ID, authToken []byte, role Role, user string, sink Sink) (Snapshot, error) {
+	return r.JoinFrom(id, authToken, role, user, "", sink)
+}
+
+// JoinFrom is JoinAs for a member that counts against owner for
+// MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if this room would be one
+// more than owner's maximum.
+func (r *Registry) JoinFrom(id ID, authToken []byte, role Role, user, owner string, sink Sink) (Snapshot, error) {
 	if err := checkJoin(role, sink); err != nil {
 		return Snapshot{}, err
 	}
@@ -339,7 +402,10 @@ func (r *Registry) JoinAs(id ID, authToken []byte, role Role, user string, sink 
 	if len(rm.members) >= r.cfg.MaxMembersPerRoom {
 		return Snapshot{}, ErrRoomFull
 	}
-	m, err := rm.add(role, user, sink)
+	if owner != "" && rm.owners[owner] == 0 && r.ownerRooms[owner] >= r.cfg.MaxRoomsPerOwner {
+		return Snapshot{}, ErrOwnerRooms
+	}
+	m, err := r.add(rm, role, user, owner, sink)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -399,6 +465,7 @@ func (r *Registry) Detach(id ID, mid uuid.UUID, sink Sink) error {
 		return ErrNotMember
 	}
 	m.detached = true
+	rm.forgetTurn(mid)
 	m.sink = discard{}
 	m.detachGen++
 	gen := m.detachGen
@@ -469,6 +536,15 @@ func (r *Registry) Resume(id ID, token []byte, sink Sink) (Snapshot, error) {
 func (r *Registry) drop(rm *liveRoom, m *member) {
 	mid := m.ID
 	delete(rm.members, mid)
+	rm.forgetTurn(mid)
+	if m.owner != "" {
+		if rm.owners[m.owner]--; rm.owners[m.owner] <= 0 {
+			delete(rm.owners, m.owner)
+			if r.ownerRooms[m.owner]--; r.ownerRooms[m.owner] <= 0 {
+				delete(r.ownerRooms, m.owner)
+			}
+		}
+	}
 	for i, o := range rm.order {
 		if o == mid {
 			rm.order = append(rm.order[:i], rm.order[i+1:]...)
@@ -560,6 +636,9 @@ func (r *Registry) SetUserRole(id ID, user string, role Role) (int, error) {
 			continue
 		}
 		m.Role = role
+		if role == RoleListen {
+			rm.forgetTurn(m.ID)
+		}
 		if r.cfg.OnRole != nil {
 			r.cfg.OnRole(rm.id, m.ID, role)
 		}
@@ -664,9 +743,12 @@ func (r *Registry) Rooms() []Info {
 	return out
 }
 
-// RequestFloor grants the floor if it is free (first come, first served).
-// It returns the floor as it is after the request: if Holder is not mid, the
-// floor is busy. A holder asking again keeps the floor and its deadline.
+// RequestFloor grants the floor if it is free (first come, first served),
+// except that for FloorTurnReserve after it comes free it is kept for the
+// member refused first during the turn that ended. It returns the floor as
+// it is after the request: if Holder is not mid, the floor is busy (Holder
+// is then whoever holds it, or whom it is kept for). A holder asking again
+// keeps the floor and its deadline.
 func (r *Registry) RequestFloor(id ID, mid uuid.UUID) (Floor, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -678,8 +760,15 @@ func (r *Registry) RequestFloor(id ID, mid uuid.UUID) (Floor, error) {
 		return Floor{}, ErrListenOnly
 	}
 	if rm.floor.Holder != uuid.Nil {
+		if rm.floor.Holder != mid && rm.waiter == uuid.Nil {
+			rm.waiter = mid
+		}
 		return rm.floor, nil
 	}
+	if rm.turn != uuid.Nil && rm.turn != mid && r.cfg.Now().Before(rm.turnUntil) {
+		return Floor{Holder: rm.turn}, nil
+	}
+	rm.waiter, rm.turn = uuid.Nil, uuid.Nil
 	rm.floorGrant++
 	grant := rm.floorGrant
 	rm.floor = Floor{Holder: mid, Deadline: r.cfg.Now().Add(r.cfg.TalkTimeLimit)}
@@ -708,6 +797,14 @@ func (r *Registry) ReleaseFloor(id ID, mid uuid.UUID) error {
 // or to every other member of the room (to == uuid.Nil). The registry never
 // looks inside data: it is end-to-end encrypted by the clients.
 func (r *Registry) Relay(id ID, from, to uuid.UUID, data []byte) error {
+	return r.RelayIf(id, from, to, data, nil)
+}
+
+// RelayIf is Relay, asking allow first, with the number of members the
+// data would go to: if allow is not nil and says no, nothing is delivered
+// and the error is ErrRelayRefused. allow runs under the registry's lock
+// and must not call back into the Registry.
+func (r *Registry) RelayIf(id ID, from, to uuid.UUID, data []byte, allow func(recipients int) bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rm, m, err := r.find(id, from)
@@ -716,12 +813,18 @@ func (r *Registry) Relay(id ID, from, to uuid.UUID, data []byte) error {
 	}
 	e := Event{Kind: Message, Member: m.Member, Data: data}
 	if to == uuid.Nil {
+		if allow != nil && !allow(len(rm.members)-1) {
+			return ErrRelayRefused
+		}
 		rm.broadcast(from, e)
 		return nil
 	}
 	target, ok := rm.members[to]
 	if !ok || to == from {
 		return ErrNoSuchMember
+	}
+	if allow != nil && !allow(1) {
+		return ErrRelayRefused
 	}
 	target.sink.Deliver(e)
 	return nil
@@ -752,6 +855,12 @@ func (r *Registry) release(rm *liveRoom, holder Member, why Reason) {
 		rm.floorTimer = nil
 	}
 	rm.floor = Floor{}
+	// The first member refused during this turn has the next (see
+	// FloorTurnReserve), if it can still take it.
+	if w := rm.members[rm.waiter]; w != nil && !w.detached && w.Role == RoleTalk {
+		rm.turn, rm.turnUntil = w.ID, r.cfg.Now().Add(FloorTurnReserve)
+	}
+	rm.waiter = uuid.Nil
 	r.floorChanged(rm)
 	rm.broadcast(uuid.Nil, Event{Kind: FloorReleased, Member: holder, Reason: why})
 }
@@ -848,8 +957,9 @@ func (m *member) newResume() []byte {
 	return tok
 }
 
-// add makes a new member with a fresh random id. Caller holds r.mu.
-func (rm *liveRoom) add(role Role, user string, sink Sink) (*member, error) {
+// add makes a new member with a fresh random id, counted against owner.
+// Caller holds r.mu.
+func (r *Registry) add(rm *liveRoom, role Role, user, owner string, sink Sink) (*member, error) {
 	for {
 		id, err := uuid.NewRandom()
 		if err != nil {
@@ -858,10 +968,29 @@ func (rm *liveRoom) add(role Role, user string, sink Sink) (*member, error) {
 		if _, taken := rm.members[id]; taken {
 			continue // 2^-122; loop rather than trust luck
 		}
-		m := &member{Member: Member{ID: id, Role: role}, user: user, sink: sink}
+		m := &member{Member: Member{ID: id, Role: role}, user: user, owner: owner, sink: sink}
+		if owner != "" {
+			if rm.owners == nil {
+				rm.owners = make(map[string]int)
+			}
+			if rm.owners[owner]++; rm.owners[owner] == 1 {
+				r.ownerRooms[owner]++
+			}
+		}
 		rm.members[id] = m
 		rm.order = append(rm.order, id)
 		return m, nil
+	}
+}
+
+// forgetTurn drops mid's claim on the next turn (FloorTurnReserve): it
+// left, detached or may no longer talk.
+func (rm *liveRoom) forgetTurn(mid uuid.UUID) {
+	if rm.waiter == mid {
+		rm.waiter = uuid.Nil
+	}
+	if rm.turn == mid {
+		rm.turn = uuid.Nil
 	}
 }
 

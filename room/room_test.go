@@ -313,6 +313,20 @@ type modelRoom struct {
 	token   []byte
 	members []Member
 	holder  uuid.UUID
+	// waiter: the first refused during this turn; turn: whom the free
+	// floor is kept for until turnUntil (FloorTurnReserve).
+	waiter    uuid.UUID
+	turn      uuid.UUID
+	turnUntil time.Time
+}
+
+// release is the model's floor coming free at now.
+func (mr *modelRoom) release(now time.Time) {
+	mr.holder = uuid.Nil
+	if mr.waiter != uuid.Nil && roleOf(mr, mr.waiter) == RoleTalk {
+		mr.turn, mr.turnUntil = mr.waiter, now.Add(FloorTurnReserve)
+	}
+	mr.waiter = uuid.Nil
 }
 
 // TestRandomSequences drives the registry with thousands of random operations
@@ -348,8 +362,14 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 				break
 			}
 		}
+		if mr.waiter == mid {
+			mr.waiter = uuid.Nil
+		}
+		if mr.turn == mid {
+			mr.turn = uuid.Nil
+		}
 		if mr.holder == mid {
-			mr.holder = uuid.Nil
+			mr.release(clk.Now())
 		}
 		if len(mr.members) == 0 {
 			delete(m.rooms, id)
@@ -414,11 +434,20 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 					break
 				}
 				mustBe(t, seed, step, err, nil)
-				if mr.holder == uuid.Nil {
-					mr.holder = mid
+				want := mr.holder
+				switch {
+				case mr.holder != uuid.Nil:
+					if mr.holder != mid && mr.waiter == uuid.Nil {
+						mr.waiter = mid
+					}
+				case mr.turn != uuid.Nil && mr.turn != mid && clk.Now().Before(mr.turnUntil):
+					want = mr.turn // kept for the waiter: busy
+				default:
+					mr.holder, want = mid, mid
+					mr.waiter, mr.turn = uuid.Nil, uuid.Nil
 				}
-				if f.Holder != mr.holder {
-					t.Fatalf("seed %d step %d: floor went to %v, model says %v", seed, step, f.Holder, mr.holder)
+				if f.Holder != want {
+					t.Fatalf("seed %d step %d: floor went to %v, model says %v", seed, step, f.Holder, want)
 				}
 			}
 		case 5: // floor release
@@ -427,7 +456,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 				mr := m.rooms[id]
 				if mr.holder == mid {
 					mustBe(t, seed, step, err, nil)
-					mr.holder = uuid.Nil
+					mr.release(clk.Now())
 				} else {
 					mustBe(t, seed, step, err, ErrNotHolder)
 				}
@@ -439,7 +468,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 			for rid, h := range before {
 				// The registry is the source of truth for timers; mirror it.
 				if rr := r.rooms[string(rid[:])]; rr != nil && rr.floor.Holder == uuid.Nil && h != uuid.Nil {
-					m.rooms[rid].holder = uuid.Nil
+					m.rooms[rid].release(clk.Now())
 				}
 			}
 		}
@@ -540,6 +569,9 @@ func checkInvariants(t *testing.T, seed uint64, step int, r *Registry, m model, 
 		}
 		if rm.floor.Holder != mr.holder {
 			fail("floor holder %v, model %v", rm.floor.Holder, mr.holder)
+		}
+		if rm.waiter != mr.waiter || rm.turn != mr.turn || (rm.turn != uuid.Nil && !rm.turnUntil.Equal(mr.turnUntil)) {
+			fail("floor turn %v/%v until %v, model %v/%v until %v", rm.waiter, rm.turn, rm.turnUntil, mr.waiter, mr.turn, mr.turnUntil)
 		}
 		total += len(rm.members)
 	}

@@ -246,7 +246,8 @@ func TestFloodDefaults(t *testing.T) {
 // while the room carries on.
 func TestSlowReader(t *testing.T) {
 	const queue = 8
-	ts := startServer(t, Config{SendQueue: queue, MessageRate: 1e6, MessageBurst: 1e6, WriteWait: 5 * time.Second}, room.Config{})
+	ts := startServer(t, Config{SendQueue: queue, MessageRate: 1e6, MessageBurst: 1e6, WriteWait: 5 * time.Second,
+		BlobRate: 1e12, BlobBurst: 1e12}, room.Config{}) // blobs fill the socket's buffers first
 	s := newSecrets()
 	a, b := ts.dial(t), ts.dial(t)
 	a.create(s, 1)

@@ -195,7 +195,7 @@ func halfOpenBlackhole(t *testing.T, pongWait, writeWait, within time.Duration) 
 	// The queue is long enough that the write deadline, not the queue's
 	// bound (TestSlowReader), is what ends the second case.
 	ts := startServer(t, Config{PingPeriod: hoPingPeriod, PongWait: pongWait, WriteWait: writeWait,
-		MessageRate: 1e6, MessageBurst: 1e6, SendQueue: 1 << 20}, room.Config{})
+		MessageRate: 1e6, MessageBurst: 1e6, SendQueue: 1 << 20, BlobRate: 1e12, BlobBurst: 1e12}, room.Config{})
 	bh := newBlackhole(t, strings.TrimPrefix(ts.http.URL, "http://"))
 	s := newSecrets()
 	a, c := ts.dial(t), ts.dial(t)

@@ -43,29 +43,44 @@ func (c *conn) handle(m *inMsg) {
 }
 
 // mayEnter checks what create, join and resume need before the registry is
-// asked anything: a connection outside any room, and a server-wide
-// failed-join budget not spent (refused before looking, so that even the
-// refusal tells a guesser nothing).
+// asked anything: a connection outside any room.
 func (c *conn) mayEnter(m *inMsg) bool {
 	if c.inRoom {
 		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})
 		return false
 	}
-	if c.s.failedJoins.Tokens() < 1 {
-		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+	return true
+}
+
+var tryLater = &protoError{codeTryLater, "too many failed joins from your address or on this server; retry in a few seconds"}
+
+// reserveGuess reserves one failed join from the connection's address and
+// from the server (budget.go) before the registry is asked anything, so
+// that even the refusal tells a guesser nothing. On true, settleGuess must
+// follow with the registry's answer.
+func (c *conn) reserveGuess(m *inMsg) bool {
+	if !c.s.guesses.reserve(c.ipKey) {
+		c.fail(m.ID, tryLater)
 		return false
 	}
 	return true
 }
 
-// spendIfGuess spends one of the failed-join budget's tokens when err is
-// what a guesser gets: an unknown room, a wrong auth or resume token, or a
-// create that found the room live.
-func (c *conn) spendIfGuess(err error) {
-	if errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) ||
-		errors.Is(err, room.ErrRoomExists) || errors.Is(err, room.ErrBadResume) {
-		c.s.failedJoins.Allow()
-	}
+// settleGuess keeps the reserved failed join when err is what a guesser
+// gets (an unknown room, a wrong auth or resume token, or a create that
+// found the room live) and gives it back otherwise: a success is no guess.
+func (c *conn) settleGuess(err error) {
+	c.s.guesses.settle(c.ipKey, isGuess(err))
+}
+
+// owner is whom the connection's rooms count against in the registry
+// (room.Config.MaxRoomsPerOwner): its address, as for MaxConnsPerIP. The
+// registry keeps it in memory only, and never logs it.
+func (c *conn) owner() string { return c.ipKey.String() }
+
+func isGuess(err error) bool {
+	return errors.Is(err, room.ErrNoSuchRoom) || errors.Is(err, room.ErrBadAuth) ||
+		errors.Is(err, room.ErrRoomExists) || errors.Is(err, room.ErrBadResume)
 }
 
 // enter creates or joins a room.
@@ -78,20 +93,26 @@ func (c *conn) enter(m *inMsg) {
 		c.fail(m.ID, perr)
 		return
 	}
+	if !c.reserveGuess(m) {
+		if pass.Undo != nil {
+			pass.Undo() // the token was not used: the app may try again with it
+		}
+		return
+	}
 	c.q.hold()
 	var snap room.Snapshot
 	var err error
 	if m.Type == typeCreate {
-		snap, err = c.s.reg.CreateAs(m.Room, m.Verifier, role, pass.User, c)
+		snap, err = c.s.reg.CreateFrom(m.Room, m.Verifier, role, pass.User, c.owner(), c)
 	} else {
-		snap, err = c.s.reg.JoinAs(m.Room, m.Auth[:], role, pass.User, c)
+		snap, err = c.s.reg.JoinFrom(m.Room, m.Auth[:], role, pass.User, c.owner(), c)
 	}
+	c.settleGuess(err)
 	if err != nil {
 		c.unhold(nil, false)
 		if pass.Undo != nil {
 			pass.Undo() // the token was not used: the app may try again with it
 		}
-		c.spendIfGuess(err)
 		c.fail(m.ID, c.registryError(err))
 		return
 	}
@@ -221,7 +242,8 @@ func (c *conn) relay(m *inMsg) {
 		}
 		to = m.To
 	}
-	if err := c.s.reg.Relay(c.roomID, c.self, to, []byte(m.Data)); err != nil {
+	allow := func(n int) bool { return c.s.blobs.take(c.ipKey, len(m.Data), n) }
+	if err := c.s.reg.RelayIf(c.roomID, c.self, to, []byte(m.Data), allow); err != nil {
 		c.fail(m.ID, c.registryError(err))
 	}
 }
@@ -324,6 +346,8 @@ func (c *conn) registryError(err error) *protoError {
 		return &protoError{codeRoomFull, "the room is full"}
 	case errors.Is(err, room.ErrTooManyRooms):
 		return &protoError{codeServerFull, "the server has too many rooms"}
+	case errors.Is(err, room.ErrOwnerRooms):
+		return &protoError{codeServerFull, "your address is in too many rooms, counting those left by a dropped connection for a few seconds; leave one first"}
 	case errors.Is(err, room.ErrNotMember):
 		return notInRoom
 	case errors.Is(err, room.ErrNoSuchMember):
@@ -332,6 +356,8 @@ func (c *conn) registryError(err error) *protoError {
 		return &protoError{codeListenOnly, "listen-only members cannot take the floor"}
 	case errors.Is(err, room.ErrNotHolder):
 		return &protoError{codeNotHolder, "the floor is not yours to release"}
+	case errors.Is(err, room.ErrRelayRefused):
+		return &protoError{codeTooManyBlobs, "your address has sent more blob data than the server relays; wait a few seconds"}
 	case errors.Is(err, room.ErrBadResume):
 		return &protoError{codeBadResume, "this resume token is not (or no longer) valid; join again"}
 	case errors.Is(err, room.ErrRemoved):

@@ -41,7 +41,11 @@ const (
 	// KnockFailureRate and KnockFailureBurst bound failed exchanges over
 	// the whole server, whatever the number of addresses: with the room's
 	// MaxKnockFailures and a 7-digit password part this caps a guesser's
-	// server-wide odds (docs/security.md). When spent, knocks get try_later.
+	// server-wide odds (docs/security.md). Every knock reserves a failure
+	// when it starts and gets it back unless it ends as a wrong code, so
+	// exchanges in flight count too: in any window of T seconds at most
+	// KnockFailureBurst + KnockFailureRate*T exchanges get a member's
+	// answer and fail. When spent, knocks get try_later.
 	KnockFailureRate  = 0.2
 	KnockFailureBurst = 20
 	// maxKnockAddrs bounds the per-address table; entries idle for a
@@ -85,16 +89,18 @@ type knockTable struct {
 	byID      map[string]*knock
 	perRoom   map[string]int // string(room id) -> knocks in progress
 	addrs     map[netip.Prefix]*knockAddr
-	failures  *rate.Limiter
+	failures  bucket // reserved by each knock in progress: see KnockFailureRate
+	now       func() time.Time
 	addrBurst int // Config.KnockAddrBurst
 }
 
-func newKnockTable(addrBurst int) *knockTable {
+func newKnockTable(addrBurst int, now func() time.Time) *knockTable {
 	return &knockTable{
+		now:       now,
 		byID:      make(map[string]*knock),
 		perRoom:   make(map[string]int),
 		addrs:     make(map[netip.Prefix]*knockAddr),
-		failures:  rate.NewLimiter(KnockFailureRate, KnockFailureBurst),
+		failures:  newBucket(KnockFailureRate, KnockFailureBurst, now()),
 		addrBurst: addrBurst,
 	}
 }
@@ -120,6 +126,22 @@ func (kt *knockTable) allowAddr(key netip.Prefix, now time.Time) bool {
 	}
 	a.seen = now
 	return a.lim.AllowN(now, 1)
+}
+
+// reserveFailure takes one failed exchange from the server-wide budget
+// for a knock about to start; false: spent.
+func (kt *knockTable) reserveFailure() bool {
+	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	return kt.failures.take(kt.now())
+}
+
+// refundFailure gives back a failure reserveFailure took: the knock did
+// not start, or did not end as a wrong code.
+func (kt *knockTable) refundFailure() {
+	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	kt.failures.give(kt.now())
 }
 
 // removeLocked takes k out of the table, once: it reports whether it did.
@@ -166,17 +188,24 @@ func (c *conn) knock(m *inMsg) {
 	case kt.forJoiner(c) != nil:
 		c.fail(m.ID, &protoError{codeKnockPending, "this connection is already joining by code; wait for it to end"})
 		return
-	// Spent budgets: refuse before looking, as enter does.
-	case c.s.failedJoins.Tokens() < 1 || kt.failures.Tokens() < 1:
-		c.fail(m.ID, &protoError{codeTryLater, "too many failed joins on this server; retry in a few seconds"})
+	// Spent budgets: refuse before looking, as enter does. The knock
+	// reserves its failure now (see KnockFailureRate).
+	case !kt.reserveFailure():
+		c.fail(m.ID, &protoError{codeTryLater, "too many wrong codes on this server; retry in a few seconds"})
 		return
-	case !kt.allowAddr(c.ipKey, time.Now()):
+	case !kt.allowAddr(c.ipKey, c.s.cfg.now()):
+		kt.refundFailure()
 		c.fail(m.ID, &protoError{codeTryLater, "too many codes tried from your address; retry in a few seconds"})
+		return
+	case !c.s.guesses.reserve(c.ipKey):
+		kt.refundFailure()
+		c.fail(m.ID, tryLater)
 		return
 	}
 	rid, member, err := c.s.reg.KnockTarget(m.Nameplate)
+	c.s.guesses.settle(c.ipKey, isGuess(err)) // a guessed nameplate costs like a guessed room
 	if err != nil {
-		c.spendIfGuess(err) // a guessed nameplate costs like a guessed room
+		kt.refundFailure()
 		c.fail(m.ID, c.registryError(err))
 		return
 	}
@@ -185,6 +214,7 @@ func (c *conn) knock(m *inMsg) {
 	k := &knock{id: b64.EncodeToString(idb[:]), room: rid, member: member, joiner: c, step: 1}
 	kt.mu.Lock()
 	if kt.perRoom[string(rid[:])] >= MaxKnocksPerRoom {
+		kt.failures.give(kt.now())
 		kt.mu.Unlock()
 		c.fail(m.ID, &protoError{codeTryLater, "others are joining this room by code right now; retry in a few seconds"})
 		return
@@ -223,8 +253,10 @@ func (c *conn) knockData(m *inMsg) {
 	if step == 4 {
 		// The member checked the joiner's proof before sending this: the
 		// exchange is over, and nothing (a timer, a late knock_done) may
-		// end it otherwise once the lock is let go.
+		// end it otherwise once the lock is let go. It found the
+		// joiner's proof right: no wrong code, its failure goes back.
 		kt.removeLocked(k)
+		kt.failures.give(kt.now())
 	}
 	kt.mu.Unlock()
 
@@ -297,6 +329,10 @@ func (s *Server) endKnock(k *knock, result string, by *conn, memberGone bool) {
 		return
 	}
 	guessed := k.step >= 2
+	counted := result != knockOK && guessed && !memberGone
+	if !counted {
+		kt.failures.give(kt.now()) // no wrong code: the reserved failure goes back
+	}
 	kt.mu.Unlock()
 
 	done := knockDoneMsg{Type: typeKnockDone, Knock: k.id, Result: result}
@@ -308,9 +344,8 @@ func (s *Server) endKnock(k *knock, result string, by *conn, memberGone bool) {
 	}
 	// Counted after the sides are told, so that the member reads the end of
 	// its exchange before the room-wide knock_failed.
-	if result != knockOK && guessed && !memberGone {
-		kt.failures.Allow()
-		s.failedJoins.Allow()
+	if counted {
+		s.guesses.charge(k.joiner.ipKey)
 		if _, err := s.reg.KnockFailed(k.room); err != nil {
 			s.log.Error("retiring a room code failed", "err", err) // registry errors carry no ids
 		}

@@ -71,14 +71,73 @@ const (
 
 	// DefaultFailedJoinRate and DefaultFailedJoinBurst are a server-wide
 	// budget for joins that name a missing room or present a wrong token,
-	// and creates that name an existing room: the answers that would help
-	// someone guess. It is global, not per address, so the guessing rate is
-	// bounded however many addresses an attacker has. When it is spent,
-	// creates and joins get try_later without being checked. Honest clients
-	// fail rarely (a stale link, a race between two creators), so the burst
-	// absorbs them.
+	// resumes with an unknown token, creates that name an existing room and
+	// knocks at an unknown nameplate: the answers that would help someone
+	// guess. It is global, not per address, so the guessing rate is bounded
+	// however many addresses an attacker has: at most this rate, plus the
+	// burst, whatever else happens. Each such request reserves a guess
+	// before the registry is asked (budget.go) and gets it back unless it
+	// failed as a guess: a create, join or resume that succeeds costs
+	// nothing. When a guess cannot be reserved the request gets try_later
+	// without being checked. Honest clients fail rarely (a stale link, a
+	// race between two creators), so the burst absorbs them.
 	DefaultFailedJoinRate  = 20
 	DefaultFailedJoinBurst = 200
+	// DefaultFailedJoinAddrRate and DefaultFailedJoinAddrBurst are each
+	// client address's share (the key MaxConnsPerIP counts against): one
+	// failed join per 2 s after a burst of 20, which covers a household
+	// whose members all resume into rooms a restarted server no longer
+	// has. The failing address is refused first: at this rate one address
+	// cannot empty the server-wide budget (20/s), and since addresses that
+	// failed within FailedJoinMemory may not take its last
+	// FailedJoinPriority share, others keep creating, joining and resuming
+	// until an attacker brings fresh addresses faster than the budget
+	// refills (more than 20 a second, each then suspect for a minute: over
+	// 1,200 addresses).
+	DefaultFailedJoinAddrRate  = 0.5
+	DefaultFailedJoinAddrBurst = 20
+	// FailedJoinMemory is how long an address that failed a join stays
+	// suspect: see FailedJoinPriority.
+	FailedJoinMemory = time.Minute
+	// FailedJoinPriority is the share of the server-wide failed-join budget
+	// kept for addresses that have not failed within FailedJoinMemory.
+	FailedJoinPriority = 0.5
+	// MaxFailedJoinAddrs bounds the per-address failed-join table (about
+	// 2.5 MB when full). An entry whose bucket has refilled and whose last
+	// failure is older than FailedJoinMemory is dropped (at most one sweep
+	// a second, when the table is full). An address that finds the table
+	// full is checked against the server-wide budget only, as a suspect:
+	// the global bound still holds, and nothing is evicted early.
+	MaxFailedJoinAddrs = 16384
+
+	// BlobFanoutRate and BlobFanoutBurst (the defaults of Config.BlobRate
+	// and BlobBurst) bound the blob bytes the server
+	// relays for one client address (the key MaxConnsPerIP counts
+	// against), counted as they go out: each blob costs its data plus
+	// blobOverhead, times the members it goes to. Without it the only
+	// bound was the message rate, which each connection has its own of: an
+	// address with 16 connections in a room of 30 sent 331 blobs of 8 KiB a
+	// second, and the server sent out 79 MB/s (issue 12 #11). What clients
+	// need is small and bursty: a hello to everyone on joining and on
+	// member_back, one to each newcomer, one re-key blob per member when
+	// someone is removed (docs/protocol.md); realistic blobs are a few
+	// hundred bytes. The burst covers a full room's worth of the largest
+	// blobs twice over (8192 x 49 x 2 = 784 KiB: a hello and a re-key of
+	// the largest size, to 49 others), or a household of 20 members of one
+	// room all sending realistic hellos at once; the rate is a full-size
+	// hello to a full room every 6 s. Over it, a blob gets too_many_blobs.
+	// One address is thus held to 64 KiB/s out, 1,200 times less than
+	// measured.
+	BlobFanoutRate  = 64 << 10 // bytes per second
+	BlobFanoutBurst = 1 << 20  // bytes
+	// blobOverhead is what a blob costs beyond its data: the relayed
+	// message's JSON around it ({"type":"blob","from":"<36>","data":""}).
+	blobOverhead = 64
+	// MaxBlobAddrs bounds the per-address blob table (about 2.3 MB when
+	// full); an entry is dropped once its bucket has refilled (swept at
+	// most once a second, when the table is full). An address that finds
+	// it still full gets too_many_blobs: memory and bandwidth stay bounded.
+	MaxBlobAddrs = 16384
 
 	// FloodCooldown is how long an address is refused (HTTP 429, reason
 	// flooding_cooldown) after one of its connections was closed with 1008

@@ -70,6 +70,7 @@ const (
 	codeNotHolder        = "not_holder"
 	codeNoSuchMember     = "no_such_member"
 	codeBlobTooLarge     = "blob_too_large"
+	codeTooManyBlobs     = "too_many_blobs"
 	codeTryLater         = "try_later"
 	codeMediaUnavailable = "media_unavailable"
 	codeInternal         = "internal"

@@ -21,14 +21,14 @@ const CloseClientLostServer = 4000
 func (c *conn) resume(m *inMsg) {
 	// Resume tokens are 256 random bits; the budget is a second line of
 	// defence, as for joins.
-	if !c.mayEnter(m) {
+	if !c.mayEnter(m) || !c.reserveGuess(m) {
 		return
 	}
 	c.q.hold()
 	snap, err := c.s.reg.Resume(m.Room, m.Resume[:], c)
+	c.settleGuess(err)
 	if err != nil {
 		c.unhold(nil, false)
-		c.spendIfGuess(err)
 		c.fail(m.ID, c.registryError(err))
 		return
 	}

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/time/rate"
 
 	"sotto/metrics"
 	"sotto/room"
@@ -60,7 +59,13 @@ type Config struct {
 	MaxConnsPerIP   int           // open connections per IPv4 address or IPv6 /64
 	FailedJoinRate  float64       // server-wide failed joins per second
 	FailedJoinBurst int           // server-wide failed-join burst
-	KnockAddrBurst  int           // knocks per client address before the KnockAddrEvery pace (knock.go)
+	// per-address failed joins per second and burst (budget.go)
+	FailedJoinAddrRate  float64
+	FailedJoinAddrBurst int
+	// per-address blob fan-out, bytes per second and burst (BlobFanoutRate)
+	BlobRate       float64
+	BlobBurst      int
+	KnockAddrBurst int // knocks per client address before the KnockAddrEvery pace (knock.go)
 
 	// ClientIP, if not nil, names the address a request counts against for
 	// MaxConnsPerIP instead of its TCP peer: behind a reverse proxy, the
@@ -74,7 +79,8 @@ type Config struct {
 	// the room secret is enough.
 	Admit AdmitFunc
 
-	// now is the clock of the flood cooldowns; nil means time.Now. Tests
+	// now is the clock of the flood cooldowns and of the failed-join and
+	// knock budgets; nil means time.Now. Tests
 	// set it to move time on without waiting.
 	now func() time.Time
 }
@@ -92,6 +98,10 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	setDefault(&c.FailedJoinRate, DefaultFailedJoinRate)
 	setDefault(&c.FailedJoinBurst, DefaultFailedJoinBurst)
+	setDefault(&c.FailedJoinAddrRate, DefaultFailedJoinAddrRate)
+	setDefault(&c.FailedJoinAddrBurst, DefaultFailedJoinAddrBurst)
+	setDefault(&c.BlobRate, BlobFanoutRate)
+	setDefault(&c.BlobBurst, BlobFanoutBurst)
 	setDefault(&c.KnockAddrBurst, KnockAddrBurst)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -112,14 +122,15 @@ func setDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
 
 // Server is the signaling endpoint, an http.Handler to mount at /ws.
 type Server struct {
-	cfg         Config
-	reg         *room.Registry
-	log         *slog.Logger
-	m           serverMetrics
-	upgrader    websocket.Upgrader
-	origins     map[string]bool // normalized AllowedOrigins
-	failedJoins *rate.Limiter
-	knocks      *knockTable
+	cfg      Config
+	reg      *room.Registry
+	log      *slog.Logger
+	m        serverMetrics
+	upgrader websocket.Upgrader
+	origins  map[string]bool // normalized AllowedOrigins
+	guesses  *guessBudget
+	blobs    *blobBudget
+	knocks   *knockTable
 
 	mu     sync.Mutex
 	closed bool
@@ -158,16 +169,17 @@ func NewServer(cfg Config) *Server {
 	}
 	cfg.setDefaults()
 	s := &Server{
-		cfg:         cfg,
-		reg:         cfg.Registry,
-		log:         cfg.Logger,
-		m:           newServerMetrics(cfg.Metrics),
-		origins:     make(map[string]bool),
-		failedJoins: rate.NewLimiter(rate.Limit(cfg.FailedJoinRate), cfg.FailedJoinBurst),
-		knocks:      newKnockTable(cfg.KnockAddrBurst),
-		conns:       make(map[*conn]struct{}),
-		perIP:       make(map[netip.Prefix]int),
-		cooldowns:   make(map[netip.Prefix]cooldown),
+		cfg:       cfg,
+		reg:       cfg.Registry,
+		log:       cfg.Logger,
+		m:         newServerMetrics(cfg.Metrics),
+		origins:   make(map[string]bool),
+		guesses:   newGuessBudget(&cfg),
+		blobs:     newBlobBudget(&cfg),
+		knocks:    newKnockTable(cfg.KnockAddrBurst, cfg.now),
+		conns:     make(map[*conn]struct{}),
+		perIP:     make(map[netip.Prefix]int),
+		cooldowns: make(map[netip.Prefix]cooldown),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		n, ok := normalizeOrigin(o)

@@ -3,6 +3,7 @@ package signal
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -102,19 +103,51 @@ func TestJoinRefused(t *testing.T) {
 	c.expectError(codeRoomFull, 7)
 }
 
-func TestFailedJoinBudget(t *testing.T) {
-	ts := startServer(t, Config{FailedJoinBurst: 3, FailedJoinRate: 0.001}, room.Config{})
-	s := newSecrets()
-	a := ts.dial(t)
-	a.create(s, 1)
-	// Three guesses from three connections spend the server-wide budget...
-	for i := range 3 {
-		g := ts.dial(t)
-		g.send(map[string]any{"type": "join", "id": i + 10, "room": s.room, "auth": newSecrets().auth})
-		g.expectError(codeBadAuth, uint32(i+10))
+// testClientIP is a Config.ClientIP that believes the X-Test-Client
+// header (as main believes a trusted proxy), so that one loopback test
+// can be many addresses (ts.dialAs).
+func testClientIP(r *http.Request) netip.Addr {
+	a, _ := netip.ParseAddr(r.Header.Get("X-Test-Client")) // invalid when absent
+	return a
+}
+
+// dialAsOK is dialAs for a connection that must open.
+func (ts *testServer) dialAsOK(t *testing.T, addr string) *client {
+	t.Helper()
+	status, c, _ := ts.dialAs(t, addr)
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("dial as %s: HTTP %d", addr, status)
 	}
-	// ...after which even a right token is not checked.
-	b := ts.dial(t)
+	return c
+}
+
+func TestFailedJoinBudget(t *testing.T) {
+	ts := startServer(t, Config{
+		FailedJoinBurst: 4, FailedJoinRate: 0.001,
+		FailedJoinAddrBurst: 2, FailedJoinAddrRate: 0.001,
+		ClientIP: testClientIP,
+	}, room.Config{})
+	s := newSecrets()
+	ts.dialAsOK(t, "192.0.2.1").create(s, 1)
+	guess := func(addr string, id uint32, want string) {
+		t.Helper()
+		g := ts.dialAsOK(t, addr)
+		g.send(map[string]any{"type": "join", "id": id, "room": s.room, "auth": newSecrets().auth})
+		g.expectError(want, id)
+	}
+	// An address has its own budget: two guesses, then try_later.
+	guess("198.51.100.1", 10, codeBadAuth)
+	guess("198.51.100.1", 11, codeBadAuth)
+	guess("198.51.100.1", 12, codeTryLater)
+	// A right token costs nothing: the server-wide budget is still at 2.
+	ts.dialAsOK(t, "192.0.2.2").join(s, 13)
+	// An address that failed may not take the server's last half...
+	guess("198.51.100.2", 14, codeBadAuth)
+	guess("198.51.100.2", 15, codeTryLater)
+	// ...which one that did not fail may: that spends it.
+	guess("198.51.100.3", 16, codeBadAuth)
+	// Spent: even a right token is not checked.
+	b := ts.dialAsOK(t, "192.0.2.3")
 	b.send(map[string]any{"type": "join", "id": 20, "room": s.room, "auth": s.auth})
 	b.expectError(codeTryLater, 20)
 	b.send(map[string]any{"type": "create", "id": 21, "room": newSecrets().room, "verifier": s.verifier})
