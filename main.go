@@ -45,6 +45,11 @@ const (
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 16 << 10
 
+	// acceptLogEvery spaces the log lines about failing accepts: out of
+	// descriptors the listener retries up to once a second, and whoever
+	// keeps the process there should not also fill its log.
+	acceptLogEvery = time.Minute
+
 	// defaultAddr is loopback: the only place plain HTTP is served.
 	defaultAddr            = "127.0.0.1:8080"
 	defaultShutdownTimeout = 10 * time.Second
@@ -256,7 +261,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	// Connections from an address in flood cooldown are closed at accept,
 	// before TLS or HTTP (armed below, once the signaling server exists).
 	flood := newFloodListener(ln)
-	webLn, iceTCPLn := sfu.SplitICETCP(flood, sfu.DemuxPeekTimeout)
+	var acceptFailures atomic.Uint64
+	var acceptLogged atomic.Int64 // Unix nanoseconds of the last line
+	webLn, iceTCPLn := sfu.SplitICETCP(flood, sfu.DemuxPeekTimeout, func(err error) {
+		n := acceptFailures.Add(1)
+		now, last := time.Now().UnixNano(), acceptLogged.Load()
+		if (last == 0 || now-last >= int64(acceptLogEvery)) && acceptLogged.CompareAndSwap(last, now) {
+			// The error names the server's own address, no client's.
+			log.Warn("accepting connections failed; retrying", "err", err, "failures", n)
+		}
+	})
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	if h, _, _ := net.SplitHostPort(cfg.addr); h == "" {
 		// ":443" (the container image's) is every interface, IPv4 and
@@ -326,6 +340,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	mreg.CounterFunc("sotto_flood_refused_connections_total",
 		"TCP connections closed at accept because their address was in flood cooldown.", flood.refusedConns)
+	mreg.CounterFunc("sotto_accept_failures_total",
+		"Failed accepts on the app's TCP port (such as out of descriptors), retried.", acceptFailures.Load)
 
 	var shuttingDown atomic.Bool
 	handler := routes(signaling, &shuttingDown)

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sotto/client"
+	"sotto/e2ee"
+)
+
+// getFrom asks for /healthz from the loopback address from, on a fresh
+// connection, and reports the error if it is not answered 200 in time.
+func getFrom(from, addr string, timeout time.Duration) error {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true, DialContext: d.DialContext}}
+	res, err := hc.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
+}
+
+// openFDs counts the descriptors process pid has open.
+func openFDs(t *testing.T, pid int) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// The real binary, run out of descriptors by connections from several
+// addresses (each below the per-address cap) that never finish a request,
+// serves HTTP and WebSocket joins again once they close. Before, the first
+// EMFILE from accept closed the port for good while the process ran on.
+func TestListenerSurvivesEMFILE(t *testing.T) {
+	b := startBinary(t)
+	pid := b.cmd.Process.Pid
+	if err := getFrom("127.0.0.1", b.appAddr, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Room for 40 more descriptors. Set both limits on the running process:
+	// Go raises the soft limit to the hard one at start.
+	limit := uint64(openFDs(t, pid) + 40)
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: limit, Max: limit}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	var fillers []net.Conn
+	defer func() {
+		for _, c := range fillers {
+			c.Close()
+		}
+	}()
+	for i := range 80 {
+		// 20 each from 127.0.0.2 to .5: below the cap of 256.
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("127.0.0.%d", 2+i%4))}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", b.appAddr)
+		if err != nil {
+			t.Logf("connection %d refused: %v", i+1, err) // the port is closed
+			break
+		}
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+		fillers = append(fillers, c)
+	}
+	// Out of descriptors: a new request is not answered.
+	if err := getFrom("127.0.0.6", b.appAddr, time.Second); err == nil {
+		t.Fatalf("served with %d descriptors open of %d: not out of descriptors", openFDs(t, pid), limit)
+	}
+	for _, c := range fillers {
+		c.Close()
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := getFrom("127.0.0.6", b.appAddr, time.Second)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving 5 s after the connections closed: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	m, err := client.Connect(ctx, client.Config{URL: "ws://" + b.appAddr + "/ws", Secret: e2ee.NewSecret(), Name: "after"})
+	if err != nil {
+		t.Fatalf("WebSocket join after the descriptors came back: %v", err)
+	}
+	m.Close()
+	if n, _ := strconv.Atoi(b.metric(t, "sotto_accept_failures_total")); n == 0 {
+		t.Fatal("no failed accept counted: the test did not run the binary out of descriptors")
+	}
+}
