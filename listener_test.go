@@ -2,20 +2,29 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 
 	"sotto/client"
 	"sotto/e2ee"
+	sig "sotto/signal"
 )
+
+// appAddr is the server's host:port.
+func (s *mediaServer) appAddr() string {
+	return strings.TrimSuffix(strings.TrimPrefix(s.ws, "ws://"), "/ws")
+}
 
 // getFrom asks for /healthz from the loopback address from, on a fresh
 // connection, and reports the error if it is not answered 200 in time.
@@ -31,6 +40,65 @@ func getFrom(from, addr string, timeout time.Duration) error {
 		return fmt.Errorf("status %d", res.StatusCode)
 	}
 	return nil
+}
+
+// A request that announces a body and never sends it is closed once
+// readTimeout has passed since it began, whether the handler reads the body
+// (the operator API) or not (net/http then reads it to reuse the
+// connection); one whose headers never end, after readHeaderTimeout. A
+// WebSocket, whose connection the server took over from
+// net/http, is not touched by that deadline.
+func TestRequestBodyThatNeverComes(t *testing.T) {
+	const bound = time.Second
+	secret := strings.Repeat("k", 32)
+	s := startServerConfig(t, map[string]string{"SOTTO_SECRET": secret},
+		func(c *config) { c.readHeaderTimeout, c.readTimeout = bound, bound })
+	addr := s.appAddr()
+
+	ws, _, err := (&websocket.Dialer{Subprotocols: []string{sig.Subprotocol}, HandshakeTimeout: 5 * time.Second}).Dial(s.ws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+
+	for _, req := range []string{
+		// Headers that never end (slowloris).
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ",
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nsome",
+		// The operator API reads this body itself.
+		"PUT /api/v1/rooms/AAAAAAAAAAAAAAAAAAAAAA/users/u1/role HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + secret +
+			"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+	} {
+		c := dialFrom(t, "127.0.0.1", addr)
+		start := time.Now()
+		io.WriteString(c, req)
+		c.SetReadDeadline(time.Now().Add(bound + 4*time.Second))
+		_, err := io.Copy(io.Discard, c) // the answer, if any, then EOF
+		if err != nil {
+			t.Fatalf("%.30q: the connection was still open after %v: %v", req, time.Since(start).Round(time.Millisecond), err)
+		}
+		if d := time.Since(start); d < bound/2 {
+			t.Errorf("%.30q: closed after %v, before the bound of %v", req, d, bound)
+		}
+		c.Close()
+	}
+
+	// The WebSocket opened before both has lived past the bound twice over.
+	time.Sleep(bound)
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatalf("the WebSocket died with the read deadline: %v", err)
+	}
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("the WebSocket died with the read deadline: %v", err)
+		}
+		var m struct{ Type string }
+		if json.Unmarshal(msg, &m) == nil && m.Type == "pong" {
+			break
+		}
+	}
 }
 
 // openFDs counts the descriptors process pid has open.

@@ -39,11 +39,20 @@ import (
 )
 
 // Server timeouts. Signaling lives on hijacked WebSocket connections, so these
-// bound only plain HTTP requests and the WebSocket handshake.
+// bound only plain HTTP requests and the WebSocket handshake (gorilla/websocket
+// clears the connection's deadlines when it takes it over, and signal sets its
+// own).
 const (
 	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 16 << 10
+	// readTimeout bounds reading a whole request, headers and body. No
+	// request carries more than a small JSON body (the operator API takes
+	// at most 1 KiB), so one that has not arrived in 30 s is not coming.
+	// Without it a request announcing a Content-Length it never sends
+	// holds its connection for ever: net/http reads the body to reuse the
+	// connection even when the handler does not (issue 12).
+	readTimeout    = 30 * time.Second
+	idleTimeout    = 120 * time.Second
+	maxHeaderBytes = 16 << 10
 
 	// acceptLogEvery spaces the log lines about failing accepts: out of
 	// descriptors the listener retries up to once a second, and whoever
@@ -82,6 +91,10 @@ type config struct {
 	selfSigned      bool
 	behindProxy     bool
 	trustedProxies  []netip.Prefix
+
+	// No flag sets these: they are readHeaderTimeout and readTimeout,
+	// which tests shorten.
+	readHeaderTimeout, readTimeout time.Duration
 }
 
 func main() {
@@ -118,7 +131,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			"Every flag can also be set by the environment variable shown in brackets.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	var c config
+	c := config{readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout}
 	var logLevel, origins, public, domains, proxies string
 	// A malformed environment value is an error, as a malformed flag is:
 	// silently using the default could, say, leave a limit off.
@@ -247,6 +260,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 
+	if cfg.readHeaderTimeout <= 0 || cfg.readTimeout <= 0 { // a config not from parseConfig
+		cfg.readHeaderTimeout, cfg.readTimeout = readHeaderTimeout, readTimeout
+	}
+
 	// Certificates are loaded or made before anything listens, so a bad
 	// file stops the start, not the first visitor.
 	sec, err := newTransport(cfg, log)
@@ -351,7 +368,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	app := &http.Server{
 		Handler:           securityHeaders(sec.guard(handler)),
 		TLSConfig:         sec.tls,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
+		ReadTimeout:       cfg.readTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          httpErrorLog(log),
@@ -369,7 +387,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			mreg.WriteTo(w)
 		})
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: httpErrorLog(log)})
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: cfg.readHeaderTimeout, ReadTimeout: cfg.readTimeout,
+			IdleTimeout: idleTimeout, ErrorLog: httpErrorLog(log)})
 		listeners = append(listeners, mln)
 		fmt.Fprintf(out, "Metrics at http://%s/metrics\n", mln.Addr())
 	}
