@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -101,6 +102,47 @@ func TestRequestBodyThatNeverComes(t *testing.T) {
 	}
 }
 
+// One address may hold tcpConnsPerWebSocket TCP connections per allowed
+// WebSocket at most; the next is closed at accept, while other addresses are
+// served, and a closed connection gives its place back.
+func TestTCPConnsPerAddressCapped(t *testing.T) {
+	s := startServer(t, "--max-conns-per-ip", "2")
+	addr := s.appAddr()
+	const limit = 2 * tcpConnsPerWebSocket
+
+	held := make([]net.Conn, limit)
+	for i := range held {
+		// Half a request line: each is held, by net/http or by the demux.
+		held[i] = dialFrom(t, "127.0.0.2", addr)
+		io.WriteString(held[i], "GET / HTTP/1.1\r\n")
+	}
+	if !closedAtAccept(t, "127.0.0.2", addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") {
+		t.Fatalf("connection %d from one address was served", limit+1)
+	}
+	if err := getFrom("127.0.0.3", addr, 5*time.Second); err != nil {
+		t.Fatalf("another address refused: %v", err)
+	}
+	if n := scrapeMetric(t, s.metrics, "sotto_addr_limit_refused_connections_total"); n != "1" {
+		t.Fatalf("refused %s connections, want 1", n)
+	}
+
+	held[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := getFrom("127.0.0.2", addr, time.Second)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed connection did not give its place back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+}
+
 // openFDs counts the descriptors process pid has open.
 func openFDs(t *testing.T, pid int) int {
 	t.Helper()
@@ -173,5 +215,60 @@ func TestListenerSurvivesEMFILE(t *testing.T) {
 	m.Close()
 	if n, _ := strconv.Atoi(b.metric(t, "sotto_accept_failures_total")); n == 0 {
 		t.Fatal("no failed accept counted: the test did not run the binary out of descriptors")
+	}
+}
+
+// The listener's own bookkeeping: a connection counts until closed, once
+// however often it is closed; IPv6 addresses count by /64.
+func TestAddrLimitListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := newAddrLimitListener(ln, 2)
+	conns := acceptAll(t, al)
+	addr := ln.Addr().String()
+	from := netip.MustParseAddr("127.0.0.2")
+	accept := func() net.Conn {
+		t.Helper()
+		dialFrom(t, from.String(), addr)
+		select {
+		case s := <-conns:
+			return s
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection not accepted")
+			return nil
+		}
+	}
+	a, _ := accept(), accept()
+	if !closedAtAccept(t, from.String(), addr, "") {
+		t.Fatal("a third connection from one address was passed on")
+	}
+	a.Close()
+	a.Close() // a second Close must not free a second place
+	if n := al.openConns(from); n != 1 {
+		t.Fatalf("%d open after closing one of two twice, want 1", n)
+	}
+	accept()
+	if !closedAtAccept(t, from.String(), addr, "") {
+		t.Fatal("a double Close freed two places")
+	}
+	if n := al.refusedConns(); n != 2 {
+		t.Fatalf("refusedConns %d, want 2", n)
+	}
+
+	for _, c := range []struct{ a, key string }{
+		{"192.0.2.7", "192.0.2.7/32"},
+		{"::ffff:192.0.2.7", "192.0.2.7/32"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+	} {
+		if got := addrPrefix(netip.MustParseAddr(c.a)); got.String() != c.key {
+			t.Errorf("addrPrefix(%s) = %s, want %s", c.a, got, c.key)
+		}
+	}
+	if addrPrefix(netip.Addr{}).IsValid() {
+		t.Error("an invalid address has a key")
 	}
 }

@@ -276,11 +276,20 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	// The app's TCP port also carries ICE-TCP, for networks that block UDP.
 	// Connections from an address in flood cooldown are closed at accept,
-	// before TLS or HTTP (armed below, once the signaling server exists).
+	// before TLS or HTTP (armed below, once the signaling server exists),
+	// and so are those from an address that holds tcpConnsPerWebSocket per
+	// allowed WebSocket already. Behind a proxy every TCP peer is the
+	// proxy: neither applies there.
 	flood := newFloodListener(ln)
+	var appLn net.Listener = flood
+	var capped *addrLimitListener
+	if !cfg.behindProxy {
+		capped = newAddrLimitListener(flood, tcpConnsPerWebSocket*cfg.maxConnsPerIP)
+		appLn = capped
+	}
 	var acceptFailures atomic.Uint64
 	var acceptLogged atomic.Int64 // Unix nanoseconds of the last line
-	webLn, iceTCPLn := sfu.SplitICETCP(flood, sfu.DemuxPeekTimeout, func(err error) {
+	webLn, iceTCPLn := sfu.SplitICETCP(appLn, sfu.DemuxPeekTimeout, func(err error) {
 		n := acceptFailures.Add(1)
 		now, last := time.Now().UnixNano(), acceptLogged.Load()
 		if (last == 0 || now-last >= int64(acceptLogEvery)) && acceptLogged.CompareAndSwap(last, now) {
@@ -357,6 +366,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	mreg.CounterFunc("sotto_flood_refused_connections_total",
 		"TCP connections closed at accept because their address was in flood cooldown.", flood.refusedConns)
+	if capped != nil {
+		mreg.CounterFunc("sotto_addr_limit_refused_connections_total",
+			"TCP connections closed at accept because their address held as many as it may.", capped.refusedConns)
+	}
 	mreg.CounterFunc("sotto_accept_failures_total",
 		"Failed accepts on the app's TCP port (such as out of descriptors), retried.", acceptFailures.Load)
 
