@@ -62,29 +62,27 @@ func TestRequestBodyThatNeverComes(t *testing.T) {
 	}
 	defer ws.Close()
 
-	for _, req := range []string{
-		// Headers that never end (slowloris).
-		"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ",
-		"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nsome",
-		// The operator API reads this body itself.
-		"PUT /api/v1/rooms/AAAAAAAAAAAAAAAAAAAAAA/users/u1/role HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + secret +
-			"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+	for _, c := range []struct{ name, req string }{
+		{"headers that never end (slowloris)", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: "},
+		{"a body the handler ignores", "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nsome"},
+		{"a body the operator API reads", "PUT /api/v1/rooms/AAAAAAAAAAAAAAAAAAAAAA/users/u1/role HTTP/1.1\r\nHost: x\r\n" +
+			"Authorization: Bearer " + secret + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"},
 	} {
-		c := dialFrom(t, "127.0.0.1", addr)
+		conn := dialFrom(t, "127.0.0.1", addr)
 		start := time.Now()
-		io.WriteString(c, req)
-		c.SetReadDeadline(time.Now().Add(bound + 4*time.Second))
-		_, err := io.Copy(io.Discard, c) // the answer, if any, then EOF
+		io.WriteString(conn, c.req)
+		conn.SetReadDeadline(time.Now().Add(bound + 4*time.Second))
+		_, err := io.Copy(io.Discard, conn) // the answer, if any, then EOF
 		if err != nil {
-			t.Fatalf("%.30q: the connection was still open after %v: %v", req, time.Since(start).Round(time.Millisecond), err)
+			t.Fatalf("%s: the connection was still open after %v: %v", c.name, time.Since(start).Round(time.Millisecond), err)
 		}
 		if d := time.Since(start); d < bound/2 {
-			t.Errorf("%.30q: closed after %v, before the bound of %v", req, d, bound)
+			t.Errorf("%s: closed after %v, before the bound of %v", c.name, d, bound)
 		}
-		c.Close()
+		conn.Close()
 	}
 
-	// The WebSocket opened before both has lived past the bound twice over.
+	// The WebSocket opened before them has lived past the bound twice over.
 	time.Sleep(bound)
 	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
