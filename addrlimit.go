@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -16,6 +17,15 @@ import (
 // a cap one address could hold TCP connections until the process runs out of
 // descriptors (issue 12: 20,000 requests whose body never came).
 const tcpConnsPerWebSocket = 8
+
+// tcpConnsPerAddr is the cap for --max-conns-per-ip wsPerAddr, without
+// overflowing for an absurdly large flag.
+func tcpConnsPerAddr(wsPerAddr int) int {
+	if wsPerAddr > math.MaxInt/tcpConnsPerWebSocket {
+		return math.MaxInt
+	}
+	return wsPerAddr * tcpConnsPerWebSocket
+}
 
 // addrLimitListener closes, as soon as they are accepted, TCP connections
 // from an address (an IPv4 address or an IPv6 /64, as signal counts

@@ -180,7 +180,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.DurationVar(&c.talkLimit, "talk-limit", envDur("SOTTO_TALK_LIMIT", room.DefaultTalkTimeLimit), "longest single turn holding the floor [SOTTO_TALK_LIMIT]")
 	fs.DurationVar(&c.resumeGrace, "resume-grace", envDur("SOTTO_RESUME_GRACE", room.DefaultResumeGrace), "how long a member whose network dropped stays in its room for its client to resume it; 0: leave at once [SOTTO_RESUME_GRACE]")
 	fs.IntVar(&c.knockFailures, "code-tries", envInt("SOTTO_CODE_TRIES", room.DefaultMaxKnockFailures), "wrong room-code tries a code survives before the room gets a new one [SOTTO_CODE_TRIES]")
-	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64 [SOTTO_MAX_CONNS_PER_IP]")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64; without --behind-proxy, 8 times as many TCP connections to --addr [SOTTO_MAX_CONNS_PER_IP]")
 	fs.IntVar(&c.knocksPerIP, "knocks-per-ip", envInt("SOTTO_KNOCKS_PER_IP", sig.KnockAddrBurst), "room-code tries per IPv4 address or IPv6 /64 before one per 10 s [SOTTO_KNOCKS_PER_IP]")
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
 	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port (any free port if that is 0) [SOTTO_UDP_PORT]")
@@ -284,7 +284,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	var appLn net.Listener = flood
 	var capped *addrLimitListener
 	if !cfg.behindProxy {
-		capped = newAddrLimitListener(flood, tcpConnsPerWebSocket*cfg.maxConnsPerIP)
+		capped = newAddrLimitListener(flood, tcpConnsPerAddr(cfg.maxConnsPerIP))
 		appLn = capped
 	}
 	var acceptFailures atomic.Uint64
