@@ -39,11 +39,25 @@ import (
 )
 
 // Server timeouts. Signaling lives on hijacked WebSocket connections, so these
-// bound only plain HTTP requests and the WebSocket handshake.
+// bound only plain HTTP requests and the WebSocket handshake (gorilla/websocket
+// clears the connection's deadlines when it takes it over, and signal sets its
+// own).
 const (
 	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 16 << 10
+	// readTimeout bounds reading a whole request, headers and body. No
+	// request carries more than a small JSON body (the operator API takes
+	// at most 1 KiB), so one that has not arrived in 30 s is not coming.
+	// Without it a request announcing a Content-Length it never sends
+	// holds its connection for ever: net/http reads the body to reuse the
+	// connection even when the handler does not (issue 12).
+	readTimeout    = 30 * time.Second
+	idleTimeout    = 120 * time.Second
+	maxHeaderBytes = 16 << 10
+
+	// acceptLogEvery spaces the log lines about failing accepts: out of
+	// descriptors the listener retries up to once a second, and whoever
+	// keeps the process there should not also fill its log.
+	acceptLogEvery = time.Minute
 
 	// defaultAddr is loopback: the only place plain HTTP is served.
 	defaultAddr            = "127.0.0.1:8080"
@@ -80,6 +94,9 @@ type config struct {
 	trustedProxies  []netip.Prefix
 
 	logOut io.Writer // where the log goes; nil: os.Stderr (tests set it)
+	// No flag sets these: they are readHeaderTimeout and readTimeout,
+	// which tests shorten.
+	readHeaderTimeout, readTimeout time.Duration
 }
 
 func main() {
@@ -125,7 +142,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		fmt.Fprintf(out, "\nEnvironment only:\n  SOTTO_SECRET\n    \toperator mode: clients need tokens signed with this secret (32 or more characters),\n"+
 			"    \tand the operator API at /api/v1/ takes it as its bearer; never a flag, so it stays out of process lists\n")
 	}
-	var c config
+	c := config{readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout}
 	var logLevel, origins, public, domains, proxies string
 	var showVersion bool
 	// A malformed environment value is an error, as a malformed flag is:
@@ -177,7 +194,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.DurationVar(&c.talkLimit, "talk-limit", envDur("SOTTO_TALK_LIMIT", room.DefaultTalkTimeLimit), "longest single turn holding the floor [SOTTO_TALK_LIMIT]")
 	fs.DurationVar(&c.resumeGrace, "resume-grace", envDur("SOTTO_RESUME_GRACE", room.DefaultResumeGrace), "how long a member whose network dropped stays in its room for its client to resume it; 0: leave at once [SOTTO_RESUME_GRACE]")
 	fs.IntVar(&c.knockFailures, "code-tries", envInt("SOTTO_CODE_TRIES", room.DefaultMaxKnockFailures), "wrong room-code tries a code survives before the room gets a new one [SOTTO_CODE_TRIES]")
-	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64 [SOTTO_MAX_CONNS_PER_IP]")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt("SOTTO_MAX_CONNS_PER_IP", sig.DefaultMaxConnsPerIP), "WebSocket connections per IPv4 address or IPv6 /64; without --behind-proxy, 8 times as many TCP connections to --addr [SOTTO_MAX_CONNS_PER_IP]")
 	fs.IntVar(&c.knocksPerIP, "knocks-per-ip", envInt("SOTTO_KNOCKS_PER_IP", sig.KnockAddrBurst), "room-code tries per IPv4 address or IPv6 /64 before one per 10 s [SOTTO_KNOCKS_PER_IP]")
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
 	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port (any free port if that is 0) [SOTTO_UDP_PORT]")
@@ -267,6 +284,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	log := newLogger(logOut, cfg.logFormat, cfg.logLevel)
 
+	if cfg.readHeaderTimeout <= 0 || cfg.readTimeout <= 0 { // a config not from parseConfig
+		cfg.readHeaderTimeout, cfg.readTimeout = readHeaderTimeout, readTimeout
+	}
+
 	// Certificates are loaded or made before anything listens, so a bad
 	// file stops the start, not the first visitor.
 	sec, err := newTransport(cfg, log)
@@ -279,9 +300,27 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	// The app's TCP port also carries ICE-TCP, for networks that block UDP.
 	// Connections from an address in flood cooldown are closed at accept,
-	// before TLS or HTTP (armed below, once the signaling server exists).
+	// before TLS or HTTP (armed below, once the signaling server exists),
+	// and so are those from an address that holds tcpConnsPerWebSocket per
+	// allowed WebSocket already. Behind a proxy every TCP peer is the
+	// proxy: neither applies there.
 	flood := newFloodListener(ln)
-	webLn, iceTCPLn := sfu.SplitICETCP(flood, sfu.DemuxPeekTimeout)
+	var appLn net.Listener = flood
+	var capped *addrLimitListener
+	if !cfg.behindProxy {
+		capped = newAddrLimitListener(flood, tcpConnsPerAddr(cfg.maxConnsPerIP))
+		appLn = capped
+	}
+	var acceptFailures atomic.Uint64
+	var acceptLogged atomic.Int64 // Unix nanoseconds of the last line
+	webLn, iceTCPLn := sfu.SplitICETCP(appLn, sfu.DemuxPeekTimeout, func(err error) {
+		n := acceptFailures.Add(1)
+		now, last := time.Now().UnixNano(), acceptLogged.Load()
+		if (last == 0 || now-last >= int64(acceptLogEvery)) && acceptLogged.CompareAndSwap(last, now) {
+			// The error names the server's own address, no client's.
+			log.Warn("accepting connections failed; retrying", "err", err, "failures", n)
+		}
+	})
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	if h, _, _ := net.SplitHostPort(cfg.addr); h == "" {
 		// ":443" (the container image's) is every interface, IPv4 and
@@ -358,6 +397,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	mreg.CounterFunc("sotto_flood_refused_connections_total",
 		"TCP connections closed at accept because their address was in flood cooldown.", flood.refusedConns)
+	if capped != nil {
+		mreg.CounterFunc("sotto_addr_limit_refused_connections_total",
+			"TCP connections closed at accept because their address held as many as it may.", capped.refusedConns)
+	}
+	mreg.CounterFunc("sotto_accept_failures_total",
+		"Failed accepts on the app's TCP port (such as out of descriptors), retried.", acceptFailures.Load)
 
 	var shuttingDown atomic.Bool
 	handler := routes(signaling, &shuttingDown)
@@ -367,7 +412,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	app := &http.Server{
 		Handler:           securityHeaders(sec.guard(handler)),
 		TLSConfig:         sec.tls,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
+		ReadTimeout:       cfg.readTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          httpErrorLog(log),
@@ -385,7 +431,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			mreg.WriteTo(w)
 		})
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: httpErrorLog(log)})
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: cfg.readHeaderTimeout, ReadTimeout: cfg.readTimeout,
+			IdleTimeout: idleTimeout, ErrorLog: httpErrorLog(log)})
 		listeners = append(listeners, mln)
 		fmt.Fprintf(out, "Metrics at http://%s/metrics\n", mln.Addr())
 	}

@@ -63,6 +63,13 @@ func startServer(t *testing.T, args ...string) *mediaServer {
 // startServerEnv is startServer with environment variables (SOTTO_SECRET).
 func startServerEnv(t *testing.T, env map[string]string, args ...string) *mediaServer {
 	t.Helper()
+	return startServerConfig(t, env, nil, args...)
+}
+
+// startServerConfig is startServerEnv with mod, if not nil, applied to the
+// parsed configuration (fields no flag sets, such as readTimeout).
+func startServerConfig(t *testing.T, env map[string]string, mod func(*config), args ...string) *mediaServer {
+	t.Helper()
 	before := stableGoroutines()
 	args = append([]string{
 		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn",
@@ -71,6 +78,9 @@ func startServerEnv(t *testing.T, env map[string]string, args ...string) *mediaS
 	cfg, err := parseConfig(args, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -21,10 +22,25 @@ import (
 // first byte; a client that sends nothing is closed.
 const DemuxPeekTimeout = 10 * time.Second
 
+// After an Accept error that passes (see retryableAccept) the demux waits
+// before it tries again, acceptRetryMin at first and twice as long after each
+// further error, up to acceptRetryMax: the values net/http's Serve uses. Out
+// of descriptors, retrying at once would spin a core; waiting longer than a
+// second would leave the port deaf well after descriptors are free again.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
 // SplitICETCP accepts connections on ln and hands each to web or to ice by its
 // first byte. Closing either returned listener closes ln and both.
-func SplitICETCP(ln net.Listener, peekTimeout time.Duration) (web, ice net.Listener) {
-	d := &demux{ln: ln, done: make(chan struct{})}
+//
+// An Accept error that passes when resources free up (out of descriptors or
+// buffers, a connection reset before it was accepted) does not close ln:
+// the demux retries with a growing pause and calls onRetry, if not nil, with
+// each such error. Any other error closes both listeners with it.
+func SplitICETCP(ln net.Listener, peekTimeout time.Duration, onRetry func(error)) (web, ice net.Listener) {
+	d := &demux{ln: ln, done: make(chan struct{}), onRetry: onRetry}
 	w := &demuxListener{d: d, conns: make(chan net.Conn)}
 	i := &demuxListener{d: d, conns: make(chan net.Conn)}
 	go d.acceptLoop(w, i, peekTimeout)
@@ -34,8 +50,28 @@ func SplitICETCP(ln net.Listener, peekTimeout time.Duration) (web, ice net.Liste
 type demux struct {
 	ln        net.Listener
 	done      chan struct{}
+	onRetry   func(error)
 	closeOnce sync.Once
 	err       error // why accepting stopped; read after done is closed
+}
+
+// retryableAccept reports whether an Accept error is one that passes: a
+// burst of connections up to the descriptor limit (EMFILE, ENFILE), memory
+// or socket buffers short (ENOBUFS, ENOMEM), or a client gone before its
+// connection was accepted. Closing the listener for these would hand anyone
+// able to open enough connections a permanent outage.
+func retryableAccept(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EPROTO, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *demux) close(err error) {
@@ -47,16 +83,28 @@ func (d *demux) close(err error) {
 }
 
 func (d *demux) acceptLoop(web, ice *demuxListener, peekTimeout time.Duration) {
+	var pause time.Duration
 	for {
 		c, err := d.ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if !retryableAccept(err) {
+				d.close(err)
+				return
 			}
-			d.close(err)
-			return
+			pause = min(max(2*pause, acceptRetryMin), acceptRetryMax)
+			if d.onRetry != nil {
+				d.onRetry(err)
+			}
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-d.done:
+				t.Stop()
+				return
+			}
+			continue
 		}
+		pause = 0
 		go d.route(c, web, ice, peekTimeout)
 	}
 }
