@@ -19,6 +19,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -43,6 +44,11 @@ type Config struct {
 	// LogWriter receives pion's own log lines (error level only; PION_LOG_*
 	// environment variables can raise it while debugging). Nil: os.Stderr.
 	LogWriter io.Writer
+
+	// unguarded opens the UDP port as the SFU did before udpGuard: no
+	// filter, the system's default receive buffer. Benchmarks only, to
+	// compare (BenchmarkUDPFlood).
+	unguarded bool
 }
 
 // Opus is the only codec: browsers must not pick RED (the E2EE transform would
@@ -127,8 +133,10 @@ const (
 
 // network is what New opened and Close must release.
 type network struct {
-	udp ice.UDPMux
-	tcp ice.TCPMux
+	udp    ice.UDPMux
+	tcp    ice.TCPMux
+	guard  *udpGuard // nil if unguarded
+	rcvbuf int       // receive buffer the kernel granted the UDP socket(s), bytes
 }
 
 func (n *network) close() {
@@ -245,8 +253,18 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		} else if ip.Is6() {
 			nets, types = nets[1:], types[1:]
 		}
-		mux, err := ice.NewMultiUDPMuxFromPort(int(port),
-			ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog))
+		opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog)}
+		if !cfg.unguarded {
+			// pion opens one socket per address; it opens them through
+			// guardedNet, which sizes and guards each.
+			std, err := stdnet.NewNet()
+			if err != nil {
+				return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
+			}
+			n.guard = newUDPGuard()
+			opts = append(opts, ice.UDPMuxFromPortWithNet(&guardedNet{Net: std, g: n.guard, rcvbuf: &n.rcvbuf}))
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(int(port), opts...)
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
@@ -256,7 +274,13 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
-		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: conn})
+		var pc net.PacketConn = conn
+		if !cfg.unguarded {
+			n.guard = newUDPGuard()
+			n.rcvbuf = setReadBuffer(conn, udpReadBuffer)
+			pc = &guardedConn{UDPConn: conn, g: n.guard}
+		}
+		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: pc})
 		// pion skips loopback addresses unless told; a loopback-only server
 		// (tests, a reverse-proxied dev box) has nothing else to offer.
 		if ip.IsLoopback() {
@@ -269,6 +293,10 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		}
 	default:
 		return nil, fmt.Errorf("sfu: UDPAddr %q: host must be an IP address or empty", cfg.UDPAddr)
+	}
+	if n.guard != nil {
+		// The guard learns the ufrags the agents gather with.
+		n.udp = &guardedMux{UDPMux: n.udp, g: n.guard}
 	}
 	settings.SetICEUDPMux(n.udp)
 

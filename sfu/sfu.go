@@ -76,6 +76,15 @@ type Stats struct {
 	Peers     int64  // open PeerConnections
 	Forwarded uint64 // packets written to listeners
 	Dropped   uint64 // packets dropped because their sender did not hold the floor
+
+	// UDPFiltered counts STUN packets at the UDP port dropped before pion
+	// saw them: from an address with no session, naming no ufrag the SFU
+	// issued (udpGuard).
+	UDPFiltered uint64
+	// UDPReadBuffer is the receive buffer the kernel granted the UDP
+	// socket (the smallest, if several), as getsockopt reports it: Linux
+	// reports twice what it lets packets use. 0: unknown.
+	UDPReadBuffer int
 }
 
 // New opens the UDP port (and the optional ICE-TCP mux) and returns an SFU.
@@ -249,7 +258,12 @@ func (s *SFU) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.rooms)
 	s.mu.Unlock()
-	return Stats{Rooms: n, Peers: s.peers.Load(), Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load()}
+	st := Stats{Rooms: n, Peers: s.peers.Load(), Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
+		UDPReadBuffer: s.net.rcvbuf}
+	if s.net.guard != nil {
+		st.UDPFiltered = s.net.guard.filtered.Load()
+	}
+	return st
 }
 
 // join finds the member's peer or registers a new one, and returns it with
