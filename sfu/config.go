@@ -278,7 +278,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		if !cfg.unguarded {
 			n.guard = newUDPGuard()
 			n.rcvbuf = setReadBuffer(conn, udpReadBuffer)
-			pc = &guardedConn{UDPConn: conn, g: n.guard}
+			pc = newGuardedConn(conn, n.guard)
 		}
 		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: pc})
 		// pion skips loopback addresses unless told; a loopback-only server

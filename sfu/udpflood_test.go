@@ -1,31 +1,24 @@
+//go:build linux
+
 package sfu
 
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
+	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/pion/stun/v4"
 )
 
 // The UDP flood of issue 12 (#10): STUN binding requests with random ufrags
 // from 20 loopback addresses, as fast as this machine sends them, at the one
 // UDP port every room's media arrives on, while one room talks.
-
-// floodSources is how many source addresses the flood comes from: 127.0.0.2
-// to 127.0.0.21, as in the attack test.
-const floodSources = 20
 
 // floodResult is what one flood round measured.
 type floodResult struct {
@@ -74,20 +67,19 @@ func floodRound(t testing.TB, cfg Config, dur time.Duration, listeners int) floo
 	drops0, rcvbuf0 := socketDrops(t, dst), rcvbufErrors(t)
 	filtered0 := s.Stats().UDPFiltered
 
+	floodEnd := startFlood(t, dst, dur)
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
-	var flood atomic.Uint64
-	stopFlood := startFlood(t, ctx, dst, &flood)
-	start := time.Now()
 	frames := int(dur / (20 * time.Millisecond))
 	sent := talker.Talk(ctx, 0, frames, 20*time.Millisecond)
-	stopFlood()
+	flood := floodEnd()
 	elapsed := time.Since(start)
 
 	// What was in flight arrives, then nothing more comes.
 	settle(t, ls, 300*time.Millisecond, 10*time.Second)
 	res := floodResult{
-		frames: sent, listeners: listeners, flood: flood.Load(),
+		frames: sent, listeners: listeners, flood: flood,
 		sockDrops: socketDrops(t, dst) - drops0, rcvbufErrs: rcvbufErrors(t) - rcvbuf0,
 		filtered: s.Stats().UDPFiltered - filtered0,
 	}
@@ -118,52 +110,40 @@ func floodRound(t testing.TB, cfg Config, dur time.Duration, listeners int) floo
 	return res
 }
 
-// startFlood sends STUN binding requests with random ufrags (each with
-// MESSAGE-INTEGRITY and FINGERPRINT, like a real check) from floodSources
-// loopback addresses to dst until ctx ends, one sender per CPU. The returned
-// func waits for the senders.
-func startFlood(t testing.TB, ctx context.Context, dst netip.AddrPort, count *atomic.Uint64) func() {
+// startFlood starts the flood process against dst for dur, waits until it
+// sends, and returns a func that waits for its end and returns how many
+// packets it sent.
+func startFlood(t testing.TB, dst netip.AddrPort, dur time.Duration) func() uint64 {
 	t.Helper()
-	conns := make([]*net.UDPConn, floodSources)
-	for i := range conns {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), floodTargetEnv+"="+dst.String(), floodDurationEnv+"="+dur.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "flooding" {
+		t.Fatalf("flood process did not start: %q", lines.Text())
+	}
+	return func() uint64 {
+		if !lines.Scan() {
+			t.Fatal("flood process ended without a count")
+		}
+		n, err := strconv.ParseUint(lines.Text(), 10, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = c.Close() })
-		conns[i] = c
+		return n
 	}
-	// 1,024 different requests: every one names a ufrag nobody issued.
-	pkts := make([][]byte, 1024)
-	for i := range pkts {
-		var u [12]byte
-		_, _ = rand.Read(u[:])
-		user := fmt.Sprintf("%x:%x", u[:6], u[6:])
-		m, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.NewUsername(user),
-			stun.NewShortTermIntegrity("not-the-password-of-anyone"), stun.Fingerprint)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkts[i] = m.Raw
-	}
-	var wg sync.WaitGroup
-	for g := range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := uint64(0)
-			defer func() { count.Add(n) }()
-			for i := g; ; i++ {
-				if i%256 == 0 && ctx.Err() != nil {
-					return
-				}
-				if _, err := conns[i%len(conns)].WriteToUDPAddrPort(pkts[i%len(pkts)], dst); err == nil {
-					n++
-				}
-			}
-		}()
-	}
-	return wg.Wait
 }
 
 // socketDrops reads the kernel's drop counter of the UDP socket bound to
@@ -246,5 +226,31 @@ func BenchmarkUDPFlood(b *testing.B) {
 			r := floodRound(b, Config{unguarded: !guard}, 10*time.Second, 3)
 			b.Logf("run %d guard=%v: %v", i, guard, r)
 		}
+	}
+}
+
+// TestUDPReadBuffer: both kinds of listener (one socket on a concrete
+// address, one per interface address on an unspecified one) get the receive
+// buffer, and report what the kernel granted.
+func TestUDPReadBuffer(t *testing.T) {
+	leakCheck(t)
+	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmemMax, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{"127.0.0.1:0", "0.0.0.0:0"} {
+		s := newSFU(t, Config{UDPAddr: addr})
+		got := s.Stats().UDPReadBuffer
+		t.Logf("%s: kernel granted %d bytes (rmem_max %d)", addr, got, rmemMax)
+		// Linux doubles the request; unprivileged, it first caps the
+		// request at net.core.rmem_max.
+		if want := 2 * min(udpReadBuffer, rmemMax); got < want {
+			t.Errorf("%s: receive buffer %d, want at least %d", addr, got, want)
+		}
+		_ = s.Close()
 	}
 }

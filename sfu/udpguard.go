@@ -180,19 +180,36 @@ func canonical(a netip.AddrPort) netip.AddrPort {
 	return a
 }
 
-// guardedConn is the mux's UDP socket with the guard in front of its reads.
-// It implements ice.AddrPortReaderWriter, so pion reads and writes through
-// it without allocating.
+// guardedConn is the mux's UDP socket with the guard in front of its reads,
+// which take packets off the socket in batches (batchReader). It implements
+// ice.AddrPortReaderWriter, so pion reads and writes through it without
+// allocating.
 type guardedConn struct {
 	*net.UDPConn
 	g *udpGuard
+
+	mu sync.Mutex // one reader at a time (pion has one)
+	r  *batchReader
+}
+
+func newGuardedConn(c *net.UDPConn, g *udpGuard) *guardedConn {
+	return &guardedConn{UDPConn: c, g: g, r: newBatchReader(c)}
 }
 
 var _ ice.AddrPortReaderWriter = (*guardedConn)(nil)
 
 func (c *guardedConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for {
-		n, from, err := c.UDPConn.ReadFromUDPAddrPort(b)
+		var n int
+		var from netip.AddrPort
+		var err error
+		if c.r != nil {
+			n, from, err = c.r.read(b)
+		} else {
+			n, from, err = c.UDPConn.ReadFromUDPAddrPort(b)
+		}
 		if err != nil || c.g.admit(b[:n], canonical(from)) {
 			return n, from, err
 		}
@@ -251,5 +268,5 @@ func (n *guardedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UD
 	if got := setReadBuffer(uc, udpReadBuffer); *n.rcvbuf == 0 || got < *n.rcvbuf {
 		*n.rcvbuf = got
 	}
-	return &guardedConn{UDPConn: uc, g: n.g}, nil
+	return newGuardedConn(uc, n.g), nil
 }
