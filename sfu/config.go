@@ -277,7 +277,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		var pc net.PacketConn = conn
 		if !cfg.unguarded {
 			n.guard = newUDPGuard()
-			n.rcvbuf = setReadBuffer(conn, udpReadBuffer)
+			n.rcvbuf = setReadBuffer(conn, UDPReadBuffer)
 			pc = newGuardedConn(conn, n.guard)
 		}
 		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: pc})

@@ -248,7 +248,7 @@ func TestUDPReadBuffer(t *testing.T) {
 		t.Logf("%s: kernel granted %d bytes (rmem_max %d)", addr, got, rmemMax)
 		// Linux doubles the request; unprivileged, it first caps the
 		// request at net.core.rmem_max.
-		if want := 2 * min(udpReadBuffer, rmemMax); got < want {
+		if want := 2 * min(UDPReadBuffer, rmemMax); got < want {
 			t.Errorf("%s: receive buffer %d, want at least %d", addr, got, want)
 		}
 		_ = s.Close()

@@ -3,22 +3,26 @@ package sfu
 // This file keeps a flood of junk at the one UDP port from drowning the
 // rooms' media (docs/abuse.md, issue 12 #10).
 //
-// All rooms share one UDP socket, read by one pion goroutine. The kernel
-// queues what that goroutine has not read yet in the socket's receive buffer
-// and drops whatever arrives while the buffer is full, junk and voice alike.
-// Two things keep the buffer from filling:
+// All rooms share one UDP socket (one per local address when UDPAddr has no
+// IP), read by one pion goroutine. The kernel queues what that goroutine has
+// not read yet in the socket's receive buffer and drops whatever arrives
+// while the buffer is full, junk and voice alike. Three things keep the
+// buffer from filling:
 //
 //   - a receive buffer large enough to ride out the reader's pauses (GC,
-//     scheduling on a busy machine) at a flood's rate: udpReadBuffer;
+//     scheduling on a busy machine) at a flood's rate: UDPReadBuffer;
 //   - a reader that throws junk away cheaply. pion's mux copies and fully
 //     decodes every STUN message from an address it has no session for, just
 //     to learn that its USERNAME names no ufrag it issued (plus allocations
 //     for the username and a log call's arguments). udpGuard makes the same
 //     decision before pion sees the packet, allocation-free, by reading the
 //     USERNAME attribute in place and looking its local ufrag up in the set
-//     of ufrags the SFU's ICE agents hold.
+//     of ufrags the SFU's ICE agents hold;
+//   - a reader that takes packets off the socket 16 at a time (recvmmsg,
+//     udpsock_linux.go): once junk costs no decoding, the system call per
+//     packet is most of the reader's work.
 //
-// What passes is exactly what pion would have accepted: RTP, RTCP and DTLS
+// What passes is everything pion would have accepted: RTP, RTCP and DTLS
 // (anything that is not STUN) pass untouched, pion routes them by source
 // address; STUN from an address that has already sent a check naming a live
 // ufrag passes (pion routes it by address too); other STUN passes only if its
@@ -37,18 +41,18 @@ import (
 	"github.com/pion/transport/v4"
 )
 
-// udpReadBuffer is the receive buffer the SFU asks for on its UDP socket(s)
-// (Linux counts each small packet at its ~1 KiB buffer size, not its
-// payload). The 208 KiB default holds ~200 packets, 2 ms of the 112,000
-// packets/s the attack test sent: any pause of the one reader goroutine
-// longer than that dropped voice packets. 8 MiB holds ~8,000 packets, some
-// 70 ms of that flood, more than a GC cycle or a scheduler hiccup on a busy
-// 2-core machine, and ~20 s of every packet of a 100-member room at 50
-// packets/s each. The kernel takes the memory only while packets wait.
-// As root the SFU forces the size past net.core.rmem_max (SO_RCVBUFFORCE);
-// otherwise the kernel caps it at rmem_max, and the operator should raise
-// that (docs/security.md).
-const udpReadBuffer = 8 << 20
+// UDPReadBuffer is the receive buffer, in bytes, the SFU asks for on its UDP
+// socket(s). Linux charges each small packet its buffer (~830 bytes on
+// loopback), not its payload: the 208 KiB default holds 256 STUN-sized
+// packets, 2.3 ms of the 112,000 packets/s the attack test sent, and any
+// pause of the one reader goroutine longer than that dropped voice with the
+// junk. 8 MiB (which Linux doubles for its bookkeeping) holds ~20,000
+// (measured), 180 ms of that flood: more than a GC cycle or a scheduling
+// gap on a busy 2-core machine. The kernel takes the memory only while
+// packets wait. As root the SFU forces the size past net.core.rmem_max
+// (SO_RCVBUFFORCE); otherwise the kernel caps the request at rmem_max
+// (Stats.UDPReadBuffer says what it granted).
+const UDPReadBuffer = 8 << 20
 
 // maxAddrsPerUfrag bounds the source addresses remembered for one live ufrag.
 // A client checks from each of its candidates, a handful; a member who knows
@@ -265,7 +269,7 @@ func (n *guardedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UD
 		_ = c.Close()
 		return nil, errors.New("sfu: unexpected UDP socket type")
 	}
-	if got := setReadBuffer(uc, udpReadBuffer); *n.rcvbuf == 0 || got < *n.rcvbuf {
+	if got := setReadBuffer(uc, UDPReadBuffer); *n.rcvbuf == 0 || got < *n.rcvbuf {
 		*n.rcvbuf = got
 	}
 	return newGuardedConn(uc, n.g), nil

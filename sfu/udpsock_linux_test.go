@@ -21,7 +21,7 @@ func TestBatchReader(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer srv.Close()
-		setReadBuffer(srv, udpReadBuffer) // all of them fit
+		setReadBuffer(srv, UDPReadBuffer) // all of them fit
 		dst := srv.LocalAddr().(*net.UDPAddr).AddrPort()
 		var senders []*net.UDPConn
 		for range 2 {
