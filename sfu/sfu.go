@@ -83,7 +83,8 @@ type Stats struct {
 	UDPFiltered uint64
 	// UDPReadBuffer is the receive buffer the kernel granted the UDP
 	// socket (the smallest, if several), as getsockopt reports it: Linux
-	// reports twice what it lets packets use. 0: unknown.
+	// doubles the size asked for, for its per-packet bookkeeping, and
+	// reports the doubled value. 0: unknown.
 	UDPReadBuffer int
 }
 
