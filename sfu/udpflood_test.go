@@ -5,6 +5,7 @@ package sfu
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -31,12 +32,13 @@ type floodResult struct {
 	sockDrops  uint64  // packets the kernel dropped at the SFU's socket (/proc/net/udp)
 	rcvbufErrs uint64  // Udp RcvbufErrors of the whole machine (/proc/net/snmp)
 	filtered   uint64  // flood packets the SFU's filter dropped
+	cpu        float64 // this process's CPU during the flood, % of one core (SFU and the 4 clients)
 }
 
 func (r floodResult) String() string {
 	return fmt.Sprintf("delivery %.2f%% (worst second %.2f%%) of %d frames x %d listeners; flood %d packets, %.0f/s; "+
-		"kernel drops at the socket %d (machine RcvbufErrors %d); filtered %d",
-		r.overall, r.worst, r.frames, r.listeners, r.flood, r.floodPPS, r.sockDrops, r.rcvbufErrs, r.filtered)
+		"kernel drops at the socket %d (machine RcvbufErrors %d); filtered %d; CPU %.0f%%",
+		r.overall, r.worst, r.frames, r.listeners, r.flood, r.floodPPS, r.sockDrops, r.rcvbufErrs, r.filtered, r.cpu)
 }
 
 // floodRound runs the real SFU on loopback with one talker (50 packets/s)
@@ -68,13 +70,13 @@ func floodRound(t testing.TB, cfg Config, dur time.Duration, listeners int) floo
 	filtered0 := s.Stats().UDPFiltered
 
 	floodEnd := startFlood(t, dst, dur)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	frames := int(dur / (20 * time.Millisecond))
 	sent := talker.Talk(ctx, 0, frames, 20*time.Millisecond)
 	flood := floodEnd()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 
 	// What was in flight arrives, then nothing more comes.
 	settle(t, ls, 300*time.Millisecond, 10*time.Second)
@@ -84,6 +86,7 @@ func floodRound(t testing.TB, cfg Config, dur time.Duration, listeners int) floo
 		filtered: s.Stats().UDPFiltered - filtered0,
 	}
 	res.floodPPS = float64(res.flood) / elapsed.Seconds()
+	res.cpu = 100 * cpu.Seconds() / elapsed.Seconds()
 
 	// Frame n was sent n×20 ms into the flood: second n/50.
 	seconds := (sent + 49) / 50
@@ -217,14 +220,29 @@ func TestUDPFloodKeepsRoomDelivery(t *testing.T) {
 	}
 }
 
-// BenchmarkUDPFlood is the full measurement: each iteration runs one 10 s
-// flood round against today's listener (A: unfiltered socket, default
-// receive buffer) and one against the guarded one (B), alternating.
+var floodRuns = flag.Int("sfu.floodruns", 3, "A/B pairs in BenchmarkUDPFlood")
+
+// BenchmarkUDPFlood is the full measurement: sfu.floodruns pairs of 10 s
+// flood rounds, alternating today's listener (A: unfiltered socket, default
+// receive buffer) and the guarded one (B). Run it with -benchtime=1x.
 func BenchmarkUDPFlood(b *testing.B) {
-	for i := 0; b.Loop(); i++ {
+	for i := range *floodRuns {
 		for _, guard := range []bool{false, true} {
-			r := floodRound(b, Config{unguarded: !guard}, 10*time.Second, 3)
-			b.Logf("run %d guard=%v: %v", i, guard, r)
+			name := fmt.Sprintf("A/run%d", i)
+			if guard {
+				name = fmt.Sprintf("B/run%d", i)
+			}
+			b.Run(name, func(b *testing.B) {
+				for b.Loop() {
+					r := floodRound(b, Config{unguarded: !guard}, 10*time.Second, 3)
+					b.Log(r)
+					b.ReportMetric(r.overall, "delivery-%")
+					b.ReportMetric(r.worst, "worst-second-%")
+					b.ReportMetric(r.floodPPS, "flood-pkt/s")
+					b.ReportMetric(float64(r.sockDrops), "kernel-drops")
+					b.ReportMetric(r.cpu, "cpu-%")
+				}
+			})
 		}
 	}
 }
