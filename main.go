@@ -346,6 +346,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return fmt.Errorf("voice: %w", err)
 	}
 	defer media.Close()
+	if got := media.Stats().UDPReadBuffer; got > 0 && got < 2*sfu.UDPReadBuffer {
+		// Linux reports twice what was asked for when it grants all of it.
+		log.Warn("UDP receive buffer smaller than asked: a flood at the UDP port will cost voice packets; raise net.core.rmem_max or run with CAP_NET_ADMIN",
+			"granted_bytes", got/2, "asked_bytes", sfu.UDPReadBuffer)
+	}
 
 	registry := room.NewRegistry(room.Config{
 		MaxRooms:          cfg.maxRooms,
@@ -371,6 +376,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
 	mreg.CounterFunc("sotto_media_rate_limited_packets_total", "RTP packets of the floor holder dropped because they came faster than Opus sends.", func() uint64 { return media.Stats().Limited })
 	mreg.CounterFunc("sotto_media_sessions_ended_total", "Media sessions the SFU ended because they sent more SSRCs than a client needs.", func() uint64 { return media.Stats().Ended })
+	mreg.CounterFunc("sotto_media_udp_filtered_packets_total", "STUN packets at the UDP port naming no ufrag the SFU issued, dropped before ICE.", func() uint64 { return media.Stats().UDPFiltered })
+	mreg.GaugeFunc("sotto_media_udp_read_buffer_bytes", "Receive buffer the kernel granted the UDP socket, as getsockopt reports it.", func() int64 { return int64(media.Stats().UDPReadBuffer) })
 
 	var admit sig.AdmitFunc
 	if cfg.operatorSecret != nil {

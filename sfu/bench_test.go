@@ -30,6 +30,13 @@ var (
 const clientProcessEnv = "SOTTO_SFU_CLIENT_PROCESS"
 
 func TestMain(m *testing.M) {
+	if target := os.Getenv(floodTargetEnv); target != "" {
+		if err := floodProcess(target, os.Getenv(floodDurationEnv)); err != nil {
+			fmt.Fprintln(os.Stderr, "flood process:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(clientProcessEnv) == "1" {
 		if err := sfutest.ServeClients(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "client process:", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v4"
 	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
@@ -50,6 +51,11 @@ type Config struct {
 
 	// LogWriter is where pion's lines go when Log is nil. Nil: os.Stderr.
 	LogWriter io.Writer
+
+	// unguarded opens the UDP port as the SFU did before udpGuard: no
+	// filter, the system's default receive buffer. Benchmarks only, to
+	// compare (BenchmarkUDPFlood).
+	unguarded bool
 }
 
 // Opus is the only codec: browsers must not pick RED (the E2EE transform would
@@ -134,9 +140,11 @@ const (
 
 // network is what New opened and Close must release.
 type network struct {
-	udp   ice.UDPMux
-	tcp   ice.TCPMux
-	guard *consentGuard // gates media on the UDP sockets (consent.go)
+	udp     ice.UDPMux
+	tcp     ice.TCPMux
+	consent *consentGuard // gates media on the UDP sockets (consent.go)
+	guard   *udpGuard     // drops unknown-ufrag STUN before pion (udpguard.go); nil if unguarded
+	rcvbuf  int           // receive buffer the kernel granted the UDP socket(s), bytes
 }
 
 func (n *network) close() {
@@ -269,7 +277,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		return nil, fmt.Errorf("sfu: UDPAddr %q: bad port", cfg.UDPAddr)
 	}
 	iceLog := logs.NewLogger("ice")
-	n := &network{guard: newConsentGuard()}
+	n := &network{consent: newConsentGuard()}
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 
 	ip, _ := netip.ParseAddr(host)
@@ -283,13 +291,22 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		} else if ip.Is6() {
 			nets, types = nets[1:], types[1:]
 		}
+		// pion opens one socket per address, through these networks: the
+		// consent gate (writes, and our own checks' answers) on top of the
+		// flood guard (receive buffer, batched reads, unknown-ufrag STUN
+		// dropped) on top of the sockets.
 		std, err := stdnet.NewNet()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
+		}
+		var under transport.Net = std
+		if !cfg.unguarded {
+			n.guard = newUDPGuard()
+			under = &guardedNet{Net: std, g: n.guard, rcvbuf: &n.rcvbuf}
 		}
 		mux, err := ice.NewMultiUDPMuxFromPort(int(port),
 			ice.UDPMuxFromPortWithNetworks(nets...), ice.UDPMuxFromPortWithLogger(iceLog),
-			ice.UDPMuxFromPortWithNet(consentNet{Net: std, g: n.guard}))
+			ice.UDPMuxFromPortWithNet(consentNet{Net: under, g: n.consent}))
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
@@ -299,7 +316,14 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		if err != nil {
 			return nil, fmt.Errorf("sfu: listen udp %s: %w", cfg.UDPAddr, err)
 		}
-		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: n.guard.wrap(conn)})
+		var pc net.PacketConn = conn
+		if !cfg.unguarded {
+			n.guard = newUDPGuard()
+			n.rcvbuf = setReadBuffer(conn, UDPReadBuffer)
+			pc = newGuardedConn(conn, n.guard)
+		}
+		// The consent gate on top of the flood guard, as above.
+		n.udp = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: iceLog, UDPConn: n.consent.wrap(pc)})
 		// pion skips loopback addresses unless told; a loopback-only server
 		// (tests, a reverse-proxied dev box) has nothing else to offer.
 		if ip.IsLoopback() {
@@ -312,6 +336,10 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		}
 	default:
 		return nil, fmt.Errorf("sfu: UDPAddr %q: host must be an IP address or empty", cfg.UDPAddr)
+	}
+	if n.guard != nil {
+		// The guard learns the ufrags the agents gather with.
+		n.udp = &guardedMux{UDPMux: n.udp, g: n.guard}
 	}
 	settings.SetICEUDPMux(n.udp)
 

@@ -194,7 +194,7 @@ func (p *peer) registerCreds(offer string, local *webrtc.SessionDescription) err
 	if p.closed {
 		return ErrNoPeer
 	}
-	p.sfu.net.guard.set(p.ufrag, c)
+	p.sfu.net.consent.set(p.ufrag, c)
 	p.ufrag = c.localUfrag
 	return nil
 }
@@ -412,7 +412,7 @@ func (p *peer) close() {
 	p.closed = true
 	pc := p.pc
 	if p.ufrag != "" {
-		p.sfu.net.guard.forget(p.ufrag)
+		p.sfu.net.consent.forget(p.ufrag)
 	}
 	p.mu.Unlock()
 	if pc != nil {

@@ -85,6 +85,16 @@ type Stats struct {
 	// stream at a host that never asked for it, or a network change caught
 	// in the round trip before consent.
 	Unconsented uint64
+
+	// UDPFiltered counts STUN packets at the UDP port dropped before pion
+	// saw them: from an address with no session, naming no ufrag the SFU
+	// issued (udpGuard).
+	UDPFiltered uint64
+	// UDPReadBuffer is the receive buffer the kernel granted the UDP
+	// socket (the smallest, if several), as getsockopt reports it: Linux
+	// doubles the size asked for, for its per-packet bookkeeping, and
+	// reports the doubled value. 0: unknown.
+	UDPReadBuffer int
 }
 
 // New opens the UDP port (and the optional ICE-TCP mux) and returns an SFU.
@@ -279,12 +289,17 @@ func (s *SFU) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.rooms)
 	s.mu.Unlock()
-	return Stats{
+	st := Stats{
 		Rooms: n, Peers: s.peers.Load(),
 		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
 		Limited: s.limited.Load(), Ended: s.ended.Load(),
-		Unconsented: s.net.guard.refused.Load(),
+		Unconsented:   s.net.consent.refused.Load(),
+		UDPReadBuffer: s.net.rcvbuf,
 	}
+	if s.net.guard != nil {
+		st.UDPFiltered = s.net.guard.filtered.Load()
+	}
+	return st
 }
 
 // join finds the member's peer or registers a new one, and returns it with

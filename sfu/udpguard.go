@@ -1,0 +1,276 @@
+package sfu
+
+// This file keeps a flood of junk at the one UDP port from drowning the
+// rooms' media (docs/abuse.md, issue 12 #10).
+//
+// All rooms share one UDP socket (one per local address when UDPAddr has no
+// IP), read by one pion goroutine. The kernel queues what that goroutine has
+// not read yet in the socket's receive buffer and drops whatever arrives
+// while the buffer is full, junk and voice alike. Three things keep the
+// buffer from filling:
+//
+//   - a receive buffer large enough to ride out the reader's pauses (GC,
+//     scheduling on a busy machine) at a flood's rate: UDPReadBuffer;
+//   - a reader that throws junk away cheaply. pion's mux copies and fully
+//     decodes every STUN message from an address it has no session for, just
+//     to learn that its USERNAME names no ufrag it issued (plus allocations
+//     for the username and a log call's arguments). udpGuard makes the same
+//     decision before pion sees the packet, allocation-free, by reading the
+//     USERNAME attribute in place and looking its local ufrag up in the set
+//     of ufrags the SFU's ICE agents hold;
+//   - a reader that takes packets off the socket 16 at a time (recvmmsg,
+//     udpsock_linux.go): once junk costs no decoding, the system call per
+//     packet is most of the reader's work.
+//
+// What passes is everything pion would have accepted: RTP, RTCP and DTLS
+// (anything that is not STUN) pass untouched, pion routes them by source
+// address; STUN from an address that has already sent a check naming a live
+// ufrag passes (pion routes it by address too); other STUN passes only if its
+// USERNAME names a live ufrag.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/transport/v4"
+)
+
+// UDPReadBuffer is the receive buffer, in bytes, the SFU asks for on its UDP
+// socket(s). Linux charges each small packet its buffer (~830 bytes on
+// loopback), not its payload: the 208 KiB default holds 256 STUN-sized
+// packets, 2.3 ms of the 112,000 packets/s the attack test sent, and any
+// pause of the one reader goroutine longer than that dropped voice with the
+// junk. 8 MiB (which Linux doubles for its bookkeeping) holds ~20,000
+// (measured), 180 ms of that flood: more than a GC cycle or a scheduling
+// gap on a busy 2-core machine. The kernel takes the memory only while
+// packets wait. As root the SFU forces the size past net.core.rmem_max
+// (SO_RCVBUFFORCE); otherwise the kernel caps the request at rmem_max
+// (Stats.UDPReadBuffer says what it granted).
+const UDPReadBuffer = 8 << 20
+
+// maxAddrsPerUfrag bounds the source addresses remembered for one live ufrag.
+// A client checks from each of its candidates, a handful; a member who knows
+// its session's ufrag and sends checks from thousands of ports gets no more
+// than this many remembered. Past it, checks naming the ufrag still pass
+// (they carry it); only its other STUN (indications) from those further
+// addresses is dropped, which pion would have dropped too unless it had
+// answered a check from there.
+const maxAddrsPerUfrag = 16
+
+// stunMagicCookie is the fixed STUN header field (RFC 5389 §6).
+const stunMagicCookie = 0x2112A442
+
+// stunAttrUsername is the USERNAME attribute type.
+const stunAttrUsername = 0x0006
+
+// udpGuard knows which ufrags the SFU's ICE agents hold, and which source
+// addresses have sent a check naming one of them.
+type udpGuard struct {
+	mu    sync.RWMutex
+	live  map[string][]netip.AddrPort // local ufrag -> addresses that named it
+	known map[netip.AddrPort]int      // those addresses -> how many live ufrags they named
+
+	filtered atomic.Uint64 // STUN packets dropped before pion saw them
+}
+
+func newUDPGuard() *udpGuard {
+	return &udpGuard{live: make(map[string][]netip.AddrPort), known: make(map[netip.AddrPort]int)}
+}
+
+// issue records a ufrag an ICE agent gathers with.
+func (g *udpGuard) issue(ufrag string) {
+	g.mu.Lock()
+	if _, ok := g.live[ufrag]; !ok {
+		g.live[ufrag] = nil
+	}
+	g.mu.Unlock()
+}
+
+// revoke forgets a ufrag and the addresses learned for it.
+func (g *udpGuard) revoke(ufrag string) {
+	g.mu.Lock()
+	for _, a := range g.live[ufrag] {
+		if g.known[a] <= 1 {
+			delete(g.known, a)
+		} else {
+			g.known[a]--
+		}
+	}
+	delete(g.live, ufrag)
+	g.mu.Unlock()
+}
+
+// admit says whether pion should see the packet p from the (canonical)
+// address from. It does not allocate, except to remember a new address.
+func (g *udpGuard) admit(p []byte, from netip.AddrPort) bool {
+	// STUN is what pion decodes to find a session for an unknown address:
+	// two zero bits, a length, the magic cookie (RFC 5389 §6; RFC 7983 §7
+	// tells it from RTP, RTCP and DTLS by the first byte).
+	if len(p) < 20 || p[0]&0xC0 != 0 || binary.BigEndian.Uint32(p[4:8]) != stunMagicCookie {
+		return true
+	}
+	ufrag := stunLocalUfrag(p)
+	g.mu.RLock()
+	_, known := g.known[from]
+	addrs, live := g.live[string(ufrag)] // no allocation: the compiler looks the bytes up
+	g.mu.RUnlock()
+	switch {
+	case known:
+		return true
+	case !live || ufrag == nil:
+		g.filtered.Add(1)
+		return false
+	case len(addrs) < maxAddrsPerUfrag:
+		g.learn(string(ufrag), from)
+	}
+	return true
+}
+
+// learn remembers that from sent a check naming the live ufrag.
+func (g *udpGuard) learn(ufrag string, from netip.AddrPort) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	addrs, live := g.live[ufrag]
+	if !live || len(addrs) >= maxAddrsPerUfrag {
+		return
+	}
+	for _, a := range addrs {
+		if a == from {
+			return
+		}
+	}
+	g.live[ufrag] = append(addrs, from)
+	g.known[from]++
+}
+
+// stunLocalUfrag returns the part of a STUN message's USERNAME before the
+// first colon (the receiver's ufrag, RFC 8445 §7.2.2), as pion's mux reads
+// it, or nil if the message has no well-formed USERNAME.
+func stunLocalUfrag(p []byte) []byte {
+	end := 20 + int(binary.BigEndian.Uint16(p[2:4]))
+	if end > len(p) {
+		return nil // pion fails to decode it
+	}
+	for off := 20; off+4 <= end; {
+		typ := binary.BigEndian.Uint16(p[off:])
+		n := int(binary.BigEndian.Uint16(p[off+2:]))
+		off += 4
+		if off+n > end {
+			return nil
+		}
+		if typ == stunAttrUsername {
+			v := p[off : off+n]
+			if i := bytes.IndexByte(v, ':'); i >= 0 {
+				v = v[:i]
+			}
+			return v
+		}
+		off += (n + 3) &^ 3
+	}
+	return nil
+}
+
+// canonical is how pion keys addresses: IPv4-in-IPv6 unmapped.
+func canonical(a netip.AddrPort) netip.AddrPort {
+	if a.Addr().Is4In6() {
+		return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	}
+	return a
+}
+
+// guardedConn is the mux's UDP socket with the guard in front of its reads,
+// which take packets off the socket in batches (batchReader). It implements
+// ice.AddrPortReaderWriter, so pion reads and writes through it without
+// allocating.
+type guardedConn struct {
+	*net.UDPConn
+	g *udpGuard
+
+	mu sync.Mutex // one reader at a time (pion has one)
+	r  *batchReader
+}
+
+func newGuardedConn(c *net.UDPConn, g *udpGuard) *guardedConn {
+	return &guardedConn{UDPConn: c, g: g, r: newBatchReader(c)}
+}
+
+var _ ice.AddrPortReaderWriter = (*guardedConn)(nil)
+
+func (c *guardedConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		var n int
+		var from netip.AddrPort
+		var err error
+		if c.r != nil {
+			n, from, err = c.r.read(b)
+		} else {
+			n, from, err = c.UDPConn.ReadFromUDPAddrPort(b)
+		}
+		if err != nil || c.g.admit(b[:n], canonical(from)) {
+			return n, from, err
+		}
+	}
+}
+
+func (c *guardedConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return c.UDPConn.WriteToUDPAddrPort(b, addr)
+}
+
+// ReadFrom is ReadFromAddrPort for callers that want a net.Addr.
+func (c *guardedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, err := c.ReadFromAddrPort(b)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(from), nil
+}
+
+// guardedMux tells the guard which ufrags the ICE agents gather with and
+// drop: every agent calls GetConn with its local ufrag before its candidates
+// exist, and RemoveConnByUfrag when it closes or restarts ICE.
+type guardedMux struct {
+	ice.UDPMux
+	g *udpGuard
+}
+
+func (m *guardedMux) GetConn(ufrag string, addr net.Addr) (net.PacketConn, error) {
+	m.g.issue(ufrag)
+	return m.UDPMux.GetConn(ufrag, addr)
+}
+
+func (m *guardedMux) RemoveConnByUfrag(ufrag string) {
+	m.g.revoke(ufrag)
+	m.UDPMux.RemoveConnByUfrag(ufrag)
+}
+
+// guardedNet is the network pion's multi-socket mux listens through: every
+// socket it opens gets the receive buffer and the guard.
+type guardedNet struct {
+	transport.Net
+	g      *udpGuard
+	rcvbuf *int // the smallest buffer the kernel granted
+}
+
+func (n *guardedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	uc, ok := c.(*net.UDPConn)
+	if !ok {
+		_ = c.Close()
+		return nil, errors.New("sfu: unexpected UDP socket type")
+	}
+	if got := setReadBuffer(uc, UDPReadBuffer); *n.rcvbuf == 0 || got < *n.rcvbuf {
+		*n.rcvbuf = got
+	}
+	return newGuardedConn(uc, n.g), nil
+}
