@@ -103,18 +103,19 @@ func newGuessBudget(cfg *Config) *guessBudget {
 // addrLocked returns key's entry, making it if the table has room; nil if
 // it has none. Caller holds g.mu.
 func (g *guessBudget) addrLocked(key netip.Prefix, now time.Time) *guessAddr {
-	if a := g.addrs[key]; a != nil {
-		return a
-	}
-	if len(g.addrs) >= MaxFailedJoinAddrs && !now.Before(g.nextSweep) {
+	if !now.Before(g.nextSweep) {
 		// An entry with a full bucket and no recent failure holds nothing
-		// a new one would not: drop those.
+		// a new one would not: drop those, so that an address stays in
+		// memory only while it counts for something (security.md §10).
 		for k, a := range g.addrs {
 			if a.b.full(now) && !a.suspect(now) {
 				delete(g.addrs, k)
 			}
 		}
-		g.nextSweep = now.Add(time.Second)
+		g.nextSweep = now.Add(AddrTableSweep)
+	}
+	if a := g.addrs[key]; a != nil {
+		return a
 	}
 	if len(g.addrs) >= MaxFailedJoinAddrs {
 		return nil
@@ -207,16 +208,18 @@ func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !now.Before(t.nextSweep) {
+		// A refilled bucket holds nothing a new one would not; dropping
+		// it keeps addresses in memory only while they count.
+		for k, b := range t.addrs {
+			if b.full(now) {
+				delete(t.addrs, k)
+			}
+		}
+		t.nextSweep = now.Add(AddrTableSweep)
+	}
 	b := t.addrs[key]
 	if b == nil {
-		if len(t.addrs) >= MaxBlobAddrs && !now.Before(t.nextSweep) {
-			for k, b := range t.addrs {
-				if b.full(now) {
-					delete(t.addrs, k)
-				}
-			}
-			t.nextSweep = now.Add(time.Second)
-		}
 		if len(t.addrs) >= MaxBlobAddrs {
 			return false
 		}

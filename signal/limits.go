@@ -104,11 +104,20 @@ const (
 	FailedJoinPriority = 0.5
 	// MaxFailedJoinAddrs bounds the per-address failed-join table (about
 	// 2.5 MB when full). An entry whose bucket has refilled and whose last
-	// failure is older than FailedJoinMemory is dropped (at most one sweep
-	// a second, when the table is full). An address that finds the table
+	// failure is older than FailedJoinMemory is dropped by the next sweep
+	// (AddrTableSweep). An address that finds the table
 	// full is checked against the server-wide budget only, as a suspect:
 	// the global bound still holds, and nothing is evicted early.
 	MaxFailedJoinAddrs = 16384
+	// AddrTableSweep is how often, at most, the per-address failed-join
+	// and blob tables drop the entries that no longer count (a refilled
+	// bucket, no recent failure). A sweep runs on the next request that
+	// uses the table, so an address is held in memory, never logged, only
+	// while it counts and for up to this long after (plus the time until
+	// the next request): about 10 s after a successful join or a blob
+	// budget refilled, about 70 s after a failed join. Each sweep walks the
+	// table, at most 16,384 entries, under its lock.
+	AddrTableSweep = 10 * time.Second
 
 	// BlobFanoutRate and BlobFanoutBurst (the defaults of Config.BlobRate
 	// and BlobBurst) bound the blob bytes the server
@@ -134,9 +143,9 @@ const (
 	// message's JSON around it ({"type":"blob","from":"<36>","data":""}).
 	blobOverhead = 64
 	// MaxBlobAddrs bounds the per-address blob table (about 2.3 MB when
-	// full); an entry is dropped once its bucket has refilled (swept at
-	// most once a second, when the table is full). An address that finds
-	// it still full gets too_many_blobs: memory and bandwidth stay bounded.
+	// full); an entry is dropped once its bucket has refilled (the next
+	// sweep, AddrTableSweep). An address that finds it still full gets
+	// too_many_blobs: memory and bandwidth stay bounded.
 	MaxBlobAddrs = 16384
 
 	// FloodCooldown is how long an address is refused (HTTP 429, reason
