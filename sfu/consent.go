@@ -61,6 +61,12 @@ const (
 	// entries take about 1 MB. When full, the oldest entry without
 	// consent is forgotten, so spoofed sources cannot crowd out real ones.
 	maxConsentAddrs = 4096
+	// consentSweep is how often, at most, a socket forgets the addresses
+	// whose consent has lapsed (and the session credentials kept with
+	// them), on the next authenticated request: a member's address is held
+	// for about consentLifetime after its last answer, and this much more,
+	// not until the table fills.
+	consentSweep = 10 * time.Second
 	// consentPriority is the PRIORITY of our checks (RFC 8445 requires one):
 	// a host candidate's, which is what the server's candidates are.
 	consentPriority = 2130706431
@@ -159,6 +165,8 @@ type consentConn struct {
 
 	mu    sync.Mutex
 	addrs map[netip.AddrPort]*consent
+	// nextSweep is when entry next drops lapsed entries.
+	nextSweep time.Time
 }
 
 func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
@@ -227,6 +235,14 @@ func (c *consentConn) request(m *stun.Message, ap netip.AddrPort) {
 
 // entry returns ap's entry, making room for it if needed. Called with c.mu.
 func (c *consentConn) entry(ap netip.AddrPort, now time.Time) *consent {
+	if !now.Before(c.nextSweep) {
+		for a, e := range c.addrs {
+			if c.stale(e, now) {
+				delete(c.addrs, a)
+			}
+		}
+		c.nextSweep = now.Add(consentSweep)
+	}
 	if e := c.addrs[ap]; e != nil {
 		return e
 	}
@@ -249,7 +265,7 @@ func (c *consentConn) evict(now time.Time) {
 	victimFresh := true
 	for ap, e := range c.addrs {
 		fresh := !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
-		if !fresh && now.Sub(e.checked) >= consentCheckInterval {
+		if c.stale(e, now) {
 			delete(c.addrs, ap)
 			continue
 		}
@@ -265,6 +281,13 @@ func (c *consentConn) evict(now time.Time) {
 	if len(c.addrs) >= maxConsentAddrs {
 		delete(c.addrs, victim)
 	}
+}
+
+// stale reports whether e has neither fresh consent nor a check in flight:
+// it holds nothing a new entry would not.
+func (c *consentConn) stale(e *consent, now time.Time) bool {
+	fresh := !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
+	return !fresh && now.Sub(e.checked) >= consentCheckInterval
 }
 
 // due returns the check to send to e's address now, or nil. Called with c.mu.

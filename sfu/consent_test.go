@@ -154,3 +154,45 @@ func TestConsentTableIsBounded(t *testing.T) {
 		t.Error("spoofed sources crowded out the address with consent")
 	}
 }
+
+// A socket forgets an address, and the session credentials kept with it,
+// once its consent has lapsed: on the next request after consentSweep, not
+// when the table fills (security.md §10: an address is held only while it
+// counts). One with fresh consent stays.
+func TestConsentTableForgetsLapsedAddresses(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	g := newConsentGuard()
+	creds := iceCreds{localUfrag: "srv", localPwd: "srvpasswordsrvpassword", remoteUfrag: "cli", remotePwd: "clipasswordclipassword"}
+	g.set("", creds)
+	c := g.wrap(conn)
+	req, err := stun.Build(stun.BindingRequest, stun.TransactionID, stun.NewUsername("srv:cli"),
+		stun.NewShortTermIntegrity(creds.localPwd), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := netip.MustParseAddrPort("127.0.0.1:9")
+	live := netip.MustParseAddrPort("127.0.0.1:10")
+	c.request(req, gone)
+	c.request(req, live)
+	long := time.Now().Add(-consentLifetime - time.Second)
+	c.mu.Lock()
+	c.addrs[gone].granted, c.addrs[gone].checked = long, long // its member left a while ago
+	c.addrs[live].granted = time.Now()
+	c.nextSweep = time.Now() // a sweep is due
+	c.mu.Unlock()
+	c.request(req, live) // any authenticated request
+	c.mu.Lock()
+	_, heldGone := c.addrs[gone]
+	_, heldLive := c.addrs[live]
+	c.mu.Unlock()
+	if heldGone {
+		t.Error("an address whose consent lapsed is still held")
+	}
+	if !heldLive {
+		t.Error("an address with fresh consent was forgotten")
+	}
+}
