@@ -293,9 +293,12 @@ func (s *SFU) Stats() Stats {
 		Rooms: n, Peers: s.peers.Load(),
 		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
 		Limited: s.limited.Load(), Ended: s.ended.Load(),
-		Unconsented:   s.net.consent.refused.Load(),
-		UDPReadBuffer: s.net.rcvbuf,
 	}
+	if s.net == nil { // an SFU made in a unit test, without sockets
+		return st
+	}
+	st.Unconsented = s.net.consent.refused.Load()
+	st.UDPReadBuffer = s.net.rcvbuf
 	if s.net.guard != nil {
 		st.UDPFiltered = s.net.guard.filtered.Load()
 	}
