@@ -12,7 +12,7 @@ SBOM_DIR ?= bin/sbom
 FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob \
 	./signal:FuzzOrigin ./signal:FuzzSubprotocol .:FuzzForwardedHeaders ./sfu:FuzzOffer ./sfu:FuzzAddCandidate \
 	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID \
-	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode ./operator:FuzzToken ./operator:FuzzAPI
+	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode ./operator:FuzzToken ./operator:FuzzAPI ./sfu:FuzzStunLocalUfrag
 
 .PHONY: run build sbom deps test check lint gotest jstest fuzz-short fuzz bench bench-sfu vulncheck clean
 
