@@ -19,7 +19,7 @@ package sfu
 import (
 	"io"
 
-	"github.com/pion/transport/v4/packetio"
+	"github.com/pion/transport/v5/packetio"
 )
 
 const (
@@ -46,7 +46,7 @@ const (
 // newBuffer is the connection's buffer factory (SettingEngine.BufferFactory),
 // called by pion for every read stream it makes, from its SRTP read loop.
 func (p *peer) newBuffer(kind packetio.BufferPacketType, _ uint32) io.ReadWriteCloser {
-	b := packetio.NewBuffer()
+	b := streamBuffer{packetio.NewBuffer()}
 	if kind == packetio.RTCPBufferPacket {
 		b.SetLimitSize(rtcpBufferLimit)
 	} else {
@@ -62,4 +62,25 @@ func (p *peer) newBuffer(kind packetio.BufferPacketType, _ uint32) io.ReadWriteC
 		}
 	}
 	return b
+}
+
+// streamBuffer is a packetio.Buffer as the BufferFactory must return it: an
+// io.ReadWriteCloser (transport/v5's Buffer reads and writes with packet
+// attributes), keeping the attribute-carrying methods and the read deadline
+// that pion's SRTP streams look for.
+type streamBuffer struct{ *packetio.Buffer }
+
+func (b streamBuffer) Read(p []byte) (int, error) {
+	n, _, err := b.Buffer.Read(p, nil)
+	return n, err
+}
+
+func (b streamBuffer) Write(p []byte) (int, error) { return b.Buffer.Write(p, nil) }
+
+func (b streamBuffer) ReadWithAttributes(p []byte, a packetio.Attributes) (int, packetio.Attributes, error) {
+	return b.Buffer.Read(p, a)
+}
+
+func (b streamBuffer) WriteWithAttributes(p []byte, a packetio.Attributes) (int, error) {
+	return b.Buffer.Write(p, a)
 }

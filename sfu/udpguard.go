@@ -38,7 +38,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v5"
 )
 
 // UDPReadBuffer is the receive buffer, in bytes, the SFU asks for on its UDP
