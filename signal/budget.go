@@ -170,6 +170,24 @@ func (g *guessBudget) settle(key netip.Prefix, guess bool) {
 	}
 }
 
+// settleServerOnly ends a reservation whose answer was bad_resume: the
+// server's token is kept, the address's given back, and the address is not
+// marked. A resume token is 256 random bits, so charging its address
+// protects nothing, while every member behind a NAT coming back after a
+// restart (or a grace that ran out) gets bad_resume once (review of issue
+// 12, item 9). The server-wide charge stays: its bound holds for every
+// answer that tells anything (a bad_resume says the room exists), and a
+// restart costs it at most one token per member, which its burst and
+// clients' backoff absorb.
+func (g *guessBudget) settleServerOnly(key netip.Prefix) {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if a := g.addrs[key]; a != nil {
+		a.b.give(now)
+	}
+}
+
 // charge spends a guess after the fact, if there is one to spend, and
 // marks the address (a wrong room code: the knock budget bounded it
 // already).

@@ -85,17 +85,25 @@ const (
 	DefaultFailedJoinBurst = 200
 	// DefaultFailedJoinAddrRate and DefaultFailedJoinAddrBurst are each
 	// client address's share (the key MaxConnsPerIP counts against): one
-	// failed join per 2 s after a burst of 20, which covers a household
-	// whose members all resume into rooms a restarted server no longer
-	// has. The failing address is refused first: at this rate one address
-	// cannot empty the server-wide budget (20/s), and since addresses that
+	// failed join per 2 s after a burst of 3 x DefaultMaxConnsPerIP. That
+	// covers every connection an address may have coming back after a
+	// server restart: each member's resume finds no room (or, once another
+	// member made it again, a spent token: bad_resume, which costs the
+	// address nothing, see guessBudget.settleServerOnly), each room's first
+	// member spends a second on its join, and its create then needs one more
+	// reserved while the registry is asked (given back when it succeeds).
+	// (20 made more than ~18 people behind one NAT wait try_later: review of
+	// issue 12, item 9.) The failing address is refused first: its burst
+	// (96) is under the share of the server-wide budget (200) a suspect
+	// address may take, and at its rate one address cannot empty that
+	// budget (20/s); and since addresses that
 	// failed within FailedJoinMemory may not take its last
 	// FailedJoinPriority share, others keep creating, joining and resuming
 	// until an attacker brings fresh addresses faster than the budget
 	// refills (more than 20 a second, each then suspect for a minute: over
 	// 1,200 addresses).
 	DefaultFailedJoinAddrRate  = 0.5
-	DefaultFailedJoinAddrBurst = 20
+	DefaultFailedJoinAddrBurst = 3 * DefaultMaxConnsPerIP
 	// FailedJoinMemory is how long an address that failed a join stays
 	// suspect: see FailedJoinPriority.
 	FailedJoinMemory = time.Minute
