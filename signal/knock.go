@@ -55,8 +55,10 @@ const (
 	KnockFailureRate  = 0.2
 	KnockFailureBurst = 20
 	// maxKnockAddrs bounds the per-address table; entries idle for a
-	// minute are swept when it is full, and a new address finding it still
-	// full is refused (try_later): bounded memory beats fairness here.
+	// minute whose limiter has refilled are swept every
+	// AddrTableSweep while it has entries, and when it is full; a new
+	// address finding it still full is refused (try_later): bounded memory
+	// beats fairness here.
 	maxKnockAddrs = 16384
 	knockAddrIdle = time.Minute
 )
@@ -101,6 +103,7 @@ type knockTable struct {
 	failures  bucket // reserved by each knock past step 1: see KnockFailureRate
 	now       func() time.Time
 	addrBurst int // Config.KnockAddrBurst
+	sweeper   sweepTimer
 }
 
 func newKnockTable(addrBurst int, now func() time.Time) *knockTable {
@@ -120,18 +123,12 @@ func (kt *knockTable) allowAddr(key netip.Prefix, now time.Time) bool {
 	defer kt.mu.Unlock()
 	a := kt.addrs[key]
 	if a == nil {
-		if len(kt.addrs) >= maxKnockAddrs {
-			for k, v := range kt.addrs {
-				if now.Sub(v.seen) > knockAddrIdle {
-					delete(kt.addrs, k)
-				}
-			}
-			if len(kt.addrs) >= maxKnockAddrs {
-				return false
-			}
+		if len(kt.addrs) >= maxKnockAddrs && kt.sweepLocked(now) >= maxKnockAddrs {
+			return false
 		}
 		a = &knockAddr{lim: rate.NewLimiter(rate.Every(KnockAddrEvery), kt.addrBurst)}
 		kt.addrs[key] = a
+		kt.sweeper.armLocked(&kt.mu, kt.sweepLocked, kt.now)
 	}
 	a.seen = now
 	return a.lim.AllowN(now, 1)
@@ -144,6 +141,26 @@ func (kt *knockTable) failuresLeft() bool {
 	kt.mu.Lock()
 	defer kt.mu.Unlock()
 	return kt.failures.avail(kt.now()) >= 1
+}
+
+// sweepLocked drops addresses idle for knockAddrIdle whose knocks have
+// refilled (with a larger --knocks-per-ip that takes longer than the idle
+// time: dropping earlier would hand out a fresh burst) and returns how many
+// are left. Caller holds kt.mu.
+func (kt *knockTable) sweepLocked(now time.Time) int {
+	for k, v := range kt.addrs {
+		if now.Sub(v.seen) > knockAddrIdle && v.lim.TokensAt(now) >= float64(kt.addrBurst) {
+			delete(kt.addrs, k)
+		}
+	}
+	return len(kt.addrs)
+}
+
+// close stops the sweeps (Server.Shutdown).
+func (kt *knockTable) close() {
+	kt.mu.Lock()
+	defer kt.mu.Unlock()
+	kt.sweeper.stopLocked()
 }
 
 // removeLocked takes k out of the table, once: it reports whether it did.

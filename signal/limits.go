@@ -117,14 +117,16 @@ const (
 	// full is checked against the server-wide budget only, as a suspect:
 	// the global bound still holds, and nothing is evicted early.
 	MaxFailedJoinAddrs = 16384
-	// AddrTableSweep is how often, at most, the per-address failed-join
-	// and blob tables drop the entries that no longer count (a refilled
-	// bucket, no recent failure). A sweep runs on the next request that
-	// uses the table, so an address is held in memory, never logged, only
-	// while it counts and for up to this long after (plus the time until
-	// the next request): about 10 s after a successful join or a blob
-	// budget refilled, about 70 s after a failed join. Each sweep walks the
-	// table, at most 16,384 entries, under its lock.
+	// AddrTableSweep is how often the per-address failed-join, blob and
+	// knock tables drop the entries that no longer count (a refilled
+	// bucket, no recent failure; for knocks, a minute idle and refilled).
+	// A timer sweeps each table this often while it has entries (and a
+	// request finding the last sweep this old sweeps too), so an address is
+	// held in memory, never logged, only while it counts and for up to
+	// this long after, even on a quiet server: about 10 s after a
+	// successful join or a blob budget refilled, about 70 s after a failed
+	// join or a knock. Each sweep walks the table, at most 16,384 entries,
+	// under its lock.
 	AddrTableSweep = 10 * time.Second
 
 	// BlobFanoutRate and BlobFanoutBurst (the defaults of Config.BlobRate
