@@ -6,9 +6,19 @@ package client
 
 import (
 	"encoding/json"
+	"time"
 
 	"sotto/e2ee"
 )
+
+// A hello over the client address's blob relay budget is refused with
+// too_many_blobs and goes to nobody (docs/protocol.md): its receivers
+// could then never decrypt this client's audio. It is sent again after
+// each of helloRetry, then given up. A blob that is not refused within
+// blobRefusalWait (an error comes back in one round trip) was sent.
+var helloRetry = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+
+const blobRefusalWait = 10 * time.Second
 
 type hello struct {
 	Name string `json:"name"`
@@ -26,7 +36,40 @@ func (c *Client) sendHello(to string) error {
 	if err != nil {
 		return err
 	}
-	return c.sig.send(&outMsg{Type: "blob", To: to, Data: blob})
+	return c.sendBlob(to, blob, 0)
+}
+
+// sendBlob sends a blob with an id, so that a refusal names it, and sends it
+// again (helloRetry) if the server refuses it with too_many_blobs.
+func (c *Client) sendBlob(to, blob string, tries int) error {
+	s := c.sig
+	m := &outMsg{Type: "blob", To: to, Data: blob}
+	ch, err := s.start(m)
+	if err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTimer(blobRefusalWait)
+		defer t.Stop()
+		select {
+		case r := <-ch:
+			if r.Type != "error" || r.Code != "too_many_blobs" || tries >= len(helloRetry) {
+				return
+			}
+		case <-t.C:
+			s.forget(m.ID)
+			return
+		case <-s.done():
+			return
+		}
+		t.Reset(helloRetry[tries])
+		select {
+		case <-t.C:
+			_ = c.sendBlob(to, blob, tries+1)
+		case <-s.done():
+		}
+	}()
+	return nil
 }
 
 // openBlob reads a relayed blob: a hello or a re-key (rekey.go). Anything

@@ -65,6 +65,45 @@ func (b *bucket) give(now time.Time) {
 // table can then go.
 func (b *bucket) full(now time.Time) bool { return b.avail(now) >= b.burst }
 
+// addrTableSweep is AddrTableSweep; tests shorten it.
+var addrTableSweep = AddrTableSweep
+
+// sweepTimer sweeps a per-address table on time, not only on its next
+// request (review of issue 12, item 6): on a quiet server an address would
+// otherwise stay in memory until someone next used the table. It is armed,
+// for one addrTableSweep, whenever the table has entries and it is not
+// armed already; each sweep re-arms it while entries are left. A pending
+// time.AfterFunc holds no goroutine. Its fields are under the table's lock.
+type sweepTimer struct {
+	t      *time.Timer
+	closed bool // the server shut down: no more sweeps
+}
+
+// armLocked arms the timer if it is not; when it fires, sweep runs with
+// mu held and returns how many entries are left. Caller holds mu.
+func (st *sweepTimer) armLocked(mu *sync.Mutex, sweep func(now time.Time) int, now func() time.Time) {
+	if st.t != nil || st.closed {
+		return
+	}
+	st.t = time.AfterFunc(addrTableSweep, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		st.t = nil
+		if !st.closed && sweep(now()) > 0 {
+			st.armLocked(mu, sweep, now)
+		}
+	})
+}
+
+// stopLocked stops the timer for good (Shutdown). Caller holds the lock.
+func (st *sweepTimer) stopLocked() {
+	st.closed = true
+	if st.t != nil {
+		st.t.Stop()
+		st.t = nil
+	}
+}
+
 // guessBudget is the failed-join budget: a bucket per client address (the
 // key MaxConnsPerIP counts against) and one for the whole server. See
 // DefaultFailedJoinAddrRate for what it bounds.
@@ -77,6 +116,7 @@ type guessBudget struct {
 	global    bucket
 	addrs     map[netip.Prefix]*guessAddr
 	nextSweep time.Time
+	sweeper   sweepTimer
 }
 
 // guessAddr is one address's failed joins.
@@ -104,15 +144,7 @@ func newGuessBudget(cfg *Config) *guessBudget {
 // it has none. Caller holds g.mu.
 func (g *guessBudget) addrLocked(key netip.Prefix, now time.Time) *guessAddr {
 	if !now.Before(g.nextSweep) {
-		// An entry with a full bucket and no recent failure holds nothing
-		// a new one would not: drop those, so that an address stays in
-		// memory only while it counts for something (security.md §10).
-		for k, a := range g.addrs {
-			if a.b.full(now) && !a.suspect(now) {
-				delete(g.addrs, k)
-			}
-		}
-		g.nextSweep = now.Add(AddrTableSweep)
+		g.sweepLocked(now)
 	}
 	if a := g.addrs[key]; a != nil {
 		return a
@@ -122,7 +154,29 @@ func (g *guessBudget) addrLocked(key netip.Prefix, now time.Time) *guessAddr {
 	}
 	a := &guessAddr{b: newBucket(g.addrRate, g.addrBurst, now)}
 	g.addrs[key] = a
+	g.sweeper.armLocked(&g.mu, g.sweepLocked, g.now)
 	return a
+}
+
+// sweepLocked drops the entries that no longer count and returns how many
+// are left. An entry with a full bucket and no recent failure holds
+// nothing a new one would not: dropping those keeps an address in memory
+// only while it counts for something (security.md §10). Caller holds g.mu.
+func (g *guessBudget) sweepLocked(now time.Time) int {
+	for k, a := range g.addrs {
+		if a.b.full(now) && !a.suspect(now) {
+			delete(g.addrs, k)
+		}
+	}
+	g.nextSweep = now.Add(addrTableSweep)
+	return len(g.addrs)
+}
+
+// close stops the sweeps (Server.Shutdown).
+func (g *guessBudget) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sweeper.stopLocked()
 }
 
 // reserve takes one guess for key, from its address's bucket and from the
@@ -170,6 +224,24 @@ func (g *guessBudget) settle(key netip.Prefix, guess bool) {
 	}
 }
 
+// settleServerOnly ends a reservation whose answer was bad_resume: the
+// server's token is kept, the address's given back, and the address is not
+// marked. A resume token is 256 random bits, so charging its address
+// protects nothing, while every member behind a NAT coming back after a
+// restart (or a grace that ran out) gets bad_resume once (review of issue
+// 12, item 9). The server-wide charge stays: its bound holds for every
+// answer that tells anything (a bad_resume says the room exists), and a
+// restart costs it at most one token per member, which its burst and
+// clients' backoff absorb.
+func (g *guessBudget) settleServerOnly(key netip.Prefix) {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if a := g.addrs[key]; a != nil {
+		a.b.give(now)
+	}
+}
+
 // charge spends a guess after the fact, if there is one to spend, and
 // marks the address (a wrong room code: the knock budget bounded it
 // already).
@@ -193,6 +265,7 @@ type blobBudget struct {
 	mu        sync.Mutex
 	addrs     map[netip.Prefix]*bucket
 	nextSweep time.Time
+	sweeper   sweepTimer
 }
 
 func newBlobBudget(cfg *Config) *blobBudget {
@@ -209,14 +282,7 @@ func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !now.Before(t.nextSweep) {
-		// A refilled bucket holds nothing a new one would not; dropping
-		// it keeps addresses in memory only while they count.
-		for k, b := range t.addrs {
-			if b.full(now) {
-				delete(t.addrs, k)
-			}
-		}
-		t.nextSweep = now.Add(AddrTableSweep)
+		t.sweepLocked(now)
 	}
 	b := t.addrs[key]
 	if b == nil {
@@ -226,6 +292,27 @@ func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
 		nb := newBucket(t.rate, t.burst, now)
 		b = &nb
 		t.addrs[key] = b
+		t.sweeper.armLocked(&t.mu, t.sweepLocked, t.now)
 	}
 	return b.takeN(now, float64((chars+blobOverhead)*recipients))
+}
+
+// sweepLocked drops refilled buckets, which hold nothing a new one would
+// not, so that addresses stay in memory only while they count; it returns
+// how many are left. Caller holds t.mu.
+func (t *blobBudget) sweepLocked(now time.Time) int {
+	for k, b := range t.addrs {
+		if b.full(now) {
+			delete(t.addrs, k)
+		}
+	}
+	t.nextSweep = now.Add(addrTableSweep)
+	return len(t.addrs)
+}
+
+// close stops the sweeps (Server.Shutdown).
+func (t *blobBudget) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sweeper.stopLocked()
 }

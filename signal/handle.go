@@ -347,7 +347,7 @@ func (c *conn) registryError(err error) *protoError {
 	case errors.Is(err, room.ErrTooManyRooms):
 		return &protoError{codeServerFull, "the server has too many rooms"}
 	case errors.Is(err, room.ErrOwnerRooms):
-		return &protoError{codeServerFull, "your address is in too many rooms, counting those left by a dropped connection for a few seconds; leave one first"}
+		return &protoError{codeTooManyRooms, "your address is in too many rooms, counting those left by a dropped connection for a few seconds; leave one or retry in a minute"}
 	case errors.Is(err, room.ErrNotMember):
 		return notInRoom
 	case errors.Is(err, room.ErrNoSuchMember):

@@ -41,16 +41,24 @@ const (
 	// KnockFailureRate and KnockFailureBurst bound failed exchanges over
 	// the whole server, whatever the number of addresses: with the room's
 	// MaxKnockFailures and a 7-digit password part this caps a guesser's
-	// server-wide odds (docs/security.md). Every knock reserves a failure
-	// when it starts and gets it back unless it ends as a wrong code, so
-	// exchanges in flight count too: in any window of T seconds at most
+	// server-wide odds (docs/security.md). A knock reserves a failure at
+	// the step where the member's answer is relayed to the joiner (the
+	// joiner's one guess) and gets it back unless it ends as a wrong code,
+	// so exchanges in flight count too: in any window of T seconds at most
 	// KnockFailureBurst + KnockFailureRate*T exchanges get a member's
-	// answer and fail. When spent, knocks get try_later.
+	// answer and fail. A knock that merely waits for its member holds
+	// nothing (review of issue 12, item 2: reserving at the start let ~10
+	// addresses keep the budget empty by knocking at their own room and
+	// never answering). When spent, a new knock gets try_later, and an
+	// answer finding none left ends its knock with result try_later,
+	// unrelayed.
 	KnockFailureRate  = 0.2
 	KnockFailureBurst = 20
 	// maxKnockAddrs bounds the per-address table; entries idle for a
-	// minute are swept when it is full, and a new address finding it still
-	// full is refused (try_later): bounded memory beats fairness here.
+	// minute whose limiter has refilled are swept every
+	// AddrTableSweep while it has entries, and when it is full; a new
+	// address finding it still full is refused (try_later): bounded memory
+	// beats fairness here.
 	maxKnockAddrs = 16384
 	knockAddrIdle = time.Minute
 )
@@ -65,6 +73,9 @@ const (
 	knockTimeout = "timeout" // not finished within KnockTimeout
 	knockGone    = "gone"    // the other side left or disconnected
 	knockRefused = "refused" // the member declined before answering (it cannot, or will not, answer more tries)
+	// knockTryLater: the member answered when the server-wide budget of
+	// failed exchanges was spent; its answer was not relayed.
+	knockTryLater = "try_later"
 )
 
 // A knock's steps: 1 the joiner's first message went to the member, 2 the
@@ -89,9 +100,10 @@ type knockTable struct {
 	byID      map[string]*knock
 	perRoom   map[string]int // string(room id) -> knocks in progress
 	addrs     map[netip.Prefix]*knockAddr
-	failures  bucket // reserved by each knock in progress: see KnockFailureRate
+	failures  bucket // reserved by each knock past step 1: see KnockFailureRate
 	now       func() time.Time
 	addrBurst int // Config.KnockAddrBurst
+	sweeper   sweepTimer
 }
 
 func newKnockTable(addrBurst int, now func() time.Time) *knockTable {
@@ -111,37 +123,44 @@ func (kt *knockTable) allowAddr(key netip.Prefix, now time.Time) bool {
 	defer kt.mu.Unlock()
 	a := kt.addrs[key]
 	if a == nil {
-		if len(kt.addrs) >= maxKnockAddrs {
-			for k, v := range kt.addrs {
-				if now.Sub(v.seen) > knockAddrIdle {
-					delete(kt.addrs, k)
-				}
-			}
-			if len(kt.addrs) >= maxKnockAddrs {
-				return false
-			}
+		if len(kt.addrs) >= maxKnockAddrs && kt.sweepLocked(now) >= maxKnockAddrs {
+			return false
 		}
 		a = &knockAddr{lim: rate.NewLimiter(rate.Every(KnockAddrEvery), kt.addrBurst)}
 		kt.addrs[key] = a
+		kt.sweeper.armLocked(&kt.mu, kt.sweepLocked, kt.now)
 	}
 	a.seen = now
 	return a.lim.AllowN(now, 1)
 }
 
-// reserveFailure takes one failed exchange from the server-wide budget
-// for a knock about to start; false: spent.
-func (kt *knockTable) reserveFailure() bool {
+// failuresLeft reports whether a failed exchange could be reserved now. A
+// knock starting takes none (it is reserved when the member answers), but
+// one that would find none left then is refused at once.
+func (kt *knockTable) failuresLeft() bool {
 	kt.mu.Lock()
 	defer kt.mu.Unlock()
-	return kt.failures.take(kt.now())
+	return kt.failures.avail(kt.now()) >= 1
 }
 
-// refundFailure gives back a failure reserveFailure took: the knock did
-// not start, or did not end as a wrong code.
-func (kt *knockTable) refundFailure() {
+// sweepLocked drops addresses idle for knockAddrIdle whose knocks have
+// refilled (with a larger --knocks-per-ip that takes longer than the idle
+// time: dropping earlier would hand out a fresh burst) and returns how many
+// are left. Caller holds kt.mu.
+func (kt *knockTable) sweepLocked(now time.Time) int {
+	for k, v := range kt.addrs {
+		if now.Sub(v.seen) > knockAddrIdle && v.lim.TokensAt(now) >= float64(kt.addrBurst) {
+			delete(kt.addrs, k)
+		}
+	}
+	return len(kt.addrs)
+}
+
+// close stops the sweeps (Server.Shutdown).
+func (kt *knockTable) close() {
 	kt.mu.Lock()
 	defer kt.mu.Unlock()
-	kt.failures.give(kt.now())
+	kt.sweeper.stopLocked()
 }
 
 // removeLocked takes k out of the table, once: it reports whether it did.
@@ -188,24 +207,21 @@ func (c *conn) knock(m *inMsg) {
 	case kt.forJoiner(c) != nil:
 		c.fail(m.ID, &protoError{codeKnockPending, "this connection is already joining by code; wait for it to end"})
 		return
-	// Spent budgets: refuse before looking, as enter does. The knock
-	// reserves its failure now (see KnockFailureRate).
-	case !kt.reserveFailure():
-		c.fail(m.ID, &protoError{codeTryLater, "too many wrong codes on this server; retry in a few seconds"})
+	// Spent budgets: refuse before looking, as enter does. The knock's
+	// failure is reserved only when its member answers (knockData).
+	case !kt.failuresLeft():
+		c.fail(m.ID, wrongCodesTryLater)
 		return
 	case !kt.allowAddr(c.ipKey, c.s.cfg.now()):
-		kt.refundFailure()
 		c.fail(m.ID, &protoError{codeTryLater, "too many codes tried from your address; retry in a few seconds"})
 		return
 	case !c.s.guesses.reserve(c.ipKey):
-		kt.refundFailure()
 		c.fail(m.ID, tryLater)
 		return
 	}
 	rid, member, err := c.s.reg.KnockTarget(m.Nameplate)
 	c.s.guesses.settle(c.ipKey, isGuess(err)) // a guessed nameplate costs like a guessed room
 	if err != nil {
-		kt.refundFailure()
 		c.fail(m.ID, c.registryError(err))
 		return
 	}
@@ -214,7 +230,6 @@ func (c *conn) knock(m *inMsg) {
 	k := &knock{id: b64.EncodeToString(idb[:]), room: rid, member: member, joiner: c, step: 1}
 	kt.mu.Lock()
 	if kt.perRoom[string(rid[:])] >= MaxKnocksPerRoom {
-		kt.failures.give(kt.now())
 		kt.mu.Unlock()
 		c.fail(m.ID, &protoError{codeTryLater, "others are joining this room by code right now; retry in a few seconds"})
 		return
@@ -246,6 +261,14 @@ func (c *conn) knockData(m *inMsg) {
 	if fromJoiner != (k.step == 2) {
 		kt.mu.Unlock()
 		c.fail(m.ID, &protoError{codeBadMessage, "not this side's turn in the code exchange"})
+		return
+	}
+	if k.step == 1 && !kt.failures.take(kt.now()) {
+		// The member's answer is the joiner's guess: it goes out only
+		// with a failure reserved (KnockFailureRate), and none is left.
+		kt.removeLocked(k)
+		kt.mu.Unlock()
+		c.s.knockEnded(k, knockTryLater, nil, false)
 		return
 	}
 	k.step++
@@ -317,6 +340,8 @@ func (c *conn) inKnock(k *knock) bool {
 
 var noSuchKnock = &protoError{codeNoSuchKnock, "no code exchange with this id is in progress for you"}
 
+var wrongCodesTryLater = &protoError{codeTryLater, "too many wrong codes on this server; retry in a few seconds"}
+
 // endKnock ends an exchange once, tells each side that did not end it, and
 // counts it as a failed guess when the joiner had the member's answer (its
 // one guess) and did not get the secret. A member who leaves mid-exchange
@@ -328,13 +353,18 @@ func (s *Server) endKnock(k *knock, result string, by *conn, memberGone bool) {
 		kt.mu.Unlock()
 		return
 	}
-	guessed := k.step >= 2
+	guessed := k.step >= 2 // the member's answer went out, with a failure reserved
 	counted := result != knockOK && guessed && !memberGone
-	if !counted {
+	if guessed && !counted {
 		kt.failures.give(kt.now()) // no wrong code: the reserved failure goes back
 	}
 	kt.mu.Unlock()
+	s.knockEnded(k, result, by, counted)
+}
 
+// knockEnded tells the sides of k, which its caller took out of the
+// table, how it ended, and counts it if counted.
+func (s *Server) knockEnded(k *knock, result string, by *conn, counted bool) {
 	done := knockDoneMsg{Type: typeKnockDone, Knock: k.id, Result: result}
 	if by != k.joiner {
 		k.joiner.reply(done)

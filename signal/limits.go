@@ -85,17 +85,25 @@ const (
 	DefaultFailedJoinBurst = 200
 	// DefaultFailedJoinAddrRate and DefaultFailedJoinAddrBurst are each
 	// client address's share (the key MaxConnsPerIP counts against): one
-	// failed join per 2 s after a burst of 20, which covers a household
-	// whose members all resume into rooms a restarted server no longer
-	// has. The failing address is refused first: at this rate one address
-	// cannot empty the server-wide budget (20/s), and since addresses that
+	// failed join per 2 s after a burst of 3 x DefaultMaxConnsPerIP. That
+	// covers every connection an address may have coming back after a
+	// server restart: each member's resume finds no room (or, once another
+	// member made it again, a spent token: bad_resume, which costs the
+	// address nothing, see guessBudget.settleServerOnly), each room's first
+	// member spends a second on its join, and its create then needs one more
+	// reserved while the registry is asked (given back when it succeeds).
+	// (20 made more than ~18 people behind one NAT wait try_later: review of
+	// issue 12, item 9.) The failing address is refused first: its burst
+	// (96) is under the share of the server-wide budget (200) a suspect
+	// address may take, and at its rate one address cannot empty that
+	// budget (20/s); and since addresses that
 	// failed within FailedJoinMemory may not take its last
 	// FailedJoinPriority share, others keep creating, joining and resuming
 	// until an attacker brings fresh addresses faster than the budget
 	// refills (more than 20 a second, each then suspect for a minute: over
 	// 1,200 addresses).
 	DefaultFailedJoinAddrRate  = 0.5
-	DefaultFailedJoinAddrBurst = 20
+	DefaultFailedJoinAddrBurst = 3 * DefaultMaxConnsPerIP
 	// FailedJoinMemory is how long an address that failed a join stays
 	// suspect: see FailedJoinPriority.
 	FailedJoinMemory = time.Minute
@@ -109,14 +117,16 @@ const (
 	// full is checked against the server-wide budget only, as a suspect:
 	// the global bound still holds, and nothing is evicted early.
 	MaxFailedJoinAddrs = 16384
-	// AddrTableSweep is how often, at most, the per-address failed-join
-	// and blob tables drop the entries that no longer count (a refilled
-	// bucket, no recent failure). A sweep runs on the next request that
-	// uses the table, so an address is held in memory, never logged, only
-	// while it counts and for up to this long after (plus the time until
-	// the next request): about 10 s after a successful join or a blob
-	// budget refilled, about 70 s after a failed join. Each sweep walks the
-	// table, at most 16,384 entries, under its lock.
+	// AddrTableSweep is how often the per-address failed-join, blob and
+	// knock tables drop the entries that no longer count (a refilled
+	// bucket, no recent failure; for knocks, a minute idle and refilled).
+	// A timer sweeps each table this often while it has entries (and a
+	// request finding the last sweep this old sweeps too), so an address is
+	// held in memory, never logged, only while it counts and for up to
+	// this long after, even on a quiet server: about 10 s after a
+	// successful join or a blob budget refilled, about 70 s after a failed
+	// join or a knock. Each sweep walks the table, at most 16,384 entries,
+	// under its lock.
 	AddrTableSweep = 10 * time.Second
 
 	// BlobFanoutRate and BlobFanoutBurst (the defaults of Config.BlobRate

@@ -83,6 +83,11 @@ const (
 	codeKnockPending     = "knock_pending"
 	codeNoSuchKnock      = "no_such_knock"
 	codeBadResume        = "bad_resume"
+	// codeTooManyRooms: the client's address is in its maximum of rooms
+	// (room.Config.MaxRoomsPerOwner). Not fatal, unlike server_full: it
+	// clears when one of them is left, or a dropped member's resume grace
+	// ends.
+	codeTooManyRooms = "too_many_rooms"
 )
 
 // errorCodes is the fixed set of codes, for metrics labels.
@@ -92,7 +97,7 @@ var errorCodes = []string{
 	codeListenOnly, codeNotHolder, codeNoSuchMember, codeBlobTooLarge, codeTryLater,
 	codeMediaUnavailable, codeInternal, codeTokenMissing, codeTokenInvalid, codeTokenExpired,
 	codeTokenReplayed, codeRoleNotAllowed, codeRemoved, codeKnockPending, codeNoSuchKnock,
-	codeBadResume,
+	codeBadResume, codeTooManyRooms,
 }
 
 // protoError is a failure the client is told about in an error message. msg

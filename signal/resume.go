@@ -7,7 +7,12 @@ package signal
 // token; the others get member_back and greet it again. No operator token
 // is needed: the resume token is the proof, and it is spent by its use.
 
-import "time"
+import (
+	"errors"
+	"time"
+
+	"sotto/room"
+)
 
 // CloseReplaced is the close code of a connection whose member was resumed
 // on another connection (it was half-open, and its client had moved on).
@@ -26,7 +31,11 @@ func (c *conn) resume(m *inMsg) {
 	}
 	c.q.hold()
 	snap, err := c.s.reg.Resume(m.Room, m.Resume[:], c)
-	c.settleGuess(err)
+	if errors.Is(err, room.ErrBadResume) {
+		c.s.guesses.settleServerOnly(c.ipKey) // see there: not the address's
+	} else {
+		c.settleGuess(err)
+	}
 	if err != nil {
 		c.unhold(nil, false)
 		c.fail(m.ID, c.registryError(err))

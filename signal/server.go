@@ -289,6 +289,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	s.guesses.close()
+	s.blobs.close()
+	s.knocks.close()
 	s.log.Info("signal: closing connections", "count", len(conns))
 	for _, c := range conns {
 		c.shut(websocket.CloseGoingAway, "server shutting down")

@@ -59,7 +59,7 @@ export async function secretFromCode(typed, opts = {}) {
       if (m) {
         if (m.type === 'closed') throw new CodeJoinError('failed');
         if (m.knock !== id) continue;
-        if (m.type === 'knock_done') throw new CodeJoinError({ ok: 'failed', failed: 'wrong-code' }[m.result] ?? (['timeout', 'gone', 'refused'].includes(m.result) ? m.result : 'failed'));
+        if (m.type === 'knock_done') throw new CodeJoinError({ ok: 'failed', failed: 'wrong-code' }[m.result] ?? (['timeout', 'gone', 'refused', 'try_later'].includes(m.result) ? m.result : 'failed'));
         return fromBase64url(m.data);
       }
       const left = deadline - Date.now();

@@ -11,6 +11,7 @@ import { fromBase64url, toBase64url } from './e2ee/encoding.js';
 import { CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling } from './signaling.js';
 import { MediaLink } from './media.js';
 import { KnockAnswerer, roomCode } from './codejoin.js';
+import { BlobResender } from './blobretry.js';
 import { chirp } from './chirps.js';
 import { buzz } from './device.js';
 import { cleanName } from './prefs.js';
@@ -37,6 +38,13 @@ const FATAL = {
   room_full: 'This room is full.',
   server_full: 'The server has no room for another conversation right now. Try again later.',
 };
+
+// too_many_rooms: our address (everyone behind our network's address) is in
+// as many rooms as the server allows one address, counting members whose
+// connection dropped a moment ago (docs/protocol.md). It clears by itself,
+// so it is not fatal: say so and try again, less often than after a blip.
+const TOO_MANY_ROOMS = 'You are in too many rooms from this network. Leave one, or wait: trying again in a few seconds.';
+const TOO_MANY_ROOMS_RETRY_MS = 10000;
 
 export class RoomSession {
   #secret;
@@ -80,6 +88,7 @@ export class RoomSession {
   #sendBlocked = false; // the send watchdog stopped the mic
   #moveNotice = ''; // shown once the room of a new secret is joined
   #knocks = null; // answers code joiners' knocks on the current connection
+  #blobs = null; // sends our hellos on the current connection, again if refused (blobretry.js)
   #resume = ''; // the server's resume token for our membership: a reconnect resumes it
   #attempting = false; // a #connect is under way
   // Failed code exchanges this member answered, over every connection: by
@@ -132,6 +141,8 @@ export class RoomSession {
       onClose: (ev) => gen === this.#gen && this.#lost(ev.code),
     });
     this.#sig = sig;
+    this.#blobs?.close();
+    this.#blobs = new BlobResender({ send: (m) => sig.send(m), nextId: () => sig.nextId() });
     // The worker derives its keys while the socket opens.
     const e2eeStarting = startE2EE({ media: this.#keys.media, api: this.#api, onEvent: (e) => gen === this.#gen && this.#onE2EE(e) });
     // An attempt overtaken by a newer one (gen moved on) closes what it
@@ -163,6 +174,10 @@ export class RoomSession {
       if (stale()) return;
       if (err?.code === 'unsupported') return this.#fail('This browser cannot encrypt audio end to end, so Sotto will not send any. Try a current Chrome, Edge, Safari or Firefox.');
       if (Object.hasOwn(FATAL, err?.code)) return this.#fail(FATAL[err.code]);
+      if (err?.code === 'too_many_rooms') {
+        store.update({ notice: TOO_MANY_ROOMS });
+        return this.#lost(0, TOO_MANY_ROOMS_RETRY_MS);
+      }
       this.#lost(0);
     } finally {
       if (gen === this.#gen) this.#attempting = false;
@@ -263,7 +278,7 @@ export class RoomSession {
   }
 
   // The connection is gone: drop everything tied to it and try again.
-  #lost(code) {
+  #lost(code, atLeastMs = 0) {
     if (this.#left || this.#fatal) return;
     this.#teardown();
     if (code === CLOSE_UNSUPPORTED_VERSION) {
@@ -277,7 +292,7 @@ export class RoomSession {
     const base = RETRY_MS[Math.min(this.#retries, RETRY_MS.length - 1)];
     this.#retries++;
     this.#render();
-    this.#retryTimer = setTimeout(() => this.#connect(), base * (0.75 + Math.random() * 0.5));
+    this.#retryTimer = setTimeout(() => this.#connect(), Math.max(atLeastMs, base) * (0.75 + Math.random() * 0.5));
   }
 
   #teardown() {
@@ -294,6 +309,8 @@ export class RoomSession {
     this.#media?.close();
     this.#media = null;
     this.#knocks = null;
+    this.#blobs?.close();
+    this.#blobs = null;
     this.#e2ee?.close();
     this.#e2ee = null;
     this.#sig?.close();
@@ -397,6 +414,8 @@ export class RoomSession {
         this.#showCode(m.nameplate, 'The room code was changed after too many wrong tries. Share the new one.');
         return;
       case 'error':
+        // A hello over our address's relay budget: sent again later.
+        if (this.#blobs?.onError(m)) return;
         // Errors of requests someone waits for are theirs (signaling.js).
         // A refused floor_request must not leave the button "requesting".
         if (m.id && m.id === this.#reqId) {
@@ -418,7 +437,7 @@ export class RoomSession {
     if (!this.#e2ee || !this.#sig) return;
     if (!to && this.#members.size < 2) return; // nobody to tell
     const data = await sealJSON(this.#keys.signal, { name: this.#name, kid: this.#e2ee.kid });
-    this.#sig?.send(to ? { type: 'blob', to, data } : { type: 'blob', data });
+    this.#blobs?.send(to ? { type: 'blob', to, data } : { type: 'blob', data });
   }
 
   async #onBlob(from, data, gen) {
