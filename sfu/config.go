@@ -302,6 +302,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		var under transport.Net = std
 		if !cfg.unguarded {
 			n.guard = newUDPGuard()
+			n.consent.guard = n.guard // learns what passed integrity
 			under = &guardedNet{Net: std, g: n.guard, rcvbuf: &n.rcvbuf}
 		}
 		mux, err := ice.NewMultiUDPMuxFromPort(int(port),
@@ -319,6 +320,7 @@ func listen(cfg Config, logs logging.LoggerFactory, settings *webrtc.SettingEngi
 		var pc net.PacketConn = conn
 		if !cfg.unguarded {
 			n.guard = newUDPGuard()
+			n.consent.guard = n.guard // learns what passed integrity
 			n.rcvbuf = setReadBuffer(conn, UDPReadBuffer)
 			pc = newGuardedConn(conn, n.guard)
 		}

@@ -22,10 +22,18 @@ package sfu
 // and gets no media at all. ICE-TCP needs none of this: a TCP connection has
 // already proven its address.
 //
+// A request that fails integrity, or names a session whose credentials we
+// do not hold, goes no further: pion would drop it too, after its mux had
+// routed it. One that passes has the flood guard (udpguard.go) learn its
+// address, so that our check's answer (which names no ufrag) gets through
+// it; if the guard has no room for the address, pion never sees the request.
+//
 // What a spoofer still gets the server to send to an address that does not
-// consent, per authenticated request it sends from that address: pion's
-// binding response (one packet the size of the request), and at most one of
-// our checks per consentCheckInterval. Never media.
+// consent: pion's binding response to each authenticated request it sends
+// from there that pion sees (one packet the size of the request), and our
+// checks, at most one per consentCheckInterval per address and port, and
+// in all at most checkBurst plus one per checkInterval per session and per
+// victim IP address. Never media.
 
 import (
 	"crypto/rand"
@@ -67,6 +75,28 @@ const (
 	// for about consentLifetime after its last answer, and this much more,
 	// not until the table fills.
 	consentSweep = 10 * time.Second
+	// consentRetryWindow is how long after an address's last authenticated
+	// request media written to it (re)sends our check when it has no
+	// consent yet, one per consentCheckInterval: a lost first check costs
+	// the member half a second of media, not the client's next request
+	// (2.5 s in Chrome, 5 s in Firefox). Longer, and pion writing a spoofed
+	// nomination's media would keep us checking its victim after the
+	// spoofer stopped.
+	consentRetryWindow = 2 * time.Second
+	// checkInterval and checkBurst pace our checks to addresses without
+	// fresh consent, per session and per IP address (one GCRA bucket
+	// each): a member spoofing its victim's address with a new port on
+	// each request gets the victim checkBurst checks, then 4 a second,
+	// however many ports or sessions it uses. A browser needs one per
+	// candidate it checks from (a handful) and one per network change; 16
+	// covers an office behind one NAT address joining at once.
+	checkInterval = 250 * time.Millisecond
+	checkBurst    = 16
+	// maxCheckIPs bounds the per-IP buckets kept. One lives at most
+	// checkBurst*checkInterval (4 s) after its last check; the buckets are
+	// swept every consentSweep, and if a sweep leaves the table full, a new
+	// IP address goes unpaced (the per-session pace still holds).
+	maxCheckIPs = 4096
 	// consentPriority is the PRIORITY of our checks (RFC 8445 requires one):
 	// a host candidate's, which is what the server's candidates are.
 	consentPriority = 2130706431
@@ -79,32 +109,49 @@ type iceCreds struct {
 	remoteUfrag, remotePwd string
 }
 
-// consentGuard holds what the SFU's wrapped sockets share: the credentials of
-// every live ICE session, by our ufrag.
-type consentGuard struct {
-	tieBreaker uint64 // ICE-CONTROLLED value of our checks; the client controls, so it is never compared
+// session is one live ICE session.
+type session struct {
+	creds     iceCreds
+	nextCheck time.Time // pacing of checks to addresses without consent (GCRA)
+}
 
-	mu    sync.RWMutex
-	creds map[string]iceCreds
+// consentGuard holds what the SFU's wrapped sockets share: the credentials of
+// every live ICE session, by our ufrag, and the pacing of our checks.
+type consentGuard struct {
+	tieBreaker uint64    // ICE-CONTROLLED value of our checks; the client controls, so it is never compared
+	guard      *udpGuard // learns verified addresses (udpguard.go); nil if unguarded
+
+	mu        sync.RWMutex
+	creds     map[string]*session
+	checkIP   map[netip.Addr]time.Time // pacing of checks per IP address (GCRA)
+	nextSweep time.Time                // when checkIP next drops idle buckets
 
 	refused atomic.Uint64 // media packets not sent for lack of consent
 	checks  atomic.Uint64 // our checks sent
+	dropped atomic.Uint64 // binding requests kept from pion (consentConn.request)
 }
 
 func newConsentGuard() *consentGuard {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &consentGuard{tieBreaker: binary.BigEndian.Uint64(b[:]), creds: map[string]iceCreds{}}
+	return &consentGuard{tieBreaker: binary.BigEndian.Uint64(b[:]),
+		creds: map[string]*session{}, checkIP: map[netip.Addr]time.Time{}}
 }
 
-// set replaces the credentials registered under old (if any) with c.
+// set replaces the credentials registered under old (if any) with c. A
+// renegotiation without ICE restart keeps the session's pacing.
 func (g *consentGuard) set(old string, c iceCreds) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	s := g.creds[old]
 	if old != "" {
 		delete(g.creds, old)
 	}
-	g.creds[c.localUfrag] = c
+	if s == nil || old != c.localUfrag {
+		s = &session{}
+	}
+	s.creds = c
+	g.creds[c.localUfrag] = s
 }
 
 func (g *consentGuard) forget(localUfrag string) {
@@ -116,8 +163,48 @@ func (g *consentGuard) forget(localUfrag string) {
 func (g *consentGuard) lookup(localUfrag string) (iceCreds, bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	c, ok := g.creds[localUfrag]
-	return c, ok
+	s, ok := g.creds[localUfrag]
+	if !ok {
+		return iceCreds{}, false
+	}
+	return s.creds, true
+}
+
+// mayCheck says whether we may send a check now for the session of
+// localUfrag to ip, whose address has no fresh consent: the session is live
+// and neither its pace nor ip's is exceeded. It takes one check from both.
+func (g *consentGuard) mayCheck(localUfrag string, ip netip.Addr, now time.Time) bool {
+	const tau = (checkBurst - 1) * checkInterval
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.creds[localUfrag]
+	if s == nil {
+		return false
+	}
+	due := s.nextCheck
+	if due.Before(now) {
+		due = now
+	}
+	ipDue, paced := g.checkIP[ip]
+	if ipDue.Before(now) {
+		ipDue = now
+	}
+	if due.Sub(now) > tau || ipDue.Sub(now) > tau {
+		return false
+	}
+	s.nextCheck = due.Add(checkInterval)
+	if !now.Before(g.nextSweep) || (!paced && len(g.checkIP) >= maxCheckIPs) {
+		for a, t := range g.checkIP {
+			if !t.After(now) { // its bucket is full again
+				delete(g.checkIP, a)
+			}
+		}
+		g.nextSweep = now.Add(consentSweep)
+	}
+	if paced || len(g.checkIP) < maxCheckIPs {
+		g.checkIP[ip] = ipDue.Add(checkInterval)
+	}
+	return true
 }
 
 // wrap returns conn with media gated on consent.
@@ -155,7 +242,14 @@ type consent struct {
 	creds   iceCreds  // of the session whose request we last checked it for
 	granted time.Time // when it last answered our check; zero: never
 	checked time.Time // when we last sent it a check
+	asked   time.Time // when it last sent an authenticated request
 	tx      [stun.TransactionIDSize]byte
+	txCreds iceCreds // what the check with tx was signed with; its answer is verified against them
+}
+
+// fresh reports whether e's consent lets media flow at now.
+func (e *consent) fresh(now time.Time) bool {
+	return !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
 }
 
 // consentConn is one UDP socket of the mux.
@@ -200,7 +294,10 @@ func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 		switch m.Type {
 		case stun.BindingRequest:
-			c.request(m, ap)
+			if !c.request(m, ap) {
+				c.g.dropped.Add(1)
+				continue // pion would drop it, or must not learn its address
+			}
 		case stun.BindingSuccess, stun.BindingError:
 			if c.answer(m, ap) {
 				continue // ours: pion never sent it, so it must not see it
@@ -210,27 +307,42 @@ func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
-// request handles a binding request from ap: if it is authenticated for a
-// live session and ap lacks fresh consent, check ap.
-func (c *consentConn) request(m *stun.Message, ap netip.AddrPort) {
+// request handles a binding request from ap and says whether pion may see
+// it. It may if it has no USERNAME (pion answers those with an error) or
+// if it is authenticated for a live session, ap does not have fresh consent
+// for another live session (whose credentials it would replace, and whose
+// consent it would lend this one's media), and the guard has room for ap.
+// If ap lacks fresh consent, it is checked.
+func (c *consentConn) request(m *stun.Message, ap netip.AddrPort) bool {
 	var user stun.Username
 	if user.GetFrom(m) != nil {
-		return
+		return true
 	}
 	local, _, _ := strings.Cut(user.String(), ":")
 	creds, ok := c.g.lookup(local)
 	if !ok || stun.NewShortTermIntegrity(creds.localPwd).Check(m) != nil {
-		return
+		return false
 	}
 	now := time.Now()
 	c.mu.Lock()
+	if e := c.addrs[ap]; e != nil && e.creds.localUfrag != creds.localUfrag && e.fresh(now) {
+		if _, live := c.g.lookup(e.creds.localUfrag); live {
+			c.mu.Unlock()
+			return false
+		}
+	}
+	if c.g.guard != nil && !c.g.guard.learn(local, ap, now) {
+		c.mu.Unlock()
+		return false
+	}
 	e := c.entry(ap, now)
-	e.creds = creds
-	send := c.due(e, now)
+	e.creds, e.asked = creds, now
+	send := c.due(e, ap, now)
 	c.mu.Unlock()
 	if send != nil {
 		c.send(send, ap)
 	}
+	return true
 }
 
 // entry returns ap's entry, making room for it if needed. Called with c.mu.
@@ -286,15 +398,23 @@ func (c *consentConn) evict(now time.Time) {
 // stale reports whether e has neither fresh consent nor a check in flight:
 // it holds nothing a new entry would not.
 func (c *consentConn) stale(e *consent, now time.Time) bool {
-	fresh := !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
-	return !fresh && now.Sub(e.checked) >= consentCheckInterval
+	return !e.fresh(now) && now.Sub(e.checked) >= consentCheckInterval
 }
 
-// due returns the check to send to e's address now, or nil. Called with c.mu.
-func (c *consentConn) due(e *consent, now time.Time) *stun.Message {
+// due returns the check to send to ap (whose entry is e) now, or nil: a
+// refresh of fresh consent, or, paced by consentGuard.mayCheck, a check of
+// an address without it. Called with c.mu.
+func (c *consentConn) due(e *consent, ap netip.AddrPort, now time.Time) *stun.Message {
 	if e.creds.remotePwd == "" ||
 		(!e.granted.IsZero() && now.Sub(e.granted) < consentRefresh) ||
 		now.Sub(e.checked) < consentCheckInterval {
+		return nil
+	}
+	if e.fresh(now) {
+		if _, live := c.g.lookup(e.creds.localUfrag); !live {
+			return nil // its session is gone: nobody would answer
+		}
+	} else if !c.g.mayCheck(e.creds.localUfrag, ap.Addr(), now) {
 		return nil
 	}
 	m, err := stun.Build(stun.BindingRequest, stun.TransactionID,
@@ -306,7 +426,7 @@ func (c *consentConn) due(e *consent, now time.Time) *stun.Message {
 	if err != nil {
 		return nil
 	}
-	e.checked, e.tx = now, m.TransactionID
+	e.checked, e.tx, e.txCreds = now, m.TransactionID, e.creds
 	return m
 }
 
@@ -316,7 +436,8 @@ func (c *consentConn) send(m *stun.Message, ap netip.AddrPort) {
 }
 
 // answer reports whether m answers our latest check of ap, and grants ap
-// consent if it is a success signed with the client's password.
+// consent if it is a success signed with the password that check was signed
+// with (the session's credentials may have changed since).
 func (c *consentConn) answer(m *stun.Message, ap netip.AddrPort) bool {
 	c.mu.Lock()
 	e := c.addrs[ap]
@@ -324,16 +445,24 @@ func (c *consentConn) answer(m *stun.Message, ap netip.AddrPort) bool {
 		c.mu.Unlock()
 		return false
 	}
-	pwd := e.creds.remotePwd
+	creds := e.txCreds
 	c.mu.Unlock()
-	if m.Type != stun.BindingSuccess || stun.NewShortTermIntegrity(pwd).Check(m) != nil {
+	if m.Type != stun.BindingSuccess || stun.NewShortTermIntegrity(creds.remotePwd).Check(m) != nil {
 		return true
 	}
+	now := time.Now()
 	c.mu.Lock()
-	if e.tx == m.TransactionID {
-		e.granted = time.Now()
+	granted := e.tx == m.TransactionID && c.addrs[ap] == e
+	if granted {
+		// The consent is this session's: its refreshes are signed with
+		// these credentials, and another session's request may not
+		// replace them while it lasts (request).
+		e.granted, e.creds = now, creds
 	}
 	c.mu.Unlock()
+	if granted && c.g.guard != nil {
+		c.g.guard.consented(creds.localUfrag, ap, now)
+	}
 	return true
 }
 
@@ -351,12 +480,12 @@ func (c *consentConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	now := time.Now()
 	c.mu.Lock()
 	e := c.addrs[ap]
-	allowed := e != nil && !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
+	allowed := e != nil && e.fresh(now)
 	var check *stun.Message
-	if e != nil && !e.granted.IsZero() {
-		// Refresh a consent in use; an address that never had one is
-		// checked only when it sends an authenticated request.
-		check = c.due(e, now)
+	if e != nil && (!e.granted.IsZero() || now.Sub(e.asked) < consentRetryWindow) {
+		// Refresh a consent in use, or retry a check that may have been
+		// lost, shortly after the address's last request.
+		check = c.due(e, ap, now)
 	}
 	c.mu.Unlock()
 	if check != nil {

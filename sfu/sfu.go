@@ -88,7 +88,8 @@ type Stats struct {
 
 	// UDPFiltered counts STUN packets at the UDP port dropped before pion
 	// saw them: from an address with no session, naming no ufrag the SFU
-	// issued (udpGuard).
+	// issued (udpGuard), and binding requests that fail integrity, or come
+	// from an address the guard has no room for (consent.go).
 	UDPFiltered uint64
 	// UDPReadBuffer is the receive buffer the kernel granted the UDP
 	// socket (the smallest, if several), as getsockopt reports it: Linux
@@ -298,9 +299,10 @@ func (s *SFU) Stats() Stats {
 		return st
 	}
 	st.Unconsented = s.net.consent.refused.Load()
+	st.UDPFiltered = s.net.consent.dropped.Load()
 	st.UDPReadBuffer = s.net.rcvbuf
 	if s.net.guard != nil {
-		st.UDPFiltered = s.net.guard.filtered.Load()
+		st.UDPFiltered += s.net.guard.filtered.Load()
 	}
 	return st
 }

@@ -36,6 +36,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v5"
@@ -54,14 +55,33 @@ import (
 // (Stats.UDPReadBuffer says what it granted).
 const UDPReadBuffer = 8 << 20
 
-// maxAddrsPerUfrag bounds the source addresses remembered for one live ufrag.
-// A client checks from each of its candidates, a handful; a member who knows
-// its session's ufrag and sends checks from thousands of ports gets no more
-// than this many remembered. Past it, checks naming the ufrag still pass
-// (they carry it); only its other STUN (indications) from those further
-// addresses is dropped, which pion would have dropped too unless it had
-// answered a check from there.
+// maxAddrsPerUfrag bounds the source addresses remembered at once for one
+// live ufrag. A client checks from each of its candidates, a handful, and
+// moves to a new one on a NAT rebinding or network change. An address is
+// learned only once a request from it passed integrity (consentConn.request
+// verifies it with the session's password), so only the member itself can
+// fill its set; when full, the least recently seen address without fresh
+// consent makes room (or, failing that, the least recently seen one but the
+// address that answered our check last: learn), so a member that moves more
+// often than this keeps working. A request from a further address that finds no room is
+// dropped before pion sees it.
 const maxAddrsPerUfrag = 16
+
+// newAddrInterval and maxAddrsPerUfrag as a burst pace the new addresses one
+// ufrag may show pion. Each one that reaches pion stays there for the ICE
+// session: pion's agent adds a peer-reflexive candidate and pairs for it,
+// and its muxed conn appends it to the address list it scans on every
+// write. A browser brings a handful at once (its candidates) and one or two
+// per network change; a member spoofing sources gets 16 at once and then 4 a
+// second, never more.
+const newAddrInterval = 250 * time.Millisecond
+
+// maxAddrsPerSession bounds the addresses one ufrag may show pion over its
+// whole life, the bound on what pion keeps for it. 256 address changes in
+// one ICE session is far beyond a NAT rebinding every few minutes; past it a
+// new address gets no answer, the browser's consent checks fail and it
+// restarts ICE, which brings a new ufrag.
+const maxAddrsPerSession = 256
 
 // stunMagicCookie is the fixed STUN header field (RFC 5389 §6).
 const stunMagicCookie = 0x2112A442
@@ -69,25 +89,40 @@ const stunMagicCookie = 0x2112A442
 // stunAttrUsername is the USERNAME attribute type.
 const stunAttrUsername = 0x0006
 
+// learnedAddr is a source address that sent an authenticated request
+// naming a live ufrag.
+type learnedAddr struct {
+	ap      netip.AddrPort
+	seen    time.Time // its last authenticated request or answer to our check
+	granted time.Time // its last answer to our check; zero: none
+}
+
+// ufragAddrs is what the guard knows of one live ufrag.
+type ufragAddrs struct {
+	addrs   []learnedAddr // at most maxAddrsPerUfrag
+	nextNew time.Time     // pacing of new addresses: when the next one is due (GCRA)
+	total   int           // addresses learned since the ufrag was issued
+}
+
 // udpGuard knows which ufrags the SFU's ICE agents hold, and which source
-// addresses have sent a check naming one of them.
+// addresses have sent an authenticated check naming one of them.
 type udpGuard struct {
 	mu    sync.RWMutex
-	live  map[string][]netip.AddrPort // local ufrag -> addresses that named it
-	known map[netip.AddrPort]int      // those addresses -> how many live ufrags they named
+	live  map[string]*ufragAddrs // local ufrag -> what it learned
+	known map[netip.AddrPort]int // learned addresses -> how many live ufrags learned them
 
 	filtered atomic.Uint64 // STUN packets dropped before pion saw them
 }
 
 func newUDPGuard() *udpGuard {
-	return &udpGuard{live: make(map[string][]netip.AddrPort), known: make(map[netip.AddrPort]int)}
+	return &udpGuard{live: make(map[string]*ufragAddrs), known: make(map[netip.AddrPort]int)}
 }
 
 // issue records a ufrag an ICE agent gathers with.
 func (g *udpGuard) issue(ufrag string) {
 	g.mu.Lock()
 	if _, ok := g.live[ufrag]; !ok {
-		g.live[ufrag] = nil
+		g.live[ufrag] = &ufragAddrs{}
 	}
 	g.mu.Unlock()
 }
@@ -95,19 +130,28 @@ func (g *udpGuard) issue(ufrag string) {
 // revoke forgets a ufrag and the addresses learned for it.
 func (g *udpGuard) revoke(ufrag string) {
 	g.mu.Lock()
-	for _, a := range g.live[ufrag] {
-		if g.known[a] <= 1 {
-			delete(g.known, a)
-		} else {
-			g.known[a]--
+	if u := g.live[ufrag]; u != nil {
+		for _, a := range u.addrs {
+			g.unknow(a.ap)
 		}
 	}
 	delete(g.live, ufrag)
 	g.mu.Unlock()
 }
 
-// admit says whether pion should see the packet p from the (canonical)
-// address from. It does not allocate, except to remember a new address.
+// unknow drops one ufrag's claim on a. Called with g.mu.
+func (g *udpGuard) unknow(a netip.AddrPort) {
+	if g.known[a] <= 1 {
+		delete(g.known, a)
+	} else {
+		g.known[a]--
+	}
+}
+
+// admit says whether the packet p from the (canonical) address from goes
+// on up (to the consent gate, then pion). It does not allocate. STUN passes
+// from a learned address, or if it names a live ufrag: the consent gate
+// above verifies a request's integrity and has the guard learn its address.
 func (g *udpGuard) admit(p []byte, from netip.AddrPort) bool {
 	// STUN is what pion decodes to find a session for an unknown address:
 	// two zero bits, a length, the magic cookie (RFC 5389 §6; RFC 7983 §7
@@ -118,35 +162,91 @@ func (g *udpGuard) admit(p []byte, from netip.AddrPort) bool {
 	ufrag := stunLocalUfrag(p)
 	g.mu.RLock()
 	_, known := g.known[from]
-	addrs, live := g.live[string(ufrag)] // no allocation: the compiler looks the bytes up
+	_, live := g.live[string(ufrag)] // no allocation: the compiler looks the bytes up
 	g.mu.RUnlock()
-	switch {
-	case known:
+	if known || (live && ufrag != nil) {
 		return true
-	case !live || ufrag == nil:
-		g.filtered.Add(1)
-		return false
-	case len(addrs) < maxAddrsPerUfrag:
-		g.learn(string(ufrag), from)
 	}
+	g.filtered.Add(1)
+	return false
+}
+
+// learn is told that from sent a request naming the live ufrag that passed
+// integrity, and says whether pion may see it: yes if from is learned
+// already or there is room for it, paced by newAddrInterval. When the set
+// is full, the least recently seen address without fresh consent makes
+// room; failing that, the least recently seen one other than the address
+// that answered our check last (the one the member's media most likely
+// goes to, never evicted). Only the member can get an address learned, so
+// only it can evict one of its own.
+func (g *udpGuard) learn(ufrag string, from netip.AddrPort, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	u := g.live[ufrag]
+	if u == nil {
+		return false
+	}
+	for i := range u.addrs {
+		if u.addrs[i].ap == from {
+			u.addrs[i].seen = now
+			return true
+		}
+	}
+	due := u.nextNew
+	if due.Before(now) {
+		due = now
+	}
+	if u.total >= maxAddrsPerSession || due.Sub(now) > (maxAddrsPerUfrag-1)*newAddrInterval {
+		return false
+	}
+	slot := len(u.addrs)
+	if slot < maxAddrsPerUfrag {
+		u.addrs = append(u.addrs, learnedAddr{})
+	} else if slot = u.victim(now); slot < 0 {
+		return false
+	} else {
+		g.unknow(u.addrs[slot].ap)
+	}
+	u.addrs[slot] = learnedAddr{ap: from, seen: now}
+	u.nextNew = due.Add(newAddrInterval)
+	u.total++
+	g.known[from]++
 	return true
 }
 
-// learn remembers that from sent a check naming the live ufrag.
-func (g *udpGuard) learn(ufrag string, from netip.AddrPort) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	addrs, live := g.live[ufrag]
-	if !live || len(addrs) >= maxAddrsPerUfrag {
-		return
-	}
-	for _, a := range addrs {
-		if a == from {
-			return
+// victim picks the address a full set forgets (see learn), or -1.
+func (u *ufragAddrs) victim(now time.Time) int {
+	keep := -1 // the address that answered our check last
+	for i, a := range u.addrs {
+		if !a.granted.IsZero() && (keep < 0 || a.granted.After(u.addrs[keep].granted)) {
+			keep = i
 		}
 	}
-	g.live[ufrag] = append(addrs, from)
-	g.known[from]++
+	best, bestFresh := -1, true
+	for i, a := range u.addrs {
+		if i == keep {
+			continue
+		}
+		fresh := !a.granted.IsZero() && now.Sub(a.granted) < consentLifetime
+		if best < 0 || (bestFresh && !fresh) || (bestFresh == fresh && a.seen.Before(u.addrs[best].seen)) {
+			best, bestFresh = i, fresh
+		}
+	}
+	return best
+}
+
+// consented is told that from answered our check for the session of ufrag.
+func (g *udpGuard) consented(ufrag string, from netip.AddrPort, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if u := g.live[ufrag]; u != nil {
+		for i := range u.addrs {
+			if u.addrs[i].ap == from {
+				u.addrs[i].seen, u.addrs[i].granted = now, now
+				return
+			}
+		}
+	}
 }
 
 // stunLocalUfrag returns the part of a STUN message's USERNAME before the

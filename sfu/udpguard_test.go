@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pion/stun/v4"
 )
@@ -98,14 +99,18 @@ func TestUDPGuardAdmit(t *testing.T) {
 	if !g.admit(check("srv1"), client) {
 		t.Error("check naming a live ufrag dropped")
 	}
+	if g.admit(indication, client) {
+		t.Error("indication admitted from an address whose check was not verified")
+	}
+	g.learn("srv1", client, time.Now()) // the consent gate verified its check
 	if !g.admit(indication, client) {
 		t.Error("indication from an address that sent a valid check dropped")
 	}
 	if g.admit(indication, other) {
 		t.Error("indication from an unknown address admitted")
 	}
-	if got := g.filtered.Load(); got != 3 {
-		t.Errorf("filtered %d, want 3", got)
+	if got := g.filtered.Load(); got != 4 {
+		t.Errorf("filtered %d, want 4", got)
 	}
 	g.revoke("srv1")
 	if g.admit(check("srv1"), client) || g.admit(indication, client) {
@@ -115,16 +120,31 @@ func TestUDPGuardAdmit(t *testing.T) {
 		t.Errorf("revoke left %d ufrags, %d addresses", len(g.live), len(g.known))
 	}
 
-	// One member's ufrag from many ports: only maxAddrsPerUfrag remembered,
-	// and its checks still pass from all of them.
+	// One member's ufrag from many ports: its checks pass the guard from
+	// all of them (the consent gate verifies them), but only
+	// maxAddrsPerUfrag are learned at once, paced by newAddrInterval.
 	g.issue("srv2")
+	now := time.Now()
+	learned := 0
 	for port := range uint16(100) {
-		if !g.admit(check("srv2"), netip.AddrPortFrom(other.Addr(), 6000+port)) {
+		from := netip.AddrPortFrom(other.Addr(), 6000+port)
+		if !g.admit(check("srv2"), from) {
 			t.Fatal("check naming a live ufrag dropped")
 		}
+		if g.learn("srv2", from, now) {
+			learned++
+		}
 	}
-	if len(g.known) != maxAddrsPerUfrag {
-		t.Errorf("remembered %d addresses, want %d", len(g.known), maxAddrsPerUfrag)
+	if len(g.known) != maxAddrsPerUfrag || learned != maxAddrsPerUfrag {
+		t.Errorf("remembered %d addresses, learned %d, want %d", len(g.known), learned, maxAddrsPerUfrag)
+	}
+	// Later, a new address replaces the least recently seen one.
+	later := now.Add(newAddrInterval)
+	if !g.learn("srv2", client, later) {
+		t.Fatal("a new address found no room a pace later")
+	}
+	if _, ok := g.known[netip.AddrPortFrom(other.Addr(), 6000)]; ok || len(g.known) != maxAddrsPerUfrag {
+		t.Errorf("the least recently seen address was not replaced (%d remembered)", len(g.known))
 	}
 }
 
@@ -135,7 +155,7 @@ func TestUDPGuardAllocations(t *testing.T) {
 	g.issue("srv1")
 	client := netip.MustParseAddrPort("127.0.0.1:5000")
 	valid := stunMsg(t, stun.BindingRequest, stun.NewUsername("srv1:cli"), stun.Fingerprint)
-	g.admit(valid, client) // learns client
+	g.learn("srv1", client, time.Now())
 	junk := stunMsg(t, stun.BindingRequest, stun.NewUsername("junk:cli"), stun.Fingerprint)
 	rtp := append([]byte{0x80, 111}, make([]byte, 98)...)
 	for name, p := range map[string][]byte{"rtp": rtp, "check": valid, "junk": junk} {
@@ -145,5 +165,36 @@ func TestUDPGuardAllocations(t *testing.T) {
 		if n := testing.AllocsPerRun(1000, func() { g.admit(p, netip.MustParseAddrPort("127.0.0.9:1")) }); n != 0 {
 			t.Errorf("%s from an unknown address: %v allocations", name, n)
 		}
+	}
+}
+
+// A full set makes room for a verified new address, never at the expense
+// of the address that answered our check last, and a ufrag shows pion at
+// most maxAddrsPerSession addresses in its life.
+func TestUDPGuardReplacement(t *testing.T) {
+	g := newUDPGuard()
+	g.issue("srv")
+	now := time.Now()
+	media := netip.MustParseAddrPort("127.0.0.1:4000") // the member's address in use
+	if !g.learn("srv", media, now) {
+		t.Fatal("first address not learned")
+	}
+	g.consented("srv", media, now)
+	n := 1
+	for port := uint16(5000); n < maxAddrsPerSession+10; port++ {
+		now = now.Add(newAddrInterval)
+		if !g.learn("srv", netip.AddrPortFrom(media.Addr(), port), now) {
+			break
+		}
+		n++
+		if _, ok := g.known[media]; !ok {
+			t.Fatalf("after %d addresses, the one with the latest consent was evicted", n)
+		}
+		if len(g.known) > maxAddrsPerUfrag {
+			t.Fatalf("%d addresses remembered", len(g.known))
+		}
+	}
+	if n != maxAddrsPerSession {
+		t.Errorf("learned %d addresses in the ufrag's life, want %d", n, maxAddrsPerSession)
 	}
 }

@@ -1,0 +1,21 @@
+package sfu
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/pion/stun/v4"
+)
+
+// requestPasses is consentConn.request: whether pion would see m from ap.
+func requestPasses(c *consentConn, m *stun.Message, ap netip.AddrPort) bool {
+	return c.request(m, ap)
+}
+
+// hasConsent says whether media may flow to ap now.
+func hasConsent(c *consentConn, ap netip.AddrPort) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.addrs[ap]
+	return e != nil && e.fresh(time.Now())
+}
