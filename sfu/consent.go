@@ -125,6 +125,7 @@ type consentGuard struct {
 	creds     map[string]*session
 	checkIP   map[netip.Addr]time.Time // pacing of checks per IP address (GCRA)
 	nextSweep time.Time                // when checkIP next drops idle buckets
+	sweeper   *time.Timer              // sweeps checkIP while it has entries, even with no traffic
 
 	refused atomic.Uint64 // media packets not sent for lack of consent
 	checks  atomic.Uint64 // our checks sent
@@ -194,17 +195,40 @@ func (g *consentGuard) mayCheck(localUfrag string, ip netip.Addr, now time.Time)
 	}
 	s.nextCheck = due.Add(checkInterval)
 	if !now.Before(g.nextSweep) || (!paced && len(g.checkIP) >= maxCheckIPs) {
-		for a, t := range g.checkIP {
-			if !t.After(now) { // its bucket is full again
-				delete(g.checkIP, a)
-			}
-		}
-		g.nextSweep = now.Add(consentSweep)
+		g.sweepCheckIPLocked(now)
 	}
 	if paced || len(g.checkIP) < maxCheckIPs {
 		g.checkIP[ip] = ipDue.Add(checkInterval)
+		if g.sweeper == nil {
+			g.sweeper = time.AfterFunc(consentSweep, g.sweepTick)
+		}
 	}
 	return true
+}
+
+// sweepCheckIPLocked drops the IPs whose pacing bucket is full again: they
+// hold nothing a new entry would not. Called with g.mu.
+func (g *consentGuard) sweepCheckIPLocked(now time.Time) {
+	for a, t := range g.checkIP {
+		if !t.After(now) {
+			delete(g.checkIP, a)
+		}
+	}
+	g.nextSweep = now.Add(consentSweep)
+}
+
+// sweepTick is the timer's sweep, so that victim IPs are forgotten on a
+// quiet server too; it re-arms while entries are left (a pending timer
+// holds no goroutine).
+func (g *consentGuard) sweepTick() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sweepCheckIPLocked(time.Now())
+	if len(g.checkIP) > 0 {
+		g.sweeper.Reset(consentSweep)
+	} else {
+		g.sweeper = nil
+	}
 }
 
 // wrap returns conn with media gated on consent.
@@ -259,8 +283,10 @@ type consentConn struct {
 
 	mu    sync.Mutex
 	addrs map[netip.AddrPort]*consent
-	// nextSweep is when entry next drops lapsed entries.
+	// nextSweep is when entry next drops lapsed entries; sweeper sweeps
+	// them while any are left, with or without traffic.
 	nextSweep time.Time
+	sweeper   *time.Timer
 }
 
 func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
@@ -348,12 +374,7 @@ func (c *consentConn) request(m *stun.Message, ap netip.AddrPort) bool {
 // entry returns ap's entry, making room for it if needed. Called with c.mu.
 func (c *consentConn) entry(ap netip.AddrPort, now time.Time) *consent {
 	if !now.Before(c.nextSweep) {
-		for a, e := range c.addrs {
-			if c.stale(e, now) {
-				delete(c.addrs, a)
-			}
-		}
-		c.nextSweep = now.Add(consentSweep)
+		c.sweepLocked(now)
 	}
 	if e := c.addrs[ap]; e != nil {
 		return e
@@ -363,7 +384,34 @@ func (c *consentConn) entry(ap netip.AddrPort, now time.Time) *consent {
 	}
 	e := &consent{}
 	c.addrs[ap] = e
+	if c.sweeper == nil {
+		c.sweeper = time.AfterFunc(consentSweep, c.sweepTick)
+	}
 	return e
+}
+
+// sweepLocked drops the entries whose consent lapsed (with the session
+// credentials kept in them). Called with c.mu.
+func (c *consentConn) sweepLocked(now time.Time) {
+	for a, e := range c.addrs {
+		if c.stale(e, now) {
+			delete(c.addrs, a)
+		}
+	}
+	c.nextSweep = now.Add(consentSweep)
+}
+
+// sweepTick is the timer's sweep, so that a member's address is forgotten
+// on a quiet server too; it re-arms while entries are left.
+func (c *consentConn) sweepTick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sweepLocked(time.Now())
+	if len(c.addrs) > 0 {
+		c.sweeper.Reset(consentSweep)
+	} else {
+		c.sweeper = nil
+	}
 }
 
 // evict makes room in a full table: it forgets every entry with neither

@@ -199,3 +199,53 @@ func TestConsentTableForgetsLapsedAddresses(t *testing.T) {
 		t.Error("an address with fresh consent was forgotten")
 	}
 }
+
+// With no traffic at all a socket still forgets lapsed addresses: the first
+// entry arms a timer, whose sweep drops what lapsed and stops when nothing
+// is left (security.md §10). The same holds for the per-IP check pacing.
+func TestConsentTablesForgetWithoutTraffic(t *testing.T) {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	g := newConsentGuard()
+	c := g.wrap(conn)
+	ap := netip.MustParseAddrPort("127.0.0.1:9")
+	now := time.Now()
+	c.mu.Lock()
+	c.entry(ap, now)
+	armed := c.sweeper != nil
+	long := now.Add(-consentLifetime - time.Second)
+	c.addrs[ap].granted, c.addrs[ap].checked = long, long
+	c.mu.Unlock()
+	if !armed {
+		t.Fatal("a new entry armed no sweep: on a quiet server it would be kept for ever")
+	}
+	c.sweepTick() // what the timer runs; no request involved
+	c.mu.Lock()
+	_, held := c.addrs[ap]
+	stopped := c.sweeper == nil
+	c.mu.Unlock()
+	if held || !stopped {
+		t.Errorf("after the timer's sweep: address held %v, timer still armed %v", held, !stopped)
+	}
+
+	g.set("", iceCreds{localUfrag: "srv", localPwd: "p", remoteUfrag: "cli", remotePwd: "q"})
+	if !g.mayCheck("srv", ap.Addr(), now.Add(-time.Hour)) {
+		t.Fatal("a first check was not allowed")
+	}
+	g.mu.Lock()
+	armed = g.sweeper != nil
+	g.mu.Unlock()
+	if !armed {
+		t.Fatal("pacing an IP armed no sweep")
+	}
+	g.sweepTick()
+	g.mu.Lock()
+	n, stopped := len(g.checkIP), g.sweeper == nil
+	g.mu.Unlock()
+	if n != 0 || !stopped {
+		t.Errorf("after the timer's sweep: %d IPs held, timer still armed %v", n, !stopped)
+	}
+}
