@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	sig "sotto/signal"
 )
 
 // tcpConnsPerWebSocket is how many TCP connections to the app's port one
@@ -109,18 +111,6 @@ func (c *countedConn) Close() error {
 	return err
 }
 
-// addrPrefix is what connections are counted against: the IPv4 address, or
-// the IPv6 /64 (one home or phone gets a /64, and can pick any address in
-// it). Invalid for an invalid address.
-func addrPrefix(a netip.Addr) netip.Prefix {
-	if !a.IsValid() {
-		return netip.Prefix{}
-	}
-	a = a.Unmap().WithZone("")
-	bits := 32
-	if a.Is6() {
-		bits = 64
-	}
-	p, _ := a.Prefix(bits)
-	return p
-}
+// addrPrefix is what connections are counted against: signal.AddrKey, the
+// same key the WebSocket cap and every other per-address limit use.
+func addrPrefix(a netip.Addr) netip.Prefix { return sig.AddrKey(a) }

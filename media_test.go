@@ -225,6 +225,21 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 	return true
 }
 
+// connectMember is a member of the room of secret on the server at ws,
+// with its media connected; it fails the test otherwise.
+func connectMember(ctx context.Context, t testing.TB, ws string, secret []byte, name string) *client.Client {
+	t.Helper()
+	c, err := client.Connect(ctx, client.Config{URL: ws, Secret: secret, Name: name})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := c.WaitConnected(ctx); err != nil {
+		c.Close()
+		t.Fatalf("%s: %v", name, err)
+	}
+	return c
+}
+
 // knowEachOther waits until every client's hello reached every other
 // client, so that each can decrypt each.
 func knowEachOther(t *testing.T, cs ...*client.Client) {

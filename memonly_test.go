@@ -35,7 +35,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"sotto/client"
 	"sotto/e2ee"
 )
 
@@ -133,21 +132,9 @@ func memSession(t *testing.T, ws string, n *memNeedles, live func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	connect := func(name string) *client.Client {
-		t.Helper()
-		c, err := client.Connect(ctx, client.Config{URL: ws, Secret: n.secret, Name: name})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := c.WaitConnected(ctx); err != nil {
-			c.Close()
-			t.Fatalf("%s: %v", name, err)
-		}
-		return c
-	}
-	a := connect("a")
+	a := connectMember(ctx, t, ws, n.secret, "a")
 	defer a.Close()
-	b := connect("b")
+	b := connectMember(ctx, t, ws, n.secret, "b")
 	defer b.Close()
 	n.addMember(t, "member a", a.Self())
 	n.addMember(t, "member b", b.Self())

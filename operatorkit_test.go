@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"sotto/client"
 	"sotto/e2ee"
 )
 
@@ -45,19 +44,9 @@ func TestJSONLogsAndMetrics(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	connect := func(name string) *client.Client {
-		c, err := client.Connect(ctx, client.Config{URL: ws, Secret: secret, Name: name})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := c.WaitConnected(ctx); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return c
-	}
-	a := connect("a")
+	a := connectMember(ctx, t, ws, secret, "a")
 	defer a.Close()
-	b := connect("b")
+	b := connectMember(ctx, t, ws, secret, "b")
 	defer b.Close()
 	knowEachOther(t, a, b)
 	if err := a.RequestFloor(ctx); err != nil {

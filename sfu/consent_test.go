@@ -117,24 +117,31 @@ func TestSpoofedNominationGetsNoMedia(t *testing.T) {
 	}
 }
 
-// The consent table of a socket stays within maxConsentAddrs however many
-// sources a member spoofs, and an address with consent outlives the
-// spoofed ones.
-func TestConsentTableIsBounded(t *testing.T) {
+// consentSocket is one consent-gated loopback socket with one live session
+// (our ufrag "srv"), and a binding request that passes its integrity check.
+func consentSocket(t *testing.T) (*consentConn, *stun.Message) {
+	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	g := newConsentGuard()
 	creds := iceCreds{localUfrag: "srv", localPwd: "srvpasswordsrvpassword", remoteUfrag: "cli", remotePwd: "clipasswordclipassword"}
 	g.set("", creds)
-	c := g.wrap(conn)
 	req, err := stun.Build(stun.BindingRequest, stun.TransactionID, stun.NewUsername("srv:cli"),
 		stun.NewShortTermIntegrity(creds.localPwd), stun.Fingerprint)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g.wrap(conn), req
+}
+
+// The consent table of a socket stays within maxConsentAddrs however many
+// sources a member spoofs, and an address with consent outlives the
+// spoofed ones.
+func TestConsentTableIsBounded(t *testing.T) {
+	c, req := consentSocket(t)
 	// The real client: checked, and it answered.
 	real := netip.MustParseAddrPort("127.0.0.1:9")
 	c.request(req, real)
@@ -163,20 +170,7 @@ func TestConsentTableIsBounded(t *testing.T) {
 // when the table fills (security.md §10: an address is held only while it
 // counts). One with fresh consent stays.
 func TestConsentTableForgetsLapsedAddresses(t *testing.T) {
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	g := newConsentGuard()
-	creds := iceCreds{localUfrag: "srv", localPwd: "srvpasswordsrvpassword", remoteUfrag: "cli", remotePwd: "clipasswordclipassword"}
-	g.set("", creds)
-	c := g.wrap(conn)
-	req, err := stun.Build(stun.BindingRequest, stun.TransactionID, stun.NewUsername("srv:cli"),
-		stun.NewShortTermIntegrity(creds.localPwd), stun.Fingerprint)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, req := consentSocket(t)
 	gone := netip.MustParseAddrPort("127.0.0.1:9")
 	live := netip.MustParseAddrPort("127.0.0.1:10")
 	c.request(req, gone)

@@ -18,7 +18,7 @@ func TestGuessBudgetBound(t *testing.T) {
 	cfg.setDefaults()
 	g := newGuessBudget(&cfg)
 	const addrs, secs, step = 2000, 60, 50 * time.Millisecond
-	key := func(i int) netip.Prefix { return addrKey(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})) }
+	key := func(i int) netip.Prefix { return AddrKey(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})) }
 	let := 0
 	clean := netip.MustParsePrefix("192.0.2.1/32")
 	cleanRefused := 0

@@ -167,7 +167,7 @@ func TestFloodCooldownDoubling(t *testing.T) {
 	clk := newFakeClock()
 	s := NewServer(Config{Registry: room.NewRegistry(room.Config{}), Logger: slog.New(slog.DiscardHandler), now: clk.Now})
 	a := netip.MustParseAddr("198.51.100.7")
-	key := addrKey(a)
+	key := AddrKey(a)
 
 	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
 		160 * time.Second, 5 * time.Minute, 5 * time.Minute}
@@ -207,20 +207,20 @@ func TestFloodCooldownDoubling(t *testing.T) {
 	}
 
 	// Forgotten entries are dropped when another address floods.
-	other := addrKey(netip.MustParseAddr("198.51.100.8"))
+	other := AddrKey(netip.MustParseAddr("198.51.100.8"))
 	clk.Add(2*FloodCooldown - time.Nanosecond)
 	s.penalize(other)
 	if n := len(s.cooldowns); n != 2 {
 		t.Fatalf("%d entries, want 2 (the first is not yet forgotten)", n)
 	}
 	clk.Add(FloodCooldown) // the first forgotten, the other not, and a sweep is due
-	s.penalize(addrKey(netip.MustParseAddr("198.51.100.9")))
+	s.penalize(AddrKey(netip.MustParseAddr("198.51.100.9")))
 	if _, ok := s.cooldowns[key]; ok || len(s.cooldowns) != 2 {
 		t.Fatalf("after a sweep: %d entries (the forgotten one kept: %v), want 2", len(s.cooldowns), ok)
 	}
 
 	// Penalized takes any address of a key, and no invalid one.
-	s.penalize(addrKey(netip.MustParseAddr("2001:db8:5:6::1")))
+	s.penalize(AddrKey(netip.MustParseAddr("2001:db8:5:6::1")))
 	for a, want := range map[string]bool{
 		"::ffff:198.51.100.9": true, "2001:db8:5:6:ffff::2": true, "2001:db8:5:7::1": false, "198.51.100.10": false,
 	} {
@@ -243,13 +243,13 @@ func TestFloodCooldownBound(t *testing.T) {
 	s := NewServer(Config{Registry: room.NewRegistry(room.Config{}), Logger: slog.New(slog.NewTextHandler(&logs, nil)), now: clk.Now})
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
 	for i := range MaxFloodCooldownAddrs {
-		s.penalize(addrKey(addr(i)))
+		s.penalize(AddrKey(addr(i)))
 	}
 	if n := len(s.cooldowns); n != MaxFloodCooldownAddrs {
 		t.Fatalf("%d entries, want %d", n, MaxFloodCooldownAddrs)
 	}
 	for i := range 3 {
-		s.penalize(addrKey(addr(MaxFloodCooldownAddrs + i)))
+		s.penalize(AddrKey(addr(MaxFloodCooldownAddrs + i)))
 	}
 	if n := len(s.cooldowns); n != MaxFloodCooldownAddrs {
 		t.Fatalf("%d entries when full, want %d", n, MaxFloodCooldownAddrs)
@@ -262,8 +262,8 @@ func TestFloodCooldownBound(t *testing.T) {
 	}
 	// A repeat flood from an address in the table is still counted.
 	clk.Add(FloodCooldown)
-	s.penalize(addrKey(addr(7)))
-	if got := s.coolingDown(addrKey(addr(7))); got != 2*FloodCooldown {
+	s.penalize(AddrKey(addr(7)))
+	if got := s.coolingDown(AddrKey(addr(7))); got != 2*FloodCooldown {
 		t.Fatalf("repeat when full: %v, want %v", got, 2*FloodCooldown)
 	}
 	if n := strings.Count(logs.String(), "cooldown table full"); n != 1 {
@@ -275,7 +275,7 @@ func TestFloodCooldownBound(t *testing.T) {
 
 	// All but addr(7) forgotten: the next new flooder gets in.
 	clk.Add(FloodCooldown)
-	s.penalize(addrKey(addr(MaxFloodCooldownAddrs)))
+	s.penalize(AddrKey(addr(MaxFloodCooldownAddrs)))
 	if n := len(s.cooldowns); n != 2 || !s.Penalized(addr(MaxFloodCooldownAddrs)) || !s.Penalized(addr(7)) {
 		t.Fatalf("after the sweep: %d entries, want 2 (addr 7 and the new flooder)", n)
 	}

@@ -402,7 +402,7 @@ func (s *Server) coolingDown(key netip.Prefix) time.Duration {
 // proxy and ServeHTTP refuses by the forwarded address instead). An invalid
 // address is never penalized.
 func (s *Server) Penalized(a netip.Addr) bool {
-	return a.IsValid() && s.coolingDown(addrKey(a)) > 0
+	return a.IsValid() && s.coolingDown(AddrKey(a)) > 0
 }
 
 func (s *Server) refuse(w http.ResponseWriter, status int, reason, text string) {
@@ -502,7 +502,7 @@ func chooseSubprotocol(offered []string) string {
 func (s *Server) clientKey(r *http.Request) netip.Prefix {
 	if s.cfg.ClientIP != nil {
 		if a := s.cfg.ClientIP(r); a.IsValid() {
-			return addrKey(a)
+			return AddrKey(a)
 		}
 	}
 	return ipKey(r.RemoteAddr)
@@ -518,11 +518,15 @@ func ipKey(remoteAddr string) netip.Prefix {
 	if err != nil {
 		return netip.Prefix{}
 	}
-	return addrKey(ap.Addr())
+	return AddrKey(ap.Addr())
 }
 
-// addrKey is ipKey for an address.
-func addrKey(a netip.Addr) netip.Prefix {
+// AddrKey is what every per-address limit counts against, the key of
+// MaxConnsPerIP: the IPv4 address, or the IPv6 /64 (one home or phone gets a
+// /64 and can pick any address in it); an IPv4-mapped address is its IPv4
+// address. The zero Prefix for an invalid address. The TCP cap at accept
+// (addrlimit.go, in main) uses it too, so both count the same "address".
+func AddrKey(a netip.Addr) netip.Prefix {
 	a = a.Unmap().WithZone("")
 	bits := 32
 	if a.Is6() {
