@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/stun/v4"
 
+	"sotto/internal/logmarker"
 	"sotto/signal"
 )
 
@@ -70,34 +70,6 @@ func startLogged(t *testing.T, args ...string) (logs *syncBuffer, tcpAddr, udpAd
 	}
 }
 
-// logMarker and markerLeaks are as in sfu/logs_test.go: a marker with
-// terminal escapes, and the log lines holding any part of it.
-func logMarker() (marker, token string) {
-	b := make([]byte, 16)
-	for i := range b {
-		b[i] = 'a' + byte(rand.IntN(26))
-	}
-	token = "zq" + string(b)
-	return "\x1b[31m" + token + "\x1b]0;\a", token
-}
-
-func markerLeaks(log, token string) []string {
-	parts := []string{"\x1b", "\a", `\x1b`, `\u001b`, `\x07`, `\a`}
-	for i := 0; i+6 <= len(token); i++ {
-		parts = append(parts, token[i:i+6])
-	}
-	var bad []string
-	for _, line := range strings.Split(log, "\n") {
-		for _, p := range parts {
-			if strings.Contains(line, p) {
-				bad = append(bad, line)
-				break
-			}
-		}
-	}
-	return bad
-}
-
 // rawExchange writes b on a new TCP connection and reads what comes back
 // for a moment.
 func rawExchange(t *testing.T, addr string, b []byte) {
@@ -121,7 +93,7 @@ func rawExchange(t *testing.T, addr string, b []byte) {
 // escapes goes into each, with the log at debug; no line may hold any part
 // of it. (SDP and ICE candidates: sfu.TestLogsHoldNoClientInput.)
 func TestLogsHoldNoClientInput(t *testing.T) {
-	marker, token := logMarker()
+	marker, token := logmarker.New()
 	esc := url.PathEscape(marker)
 
 	// Plain HTTP on loopback: HTTP, WebSocket, STUN over UDP and ICE-TCP.
@@ -201,7 +173,7 @@ func TestLogsHoldNoClientInput(t *testing.T) {
 		if !strings.Contains(log, "level=DEBUG") {
 			t.Errorf("%s: no debug line was logged; the test reached nothing:\n%s", name, log)
 		}
-		if bad := markerLeaks(log, token); len(bad) > 0 {
+		if bad := logmarker.Leaks(log, token); len(bad) > 0 {
 			t.Errorf("%s: %d log lines hold client input, e.g.:\n%q", name, len(bad), bad[0])
 		}
 	}

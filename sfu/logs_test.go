@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
+
+	"sotto/internal/logmarker"
 )
 
 type logBuffer struct {
@@ -35,36 +36,6 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// logMarker returns a marker string for client input, terminal escapes
-// included, and the random token inside it.
-func logMarker() (marker, token string) {
-	b := make([]byte, 16)
-	for i := range b {
-		b[i] = 'a' + byte(rand.IntN(26))
-	}
-	token = "zq" + string(b)
-	return "\x1b[31m" + token + "\x1b]0;\a", token
-}
-
-// markerLeaks returns the log lines holding any part of the marker: an
-// escape or bell byte, raw or quoted, or any 6 letters of its token.
-func markerLeaks(log, token string) []string {
-	parts := []string{"\x1b", "\a", `\x1b`, `\u001b`, `\x07`, `\a`}
-	for i := 0; i+6 <= len(token); i++ {
-		parts = append(parts, token[i:i+6])
-	}
-	var bad []string
-	for _, line := range strings.Split(log, "\n") {
-		for _, p := range parts {
-			if strings.Contains(line, p) {
-				bad = append(bad, line)
-				break
-			}
-		}
-	}
-	return bad
-}
-
 // No byte a client chose may reach the log, at any level: pion formats the
 // candidates, ufrags and SDP it refuses into its lines ("dropping candidate
 // with ufrag %s", at ERROR), escapes and all. Here a marker goes into every
@@ -73,7 +44,7 @@ func markerLeaks(log, token string) []string {
 // (logs.go), which keeps format strings and withholds their arguments.
 func TestLogsHoldNoClientInput(t *testing.T) {
 	leakCheck(t)
-	marker, token := logMarker()
+	marker, token := logmarker.New()
 	var buf logBuffer
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,7 +134,7 @@ func TestLogsHoldNoClientInput(t *testing.T) {
 	if log == "" {
 		t.Fatal("nothing was logged at debug level: the test reached no log line")
 	}
-	if bad := markerLeaks(log, token); len(bad) > 0 {
+	if bad := logmarker.Leaks(log, token); len(bad) > 0 {
 		t.Errorf("%d log lines hold client input, e.g.:\n%q", len(bad), bad[0])
 	}
 }
