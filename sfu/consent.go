@@ -48,6 +48,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
 	"github.com/pion/transport/v5"
+
+	"sotto/internal/sweeptimer"
 )
 
 const (
@@ -102,6 +104,9 @@ const (
 	consentPriority = 2130706431
 )
 
+// consentSweepEvery is consentSweep; tests shorten it.
+var consentSweepEvery = consentSweep
+
 // iceCreds are one ICE session's credentials: ours (to verify the client's
 // requests) and the client's (to sign our checks and verify its answers).
 type iceCreds struct {
@@ -125,7 +130,7 @@ type consentGuard struct {
 	creds     map[string]*session
 	checkIP   map[netip.Addr]time.Time // pacing of checks per IP address (GCRA)
 	nextSweep time.Time                // when checkIP next drops idle buckets
-	sweeper   *time.Timer              // sweeps checkIP while it has entries, even with no traffic
+	sweeper   sweeptimer.Timer         // sweeps checkIP while it has entries, even with no traffic
 
 	refused atomic.Uint64 // media packets not sent for lack of consent
 	checks  atomic.Uint64 // our checks sent
@@ -199,9 +204,10 @@ func (g *consentGuard) mayCheck(localUfrag string, ip netip.Addr, now time.Time)
 	}
 	if paced || len(g.checkIP) < maxCheckIPs {
 		g.checkIP[ip] = ipDue.Add(checkInterval)
-		if g.sweeper == nil {
-			g.sweeper = time.AfterFunc(consentSweep, g.sweepTick)
-		}
+		g.sweeper.ArmLocked(&g.mu, consentSweepEvery, func() int {
+			g.sweepCheckIPLocked(time.Now())
+			return len(g.checkIP)
+		})
 	}
 	return true
 }
@@ -215,20 +221,6 @@ func (g *consentGuard) sweepCheckIPLocked(now time.Time) {
 		}
 	}
 	g.nextSweep = now.Add(consentSweep)
-}
-
-// sweepTick is the timer's sweep, so that victim IPs are forgotten on a
-// quiet server too; it re-arms while entries are left (a pending timer
-// holds no goroutine).
-func (g *consentGuard) sweepTick() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.sweepCheckIPLocked(time.Now())
-	if len(g.checkIP) > 0 {
-		g.sweeper.Reset(consentSweep)
-	} else {
-		g.sweeper = nil
-	}
 }
 
 // wrap returns conn with media gated on consent.
@@ -286,7 +278,7 @@ type consentConn struct {
 	// nextSweep is when entry next drops lapsed entries; sweeper sweeps
 	// them while any are left, with or without traffic.
 	nextSweep time.Time
-	sweeper   *time.Timer
+	sweeper   sweeptimer.Timer
 }
 
 func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
@@ -384,9 +376,10 @@ func (c *consentConn) entry(ap netip.AddrPort, now time.Time) *consent {
 	}
 	e := &consent{}
 	c.addrs[ap] = e
-	if c.sweeper == nil {
-		c.sweeper = time.AfterFunc(consentSweep, c.sweepTick)
-	}
+	c.sweeper.ArmLocked(&c.mu, consentSweepEvery, func() int {
+		c.sweepLocked(time.Now())
+		return len(c.addrs)
+	})
 	return e
 }
 
@@ -399,19 +392,6 @@ func (c *consentConn) sweepLocked(now time.Time) {
 		}
 	}
 	c.nextSweep = now.Add(consentSweep)
-}
-
-// sweepTick is the timer's sweep, so that a member's address is forgotten
-// on a quiet server too; it re-arms while entries are left.
-func (c *consentConn) sweepTick() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweepLocked(time.Now())
-	if len(c.addrs) > 0 {
-		c.sweeper.Reset(consentSweep)
-	} else {
-		c.sweeper = nil
-	}
 }
 
 // evict makes room in a full table: it forgets every entry with neither

@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"sotto/internal/sweeptimer"
 )
 
 // bucket is a token bucket whose tokens can be given back. (rate.Limiter
@@ -68,42 +70,6 @@ func (b *bucket) full(now time.Time) bool { return b.avail(now) >= b.burst }
 // addrTableSweep is AddrTableSweep; tests shorten it.
 var addrTableSweep = AddrTableSweep
 
-// sweepTimer sweeps a per-address table on time, not only on its next
-// request (review of issue 12, item 6): on a quiet server an address would
-// otherwise stay in memory until someone next used the table. It is armed,
-// for one addrTableSweep, whenever the table has entries and it is not
-// armed already; each sweep re-arms it while entries are left. A pending
-// time.AfterFunc holds no goroutine. Its fields are under the table's lock.
-type sweepTimer struct {
-	t      *time.Timer
-	closed bool // the server shut down: no more sweeps
-}
-
-// armLocked arms the timer if it is not; when it fires, sweep runs with
-// mu held and returns how many entries are left. Caller holds mu.
-func (st *sweepTimer) armLocked(mu *sync.Mutex, sweep func(now time.Time) int, now func() time.Time) {
-	if st.t != nil || st.closed {
-		return
-	}
-	st.t = time.AfterFunc(addrTableSweep, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		st.t = nil
-		if !st.closed && sweep(now()) > 0 {
-			st.armLocked(mu, sweep, now)
-		}
-	})
-}
-
-// stopLocked stops the timer for good (Shutdown). Caller holds the lock.
-func (st *sweepTimer) stopLocked() {
-	st.closed = true
-	if st.t != nil {
-		st.t.Stop()
-		st.t = nil
-	}
-}
-
 // guessBudget is the failed-join budget: a bucket per client address (the
 // key MaxConnsPerIP counts against) and one for the whole server. See
 // DefaultFailedJoinAddrRate for what it bounds.
@@ -116,7 +82,7 @@ type guessBudget struct {
 	global    bucket
 	addrs     map[netip.Prefix]*guessAddr
 	nextSweep time.Time
-	sweeper   sweepTimer
+	sweeper   sweeptimer.Timer
 }
 
 // guessAddr is one address's failed joins.
@@ -154,7 +120,7 @@ func (g *guessBudget) addrLocked(key netip.Prefix, now time.Time) *guessAddr {
 	}
 	a := &guessAddr{b: newBucket(g.addrRate, g.addrBurst, now)}
 	g.addrs[key] = a
-	g.sweeper.armLocked(&g.mu, g.sweepLocked, g.now)
+	g.sweeper.ArmLocked(&g.mu, addrTableSweep, func() int { return g.sweepLocked(g.now()) })
 	return a
 }
 
@@ -176,7 +142,7 @@ func (g *guessBudget) sweepLocked(now time.Time) int {
 func (g *guessBudget) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.sweeper.stopLocked()
+	g.sweeper.StopLocked()
 }
 
 // reserve takes one guess for key, from its address's bucket and from the
@@ -265,7 +231,7 @@ type blobBudget struct {
 	mu        sync.Mutex
 	addrs     map[netip.Prefix]*bucket
 	nextSweep time.Time
-	sweeper   sweepTimer
+	sweeper   sweeptimer.Timer
 }
 
 func newBlobBudget(cfg *Config) *blobBudget {
@@ -292,7 +258,7 @@ func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
 		nb := newBucket(t.rate, t.burst, now)
 		b = &nb
 		t.addrs[key] = b
-		t.sweeper.armLocked(&t.mu, t.sweepLocked, t.now)
+		t.sweeper.ArmLocked(&t.mu, addrTableSweep, func() int { return t.sweepLocked(t.now()) })
 	}
 	return b.takeN(now, float64((chars+blobOverhead)*recipients))
 }
@@ -314,5 +280,5 @@ func (t *blobBudget) sweepLocked(now time.Time) int {
 func (t *blobBudget) close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.sweeper.stopLocked()
+	t.sweeper.StopLocked()
 }

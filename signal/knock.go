@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
+	"sotto/internal/sweeptimer"
 	"sotto/room"
 )
 
@@ -103,7 +104,7 @@ type knockTable struct {
 	failures  bucket // reserved by each knock past step 1: see KnockFailureRate
 	now       func() time.Time
 	addrBurst int // Config.KnockAddrBurst
-	sweeper   sweepTimer
+	sweeper   sweeptimer.Timer
 }
 
 func newKnockTable(addrBurst int, now func() time.Time) *knockTable {
@@ -128,7 +129,7 @@ func (kt *knockTable) allowAddr(key netip.Prefix, now time.Time) bool {
 		}
 		a = &knockAddr{lim: rate.NewLimiter(rate.Every(KnockAddrEvery), kt.addrBurst)}
 		kt.addrs[key] = a
-		kt.sweeper.armLocked(&kt.mu, kt.sweepLocked, kt.now)
+		kt.sweeper.ArmLocked(&kt.mu, addrTableSweep, func() int { return kt.sweepLocked(kt.now()) })
 	}
 	a.seen = now
 	return a.lim.AllowN(now, 1)
@@ -160,7 +161,7 @@ func (kt *knockTable) sweepLocked(now time.Time) int {
 func (kt *knockTable) close() {
 	kt.mu.Lock()
 	defer kt.mu.Unlock()
-	kt.sweeper.stopLocked()
+	kt.sweeper.StopLocked()
 }
 
 // removeLocked takes k out of the table, once: it reports whether it did.
