@@ -114,14 +114,8 @@ func (ps *peerSock) close() { _ = ps.conn.Close(); <-ps.done }
 // integrity, from anyone who saw the ufrag, are never learned.
 func TestMemberMovingManyTimesKeepsMedia(t *testing.T) {
 	leakCheck(t)
-	s := newSFU(t, Config{})
-	api := clientAPI(t, false)
 	roomID := [16]byte{0x0a}
-	a := join(t, s, api, roomID, Talk, 'A')
-	m := join(t, s, api, roomID, Listen, 'm')
-	s.SetFloor(roomID, a.ID)
-	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the member to hear the talker", func() bool { n, _ := m.Count(); return n > 10 })
+	s, m := heardRoom(t, roomID, 'm')
 	c := credsOf(t, s, roomID, s.find(roomID, m.ID))
 	server := s.UDPAddrs()[0]
 
@@ -171,14 +165,8 @@ func TestMemberMovingManyTimesKeepsMedia(t *testing.T) {
 // newAddrInterval's pace), and keeps its own media.
 func TestSpoofedSourcesDoNotReachPion(t *testing.T) {
 	leakCheck(t)
-	s := newSFU(t, Config{})
-	api := clientAPI(t, false)
 	roomID := [16]byte{0x0b}
-	a := join(t, s, api, roomID, Talk, 'A')
-	m := join(t, s, api, roomID, Listen, 'm')
-	s.SetFloor(roomID, a.ID)
-	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the member to hear the talker", func() bool { n, _ := m.Count(); return n > 10 })
+	s, m := heardRoom(t, roomID, 'm')
 	c := credsOf(t, s, roomID, s.find(roomID, m.ID))
 	server := s.UDPAddrs()[0]
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
 )
 
@@ -26,23 +25,12 @@ import (
 // consentRetryWindow after). Fix: consent.go.
 func TestSpoofedNominationGetsNoMedia(t *testing.T) {
 	leakCheck(t)
-	s := newSFU(t, Config{})
-	api := clientAPI(t, false)
 	roomID := [16]byte{0x09}
-	a := join(t, s, api, roomID, Talk, 'A')
-	m := join(t, s, api, roomID, Listen, 'm') // the attacker
-	s.SetFloor(roomID, a.ID)
-	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the member to hear the talker", func() bool { n, _ := m.Count(); return n > 10 })
+	s, m := heardRoom(t, roomID, 'm') // m is the attacker
 
 	// The member's credentials, as its own client knows them: the server's
 	// ufrag and password from the answer, its own ufrag from the offer.
-	p := s.find(roomID, m.ID)
-	srvUfrag, srvPwd, ok1 := sdpICECreds(p.pc.LocalDescription().SDP)
-	cliUfrag, _, ok2 := sdpICECreds(p.pc.RemoteDescription().SDP)
-	if !ok1 || !ok2 {
-		t.Fatal("no ICE credentials in the session's descriptions")
-	}
+	c := credsOf(t, s, roomID, s.find(roomID, m.ID))
 	server := s.UDPAddrs()[0]
 
 	const (
@@ -80,14 +68,7 @@ func TestSpoofedNominationGetsNoMedia(t *testing.T) {
 		// The attack: nominate the victim's address, again and again.
 		deadline := time.Now().Add(perVictim)
 		for time.Now().Before(deadline) {
-			req, err := stun.Build(stun.BindingRequest, stun.TransactionID,
-				stun.NewUsername(srvUfrag+":"+cliUfrag),
-				ice.AttrControlling(1), ice.PriorityAttr(0x7effffff), ice.UseCandidate(),
-				stun.NewShortTermIntegrity(srvPwd), stun.Fingerprint)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := conn.WriteTo(req.Raw, server); err != nil {
+			if _, err := conn.WriteTo(c.nomination(t, c.srvPwd), server); err != nil {
 				t.Fatal(err)
 			}
 			tallies[i].requests++

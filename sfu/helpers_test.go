@@ -210,3 +210,17 @@ func settle(t testing.TB, clients []*sfutest.Client, quiet, timeout time.Duratio
 		return time.Since(since) >= quiet
 	})
 }
+
+// heardRoom is a room on a new SFU whose talker ('A') holds the floor and
+// talks, and a listen-only member tagged listenerTag that already hears it.
+func heardRoom(t *testing.T, roomID [16]byte, listenerTag byte) (*SFU, *sfutest.Client) {
+	t.Helper()
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	a := join(t, s, api, roomID, Talk, 'A')
+	l := join(t, s, api, roomID, Listen, listenerTag)
+	s.SetFloor(roomID, a.ID)
+	startTalking(t, a)
+	waitFor(t, 5*time.Second, "the listener to hear the talker", func() bool { n, _ := l.Count(); return n > 10 })
+	return s, l
+}

@@ -163,15 +163,8 @@ func TestFloorSetBeforeMedia(t *testing.T) {
 
 func TestICERestartKeepsTheConnection(t *testing.T) {
 	leakCheck(t)
-	s := newSFU(t, Config{})
-	api := clientAPI(t, false)
 	roomID := [16]byte{11}
-
-	a := join(t, s, api, roomID, Talk, 'A')
-	l := join(t, s, api, roomID, Listen, 'l')
-	s.SetFloor(roomID, a.ID)
-	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the talker to be heard", func() bool { n, _ := l.Count(); return n > 10 })
+	s, l := heardRoom(t, roomID, 'l')
 
 	// The listener's network changes: it re-offers with new ICE credentials.
 	// The offer claims Talk, as a caller holding a stale role would: a
