@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"io"
@@ -34,24 +33,7 @@ func startLogged(t *testing.T, args ...string) (logs *syncBuffer, tcpAddr, udpAd
 	}
 	logs = &syncBuffer{}
 	cfg.logOut = logs
-	var out syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, &out) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("the server did not stop")
-		}
-		if err := waitGoroutines(before, 10*time.Second); err != nil {
-			t.Errorf("after the server stopped: %v", err)
-		}
-	})
+	out, done, _ := runServer(t, before, cfg)
 	voiceRE := regexp.MustCompile(`Voice on UDP (\S+) and TCP (\S+)\n`)
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -82,30 +82,7 @@ func startServerConfig(t *testing.T, env map[string]string, mod func(*config), a
 	if mod != nil {
 		mod(&cfg)
 	}
-	var out syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, &out) }()
-	var stopOnce sync.Once
-	stop := func() {
-		stopOnce.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("run: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("the server did not stop")
-			}
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if err := waitGoroutines(before, 10*time.Second); err != nil {
-			t.Errorf("after the server stopped: %v", err)
-		}
-	})
+	out, done, stop := runServer(t, before, cfg)
 
 	appRE := regexp.MustCompile(`Open http://([0-9.:]+)/`)
 	metricsRE := regexp.MustCompile(`Metrics at (http://[0-9.:]+/metrics)`)
@@ -128,6 +105,38 @@ func startServerConfig(t *testing.T, env map[string]string, mod func(*config), a
 	}
 }
 
+// runServer runs the server with cfg until the test ends (or stop), then
+// checks that every goroutine started since before is gone. out is what it
+// prints; done gets run's result if it returns by itself.
+func runServer(t *testing.T, before int, cfg config) (out *syncBuffer, done <-chan error, stop func()) {
+	t.Helper()
+	out = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- run(ctx, cfg, out) }()
+	var stopOnce sync.Once
+	stop = func() {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case err := <-result:
+				if err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the server did not stop")
+			}
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		if err := waitGoroutines(before, 10*time.Second); err != nil {
+			t.Errorf("after the server stopped: %v", err)
+		}
+	})
+	return out, result, stop
+}
+
 // member connects a client to the room of secret and waits for its media.
 // It is closed when the test ends.
 func (s *mediaServer) member(t *testing.T, secret []byte, name string, mod ...func(*client.Config)) *client.Client {
@@ -147,15 +156,7 @@ func (s *mediaServer) connect(secret []byte, name string, mod ...func(*client.Co
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := client.Connect(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.WaitConnected(ctx); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return connectClient(ctx, cfg)
 }
 
 // members connects n clients at once.
@@ -229,15 +230,25 @@ func eventually(timeout time.Duration, cond func() bool) bool {
 // with its media connected; it fails the test otherwise.
 func connectMember(ctx context.Context, t testing.TB, ws string, secret []byte, name string) *client.Client {
 	t.Helper()
-	c, err := client.Connect(ctx, client.Config{URL: ws, Secret: secret, Name: name})
+	c, err := connectClient(ctx, client.Config{URL: ws, Secret: secret, Name: name})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+	return c
+}
+
+// connectClient connects a member as cfg says and waits for its media; on
+// failure nothing is left open.
+func connectClient(ctx context.Context, cfg client.Config) (*client.Client, error) {
+	c, err := client.Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.WaitConnected(ctx); err != nil {
 		c.Close()
-		t.Fatalf("%s: %v", name, err)
+		return nil, err
 	}
-	return c
+	return c, nil
 }
 
 // knowEachOther waits until every client's hello reached every other
