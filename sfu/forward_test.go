@@ -97,18 +97,7 @@ func TestOneTalkerTwentyListeners(t *testing.T) {
 	// starts with all media paths (both DTLS ends) up.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	warm := uint32(1 << 20)
-	waitFor(t, 10*time.Second, "every listener to hear the talker", func() bool {
-		_ = talker.Send(warm)
-		warm++
-		time.Sleep(20 * time.Millisecond)
-		for _, l := range listeners {
-			if n, _ := l.Count(); n == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	warmUp(t, talker, listeners)
 
 	const frames = 150 // 3 s at 50 packets/s
 	if n := talker.Talk(ctx, 0, frames, 20*time.Millisecond); n != frames {

@@ -224,3 +224,22 @@ func heardRoom(t *testing.T, roomID [16]byte, listenerTag byte) (*SFU, *sfutest.
 	waitFor(t, 5*time.Second, "the listener to hear the talker", func() bool { n, _ := l.Count(); return n > 10 })
 	return s, l
 }
+
+// warmUp sends packets from talker (sequence numbers from 1<<20, apart from
+// any a test counts) until every listener has heard one, so that what
+// follows starts with every media path, both DTLS ends, up.
+func warmUp(t testing.TB, talker *sfutest.Client, listeners []*sfutest.Client) {
+	t.Helper()
+	warm := uint32(1 << 20)
+	waitFor(t, 10*time.Second, "every listener to hear the talker", func() bool {
+		_ = talker.Send(warm)
+		warm++
+		time.Sleep(20 * time.Millisecond)
+		for _, l := range listeners {
+			if n, _ := l.Count(); n == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}

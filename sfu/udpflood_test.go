@@ -52,18 +52,7 @@ func floodRound(t testing.TB, cfg Config, dur time.Duration, listeners int) floo
 	talker := join(t, s, api, roomID, Talk, 'T')
 	ls := joinN(t, s, api, roomID, Listen, 'a', listeners)
 	s.SetFloor(roomID, talker.ID)
-	warm := uint32(1 << 20)
-	waitFor(t, 10*time.Second, "every listener to hear the talker", func() bool {
-		_ = talker.Send(warm)
-		warm++
-		time.Sleep(20 * time.Millisecond)
-		for _, l := range ls {
-			if n, _ := l.Count(); n == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	warmUp(t, talker, ls)
 
 	dst := s.UDPAddrs()[0].(*net.UDPAddr).AddrPort()
 	drops0, rcvbuf0 := socketDrops(t, dst), rcvbufErrors(t)
