@@ -16,13 +16,14 @@ import (
 	"github.com/pion/stun/v4"
 
 	"sotto/internal/logmarker"
+	"sotto/internal/syncbuf"
 	"sotto/signal"
 )
 
 // startLogged runs the server with the log at debug level into a buffer
 // until the test ends, and returns the buffer and the TCP and UDP addresses
 // it serves on.
-func startLogged(t *testing.T, args ...string) (logs *syncBuffer, tcpAddr, udpAddr string) {
+func startLogged(t *testing.T, args ...string) (logs *syncbuf.Buffer, tcpAddr, udpAddr string) {
 	t.Helper()
 	before := stableGoroutines()
 	args = append([]string{"--addr", "127.0.0.1:0", "--log-level", "debug",
@@ -31,7 +32,7 @@ func startLogged(t *testing.T, args ...string) (logs *syncBuffer, tcpAddr, udpAd
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs = &syncBuffer{}
+	logs = &syncbuf.Buffer{}
 	cfg.logOut = logs
 	out, done, _ := runServer(t, before, cfg)
 	voiceRE := regexp.MustCompile(`Voice on UDP (\S+) and TCP (\S+)\n`)
@@ -150,7 +151,7 @@ func TestLogsHoldNoClientInput(t *testing.T) {
 	rawExchange(t, tlsAddr, []byte("\x16\x03\x01\x00\x05"+marker))
 	time.Sleep(300 * time.Millisecond)
 
-	for name, l := range map[string]*syncBuffer{"plain": logs, "ACME": tlsLogs} {
+	for name, l := range map[string]*syncbuf.Buffer{"plain": logs, "ACME": tlsLogs} {
 		log := l.String()
 		if !strings.Contains(log, "level=DEBUG") {
 			t.Errorf("%s: no debug line was logged; the test reached nothing:\n%s", name, log)

@@ -10,7 +10,6 @@ package main
 // an assertion.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,25 +24,8 @@ import (
 
 	"sotto/client"
 	"sotto/e2ee"
+	"sotto/internal/syncbuf"
 )
-
-// syncBuffer is run's stdout, read while it writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // mediaServer is the real server, started with run on loopback ports.
 type mediaServer struct {
@@ -108,9 +90,9 @@ func startServerConfig(t *testing.T, env map[string]string, mod func(*config), a
 // runServer runs the server with cfg until the test ends (or stop), then
 // checks that every goroutine started since before is gone. out is what it
 // prints; done gets run's result if it returns by itself.
-func runServer(t *testing.T, before int, cfg config) (out *syncBuffer, done <-chan error, stop func()) {
+func runServer(t *testing.T, before int, cfg config) (out *syncbuf.Buffer, done <-chan error, stop func()) {
 	t.Helper()
-	out = &syncBuffer{}
+	out = &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error, 1)
 	go func() { result <- run(ctx, cfg, out) }()

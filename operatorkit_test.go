@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"sotto/e2ee"
+	"sotto/internal/syncbuf"
 )
 
 // TestJSONLogsAndMetrics runs the real binary as an operator would wire it
@@ -29,7 +30,7 @@ import (
 // with Prometheus's own text parser, has the go_*, process_* and
 // sotto_build_info families next to Sotto's, with no such value in any label.
 func TestJSONLogsAndMetrics(t *testing.T) {
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd := exec.Command(buildBinary(t), "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
 		"--log-format", "json", "--log-level", "debug")
 	cmd.Stderr = &stderr

@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sotto/internal/syncbuf"
 )
 
 // FirefoxPath is Debian's firefox-esr package's binary (apt-get install firefox-esr).
@@ -278,7 +280,7 @@ type FirefoxOptions struct {
 type Firefox struct {
 	cmd      *exec.Cmd
 	dir      string // the test's directory: HOME, TMPDIR, profile
-	out      *lockedBuffer
+	out      *syncbuf.Buffer
 	done     chan struct{}
 	once     sync.Once
 	tripwire *tripwire
@@ -315,7 +317,7 @@ func StartFirefox(t testing.TB, url string, o FirefoxOptions) *Firefox {
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), userJS, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := &Firefox{dir: dir, out: &lockedBuffer{}, done: make(chan struct{}), tripwire: tw}
+	f := &Firefox{dir: dir, out: &syncbuf.Buffer{}, done: make(chan struct{}), tripwire: tw}
 	f.cmd = exec.Command(FirefoxPath, "--headless", "--no-remote", "--profile", profile, url)
 	f.cmd.Env = firefoxEnv(dir)
 	f.cmd.Stdout = f.out
@@ -518,25 +520,6 @@ func firefoxEnv(home string) []string {
 		env = append(env, "PATH="+p)
 	}
 	return env
-}
-
-// lockedBuffer is a bytes.Buffer safe for Firefox's two output pipes and
-// the test reading it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // PageResult receives what a page under test POSTs when it has run: Firefox

@@ -1,14 +1,12 @@
 package sfu
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +15,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"sotto/internal/logmarker"
+	"sotto/internal/syncbuf"
 )
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // No byte a client chose may reach the log, at any level: pion formats the
 // candidates, ufrags and SDP it refuses into its lines ("dropping candidate
@@ -45,7 +27,7 @@ func (l *logBuffer) String() string {
 func TestLogsHoldNoClientInput(t *testing.T) {
 	leakCheck(t)
 	marker, token := logmarker.New()
-	var buf logBuffer
+	var buf syncbuf.Buffer
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,43 +1,24 @@
 package signal
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"sotto/internal/syncbuf"
 	"sotto/room"
 )
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The log, at its most verbose, never holds an address, a room id, a
 // nameplate, a member id or anything a client sent, whatever happens.
 func TestLogsHoldNoIdentifiers(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
 		Level: slog.LevelDebug,
 		// No timestamps: their digits could match a nameplate.
