@@ -14,8 +14,8 @@ func TestFloorTakesTurns(t *testing.T) {
 	const limit = 2 * time.Second
 	r, clk := newTestRegistry(Config{TalkTimeLimit: limit})
 	id := ID{7}
-	sh, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, &recorder{})
-	sw, _ := r.Join(id, token(1), RoleTalk, &recorder{})
+	sh, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", &recorder{})
+	sw, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", &recorder{})
 	h, w := sh.Self.ID, sw.Self.ID
 	if f, _ := r.RequestFloor(id, h); f.Holder != h {
 		t.Fatalf("first request: %v", f.Holder)

@@ -11,8 +11,8 @@ func TestKnockTargetAndFailures(t *testing.T) {
 	r, _ := newTestRegistry(Config{MaxKnockFailures: 3})
 	id := ID{7}
 	a, b := &recorder{}, &recorder{}
-	sa, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, a)
-	sb, _ := r.Join(id, token(1), RoleListen, b)
+	sa, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
+	sb, _ := r.JoinFrom(id, token(1), RoleListen, "", "", b)
 	a.take()
 
 	if _, _, err := r.KnockTarget("999999"); !errors.Is(err, ErrNoSuchRoom) {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // An owner (the signaling layer's client address) is a member of at most
@@ -41,22 +39,25 @@ func TestRoomsPerOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No owner: not counted.
-	if _, err := r.Create(ID{11}, VerifierOf(token(1)), RoleTalk, &recorder{}); err != nil {
+	if _, err := r.CreateFrom(ID{11}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{}); err != nil {
 		t.Fatal(err)
 	}
 	// The grace runs out: rooms 2 and 3 are gone (room 1 has its second
 	// member), and "a" may have two more.
 	clk.advance(10 * time.Second)
-	for i := range 2 {
-		if _, err := r.CreateFrom(ID{byte(20 + i)}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); err != nil {
-			t.Fatalf("room %d after the grace: %v", i, err)
-		}
+	sink20 := &recorder{}
+	s20, err := r.CreateFrom(ID{20}, VerifierOf(token(1)), RoleTalk, "", "a", sink20)
+	if err != nil {
+		t.Fatalf("a room after the grace: %v", err)
+	}
+	if _, err := r.CreateFrom(ID{21}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); err != nil {
+		t.Fatalf("a second room after the grace: %v", err)
 	}
 	if _, err := r.CreateFrom(ID{22}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); !errors.Is(err, ErrOwnerRooms) {
 		t.Fatalf("one more: %v, want ErrOwnerRooms", err)
 	}
 	// Leaving frees a room; so does the room being left by everyone.
-	if err := r.Leave(ID{20}, mustSelf(t, r, ID{20})); err != nil {
+	if err := r.LeaveFrom(ID{20}, s20.Self.ID, sink20); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.CreateFrom(ID{22}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); err != nil {
@@ -67,16 +68,4 @@ func TestRoomsPerOwner(t *testing.T) {
 	if got := r.ownerRooms["a"]; got != 3 {
 		t.Fatalf("ownerRooms[a] = %d, want 3", got)
 	}
-}
-
-// mustSelf returns the only member of room id.
-func mustSelf(t *testing.T, r *Registry, id ID) uuid.UUID {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rm := r.rooms[string(id[:])]
-	if rm == nil || len(rm.order) != 1 {
-		t.Fatalf("room %v: %+v", id, rm)
-	}
-	return rm.order[0]
 }

@@ -104,23 +104,23 @@ func TestCreateJoinLeavePurges(t *testing.T) {
 	r, _ := newTestRegistry(Config{})
 	id := ID{1}
 	a, b := &recorder{}, &recorder{}
-	sa, err := r.Create(id, VerifierOf(token(7)), RoleTalk, a)
+	sa, err := r.CreateFrom(id, VerifierOf(token(7)), RoleTalk, "", "", a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(sa.Nameplate) != MinNameplateDigits || len(sa.Members) != 1 || sa.Members[0] != sa.Self {
 		t.Fatalf("bad first snapshot %+v", sa)
 	}
-	if _, err := r.Create(id, VerifierOf(token(7)), RoleTalk, b); !errors.Is(err, ErrRoomExists) {
+	if _, err := r.CreateFrom(id, VerifierOf(token(7)), RoleTalk, "", "", b); !errors.Is(err, ErrRoomExists) {
 		t.Fatalf("second create: got %v, want ErrRoomExists", err)
 	}
-	if _, err := r.Join(id, token(8), RoleTalk, b); !errors.Is(err, ErrBadAuth) {
+	if _, err := r.JoinFrom(id, token(8), RoleTalk, "", "", b); !errors.Is(err, ErrBadAuth) {
 		t.Fatalf("wrong token: got %v, want ErrBadAuth", err)
 	}
-	if _, err := r.Join(ID{2}, token(7), RoleTalk, b); !errors.Is(err, ErrNoSuchRoom) {
+	if _, err := r.JoinFrom(ID{2}, token(7), RoleTalk, "", "", b); !errors.Is(err, ErrNoSuchRoom) {
 		t.Fatalf("unknown room: got %v, want ErrNoSuchRoom", err)
 	}
-	sb, err := r.Join(id, token(7), RoleListen, b)
+	sb, err := r.JoinFrom(id, token(7), RoleListen, "", "", b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,16 +133,16 @@ func TestCreateJoinLeavePurges(t *testing.T) {
 	if ev := b.take(); len(ev) != 0 {
 		t.Fatalf("joiner was told about itself: %+v", ev)
 	}
-	if err := r.Leave(id, sa.Self.ID); err != nil {
+	if err := r.LeaveFrom(id, sa.Self.ID, a); err != nil {
 		t.Fatal(err)
 	}
 	if ev := b.take(); len(ev) != 1 || ev[0].Kind != MemberLeft || ev[0].Member != sa.Self {
 		t.Fatalf("remaining member was told %+v, want one MemberLeft", ev)
 	}
-	if err := r.Leave(id, sa.Self.ID); !errors.Is(err, ErrNotMember) {
+	if err := r.LeaveFrom(id, sa.Self.ID, a); !errors.Is(err, ErrNotMember) {
 		t.Fatalf("leaving twice: got %v", err)
 	}
-	if err := r.Leave(id, sb.Self.ID); err != nil {
+	if err := r.LeaveFrom(id, sb.Self.ID, b); err != nil {
 		t.Fatal(err)
 	}
 	if rooms, members := r.Counts(); rooms != 0 || members != 0 {
@@ -152,7 +152,7 @@ func TestCreateJoinLeavePurges(t *testing.T) {
 		t.Fatalf("purged room left traces: %v %v", r.rooms, r.nameplates)
 	}
 	// The same id can be created afresh, with a new verifier.
-	if _, err := r.Create(id, VerifierOf(token(9)), RoleTalk, a); err != nil {
+	if _, err := r.CreateFrom(id, VerifierOf(token(9)), RoleTalk, "", "", a); err != nil {
 		t.Fatalf("re-create after purge: %v", err)
 	}
 }
@@ -161,9 +161,9 @@ func TestFloor(t *testing.T) {
 	r, clk := newTestRegistry(Config{TalkTimeLimit: 10 * time.Second})
 	id := ID{3}
 	a, b, c := &recorder{}, &recorder{}, &recorder{}
-	sa, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, a)
-	sb, _ := r.Join(id, token(1), RoleTalk, b)
-	sc, _ := r.Join(id, token(1), RoleListen, c)
+	sa, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
+	sb, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", b)
+	sc, _ := r.JoinFrom(id, token(1), RoleListen, "", "", c)
 	a.take()
 	b.take()
 
@@ -199,7 +199,7 @@ func TestFloor(t *testing.T) {
 		t.Fatal("free floor not granted")
 	}
 	a.take()
-	if err := r.Leave(id, sb.Self.ID); err != nil {
+	if err := r.LeaveFrom(id, sb.Self.ID, b); err != nil {
 		t.Fatal(err)
 	}
 	ev := a.take()
@@ -226,15 +226,15 @@ func TestRelay(t *testing.T) {
 	r, _ := newTestRegistry(Config{})
 	id := ID{4}
 	a, b, c := &recorder{}, &recorder{}, &recorder{}
-	sa, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, a)
-	sb, _ := r.Join(id, token(1), RoleTalk, b)
-	r.Join(id, token(1), RoleTalk, c)
+	sa, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
+	sb, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", b)
+	r.JoinFrom(id, token(1), RoleTalk, "", "", c)
 	a.take()
 	b.take()
-	if err := r.Relay(id, sa.Self.ID, uuid.Nil, []byte("all")); err != nil {
+	if err := r.RelayIf(id, sa.Self.ID, uuid.Nil, []byte("all"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Relay(id, sa.Self.ID, sb.Self.ID, []byte("one")); err != nil {
+	if err := r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("one"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(a.take()) != 0 {
@@ -246,11 +246,35 @@ func TestRelay(t *testing.T) {
 	if ev := c.take(); len(ev) != 1 || string(ev[0].Data) != "all" {
 		t.Fatalf("c got %+v", ev)
 	}
-	if err := r.Relay(id, sa.Self.ID, uuid.New(), nil); !errors.Is(err, ErrNoSuchMember) {
+	if err := r.RelayIf(id, sa.Self.ID, uuid.New(), nil, nil); !errors.Is(err, ErrNoSuchMember) {
 		t.Fatalf("relay to a stranger: %v", err)
 	}
-	if err := r.Relay(id, sa.Self.ID, sa.Self.ID, nil); !errors.Is(err, ErrNoSuchMember) {
+	if err := r.RelayIf(id, sa.Self.ID, sa.Self.ID, nil, nil); !errors.Is(err, ErrNoSuchMember) {
 		t.Fatalf("relay to self: %v", err)
+	}
+
+	// The sender's budget is asked with the number of recipients; a no
+	// delivers nothing.
+	var asked []int
+	refuse := func(n int) bool { asked = append(asked, n); return false }
+	if err := r.RelayIf(id, sa.Self.ID, uuid.Nil, []byte("all"), refuse); !errors.Is(err, ErrRelayRefused) {
+		t.Fatalf("refused broadcast: %v", err)
+	}
+	if err := r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("one"), refuse); !errors.Is(err, ErrRelayRefused) {
+		t.Fatalf("refused relay to one: %v", err)
+	}
+	if len(asked) != 2 || asked[0] != 2 || asked[1] != 1 {
+		t.Fatalf("the budget was asked for %v recipients, want [2 1]", asked)
+	}
+	if ev := append(b.take(), c.take()...); len(ev) != 0 {
+		t.Fatalf("a refused relay delivered %+v", ev)
+	}
+	allow := func(int) bool { return true }
+	if err := r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("ok"), allow); err != nil {
+		t.Fatal(err)
+	}
+	if ev := b.take(); len(ev) != 1 || string(ev[0].Data) != "ok" {
+		t.Fatalf("an allowed relay delivered %+v", ev)
 	}
 }
 
@@ -258,23 +282,23 @@ func TestCaps(t *testing.T) {
 	r, _ := newTestRegistry(Config{MaxRooms: 2, MaxMembersPerRoom: 2})
 	s := &recorder{}
 	for i := byte(0); i < 2; i++ {
-		if _, err := r.Create(ID{i}, VerifierOf(token(1)), RoleTalk, s); err != nil {
+		if _, err := r.CreateFrom(ID{i}, VerifierOf(token(1)), RoleTalk, "", "", s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := r.Create(ID{9}, VerifierOf(token(1)), RoleTalk, s); !errors.Is(err, ErrTooManyRooms) {
+	if _, err := r.CreateFrom(ID{9}, VerifierOf(token(1)), RoleTalk, "", "", s); !errors.Is(err, ErrTooManyRooms) {
 		t.Fatalf("third room: %v", err)
 	}
-	if _, err := r.Join(ID{0}, token(1), RoleTalk, s); err != nil {
+	if _, err := r.JoinFrom(ID{0}, token(1), RoleTalk, "", "", s); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Join(ID{0}, token(1), RoleTalk, s); !errors.Is(err, ErrRoomFull) {
+	if _, err := r.JoinFrom(ID{0}, token(1), RoleTalk, "", "", s); !errors.Is(err, ErrRoomFull) {
 		t.Fatalf("third member: %v", err)
 	}
-	if _, err := r.Join(ID{0}, token(1), Role(9), s); !errors.Is(err, ErrBadRole) {
+	if _, err := r.JoinFrom(ID{0}, token(1), Role(9), "", "", s); !errors.Is(err, ErrBadRole) {
 		t.Fatalf("bad role: %v", err)
 	}
-	if _, err := r.Create(ID{8}, VerifierOf(token(1)), RoleTalk, nil); !errors.Is(err, ErrNoSink) {
+	if _, err := r.CreateFrom(ID{8}, VerifierOf(token(1)), RoleTalk, "", "", nil); !errors.Is(err, ErrNoSink) {
 		t.Fatalf("nil sink: %v", err)
 	}
 }
@@ -283,7 +307,7 @@ func TestNameplatesGrowWithRooms(t *testing.T) {
 	r, _ := newTestRegistry(Config{MaxRooms: 500})
 	seen := map[string]bool{}
 	for i := 0; i < 500; i++ {
-		s, err := r.Create(ID{byte(i), byte(i >> 8)}, VerifierOf(token(1)), RoleTalk, &recorder{})
+		s, err := r.CreateFrom(ID{byte(i), byte(i >> 8)}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -387,7 +411,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 		case 0: // create
 			sink := &recorder{}
 			tok := token(byte(rng.IntN(3)))
-			s, err := r.Create(id, VerifierOf(tok), role, sink)
+			s, err := r.CreateFrom(id, VerifierOf(tok), role, "", "", sink)
 			switch {
 			case m.rooms[id] != nil:
 				mustBe(t, seed, step, err, ErrRoomExists)
@@ -401,7 +425,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 		case 1, 2: // join, sometimes with a wrong token
 			sink := &recorder{}
 			tok := token(byte(rng.IntN(3)))
-			s, err := r.Join(id, tok, role, sink)
+			s, err := r.JoinFrom(id, tok, role, "", "", sink)
 			mr := m.rooms[id]
 			switch {
 			case mr == nil:
@@ -420,10 +444,10 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 			}
 		case 3: // leave or disconnect (the same call)
 			if mid, ok := pickMember(id); ok {
-				mustBe(t, seed, step, r.Leave(id, mid), nil)
+				mustBe(t, seed, step, r.LeaveFrom(id, mid, sinks[mid]), nil)
 				removeMember(id, mid)
 			} else {
-				mustBe(t, seed, step, r.Leave(id, uuid.New()), ErrNoSuchRoom)
+				mustBe(t, seed, step, r.LeaveFrom(id, uuid.New(), &recorder{}), ErrNoSuchRoom)
 			}
 		case 4: // floor request
 			if mid, ok := pickMember(id); ok {
@@ -477,7 +501,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 	// Everyone leaves: nothing may remain.
 	for id, mr := range m.rooms {
 		for _, mem := range append([]Member(nil), mr.members...) {
-			mustBe(t, seed, -1, r.Leave(id, mem.ID), nil)
+			mustBe(t, seed, -1, r.LeaveFrom(id, mem.ID, sinks[mem.ID]), nil)
 		}
 	}
 	if len(r.rooms) != 0 || len(r.nameplates) != 0 || r.members != 0 {
@@ -591,19 +615,20 @@ func TestConcurrentUse(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(g), 1))
 			for i := 0; i < 300; i++ {
 				id := ID{byte(rng.IntN(4))}
-				s, err := r.Join(id, token(1), RoleTalk, &recorder{})
+				sink := &recorder{}
+				s, err := r.JoinFrom(id, token(1), RoleTalk, "", "", sink)
 				if errors.Is(err, ErrNoSuchRoom) {
-					s, err = r.Create(id, VerifierOf(token(1)), RoleTalk, &recorder{})
+					s, err = r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", sink)
 				}
 				if err != nil {
 					continue // a race lost to another goroutine's create: fine
 				}
 				r.RequestFloor(id, s.Self.ID)
-				r.Relay(id, s.Self.ID, uuid.Nil, []byte("x"))
+				r.RelayIf(id, s.Self.ID, uuid.Nil, []byte("x"), nil)
 				if rng.IntN(2) == 0 {
 					r.ReleaseFloor(id, s.Self.ID)
 				}
-				if err := r.Leave(id, s.Self.ID); err != nil {
+				if err := r.LeaveFrom(id, s.Self.ID, sink); err != nil {
 					t.Errorf("leave: %v", err)
 				}
 			}
@@ -631,17 +656,18 @@ func TestOnFloorSeesEveryChange(t *testing.T) {
 		seen = append(seen, change{id, h})
 	}})
 	id := ID{5}
-	a, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, &recorder{})
-	b, _ := r.Join(id, token(1), RoleTalk, &recorder{})
+	sinkA, sinkB := &recorder{}, &recorder{}
+	a, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", sinkA)
+	b, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", sinkB)
 	r.RequestFloor(id, a.Self.ID)
 	r.RequestFloor(id, b.Self.ID) // busy: no change
 	r.ReleaseFloor(id, a.Self.ID)
 	r.RequestFloor(id, b.Self.ID)
 	clk.advance(time.Second) // timeout
 	r.RequestFloor(id, a.Self.ID)
-	r.Leave(id, a.Self.ID) // holder leaves, b remains
+	r.LeaveFrom(id, a.Self.ID, sinkA) // holder leaves, b remains
 	r.RequestFloor(id, b.Self.ID)
-	r.Leave(id, b.Self.ID) // last member, holding the floor
+	r.LeaveFrom(id, b.Self.ID, sinkB) // last member, holding the floor
 	want := []change{
 		{id, a.Self.ID}, {id, uuid.Nil},
 		{id, b.Self.ID}, {id, uuid.Nil},
