@@ -321,20 +321,11 @@ func NewRegistry(cfg Config) *Registry {
 // Config returns the effective configuration (defaults filled in).
 func (r *Registry) Config() Config { return r.cfg }
 
-// Create makes a new room with the caller as its first member.
-func (r *Registry) Create(id ID, v Verifier, role Role, sink Sink) (Snapshot, error) {
-	return r.CreateAs(id, v, role, "", sink)
-}
-
-// CreateAs is Create for a member whose operator token named user (see
-// RemoveUser); "" is no user, as in open rooms.
-func (r *Registry) CreateAs(id ID, v Verifier, role Role, user string, sink Sink) (Snapshot, error) {
-	return r.CreateFrom(id, v, role, user, "", sink)
-}
-
-// CreateFrom is CreateAs for a member that counts against owner for
-// MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if owner is in its
-// maximum of rooms already.
+// CreateFrom makes a new room with the caller as its first member. user is
+// the embedding app's user id from the member's operator token (see
+// RemoveUserMembers); "" is no user, as in open rooms. owner is whom the
+// member counts against for MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if
+// owner is in its maximum of rooms already.
 func (r *Registry) CreateFrom(id ID, v Verifier, role Role, user, owner string, sink Sink) (Snapshot, error) {
 	if err := checkJoin(role, sink); err != nil {
 		return Snapshot{}, err
@@ -367,19 +358,10 @@ func (r *Registry) CreateFrom(id ID, v Verifier, role Role, user, owner string, 
 	return s, nil
 }
 
-// Join adds a member to an existing room if authToken hashes to its verifier.
-func (r *Registry) Join(id ID, authToken []byte, role Role, sink Sink) (Snapshot, error) {
-	return r.JoinAs(id, authToken, role, "", sink)
-}
-
-// JoinAs is Join for a member whose operator token named user. A user the
-// operator removed from the room is refused with ErrRemoved until the room
-// empties.
-func (r *Registry) JoinAs(id ID, authToken []byte, role Role, user string, sink Sink) (Snapshot, error) {
-	return r.JoinFrom(id, authToken, role, user, "", sink)
-}
-
-// JoinFrom is JoinAs for a member that counts against owner for
+// JoinFrom adds a member to an existing room if authToken hashes to its
+// verifier. user is the member's operator user id ("" in open rooms): a user
+// the operator removed from the room is refused with ErrRemoved until the
+// room empties. owner is whom the member counts against for
 // MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if this room would be one
 // more than owner's maximum.
 func (r *Registry) JoinFrom(id ID, authToken []byte, role Role, user, owner string, sink Sink) (Snapshot, error) {
@@ -416,22 +398,11 @@ func (r *Registry) JoinFrom(id ID, authToken []byte, role Role, user, owner stri
 	return s, nil
 }
 
-// Leave removes a member. If it held the floor the floor is released; if it was
-// the last member the room is purged. Leaving twice returns ErrNotMember.
-func (r *Registry) Leave(id ID, mid uuid.UUID) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rm, m, err := r.find(id, mid)
-	if err != nil {
-		return err
-	}
-	r.drop(rm, m)
-	return nil
-}
-
-// LeaveFrom is Leave by the connection whose sink this is: after a resume
-// moved the member to another connection, the old one's leave is refused
-// (ErrNotMember) and leaves the member alone.
+// LeaveFrom removes a member, on a leave by the connection whose sink this
+// is. If it held the floor the floor is released; if it was the last member
+// the room is purged. Leaving twice returns ErrNotMember, and so does the
+// leave of an old connection after a resume moved the member to another:
+// that leaves the member alone.
 func (r *Registry) LeaveFrom(id ID, mid uuid.UUID, sink Sink) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -564,20 +535,13 @@ func (r *Registry) drop(rm *liveRoom, m *member) {
 	rm.broadcast(uuid.Nil, Event{Kind: MemberLeft, Member: m.Member})
 }
 
-// RemoveUser is the operator removing a user from a room: every member that
-// joined with that user id gets a Removed event and is taken out (the
-// others see it leave), and the user is refused by JoinAs until the room
-// empties. It returns how many members were removed; the ban holds even
-// when that is 0, so a user cannot slip back in while the operator's
-// request races their reconnect.
-func (r *Registry) RemoveUser(id ID, user string) (int, error) {
-	removed, err := r.RemoveUserMembers(id, user)
-	return len(removed), err
-}
-
-// RemoveUserMembers is RemoveUser, returning the ids of the members it
-// removed, so that the media layer can drop them at once rather than when
-// their connections finish closing.
+// RemoveUserMembers is the operator removing a user from a room: every
+// member that joined with that user id gets a Removed event and is taken out
+// (the others see it leave), and the user is refused by JoinFrom until the
+// room empties. It returns the ids of the members it removed, so that the
+// media layer can drop them at once rather than when their connections
+// finish closing. The ban holds even when it removed none, so a user cannot
+// slip back in while the operator's request races their reconnect.
 func (r *Registry) RemoveUserMembers(id ID, user string) ([]uuid.UUID, error) {
 	if user == "" {
 		return nil, ErrNoSuchMember
@@ -793,17 +757,13 @@ func (r *Registry) ReleaseFloor(id ID, mid uuid.UUID) error {
 	return nil
 }
 
-// Relay delivers an opaque payload from one member to another (to != uuid.Nil)
-// or to every other member of the room (to == uuid.Nil). The registry never
-// looks inside data: it is end-to-end encrypted by the clients.
-func (r *Registry) Relay(id ID, from, to uuid.UUID, data []byte) error {
-	return r.RelayIf(id, from, to, data, nil)
-}
-
-// RelayIf is Relay, asking allow first, with the number of members the
-// data would go to: if allow is not nil and says no, nothing is delivered
-// and the error is ErrRelayRefused. allow runs under the registry's lock
-// and must not call back into the Registry.
+// RelayIf delivers an opaque payload from one member to another (to !=
+// uuid.Nil) or to every other member of the room (to == uuid.Nil). The
+// registry never looks inside data: it is end-to-end encrypted by the
+// clients. allow, if not nil, is asked first with the number of members the
+// data would go to: if it says no, nothing is delivered and the error is
+// ErrRelayRefused. allow runs under the registry's lock and must not call
+// back into the Registry.
 func (r *Registry) RelayIf(id ID, from, to uuid.UUID, data []byte, allow func(recipients int) bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
