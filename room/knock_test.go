@@ -99,3 +99,28 @@ func TestKnockTargetAndFailures(t *testing.T) {
 		t.Fatalf("failure for no room: %v %v", retired, err)
 	}
 }
+
+func TestNameplatesGrowWithRooms(t *testing.T) {
+	r, _ := newTestRegistry(Config{MaxRooms: 500})
+	seen := map[string]bool{}
+	for i := 0; i < 500; i++ {
+		s, err := r.CreateFrom(ID{byte(i), byte(i >> 8)}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[s.Nameplate] {
+			t.Fatalf("nameplate %q handed out twice", s.Nameplate)
+		}
+		seen[s.Nameplate] = true
+		for _, ch := range s.Nameplate {
+			if ch < '0' || ch > '9' {
+				t.Fatalf("nameplate %q is not all digits", s.Nameplate)
+			}
+		}
+		// Live rooms never fill more than 1/NameplateSparsity of the space.
+		space := pow10(len(s.Nameplate))
+		if int64(i+1)*NameplateSparsity > space {
+			t.Fatalf("%d rooms in a space of %d", i+1, space)
+		}
+	}
+}

@@ -11,273 +11,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// recorder is a Sink that keeps every event it is given.
-type recorder struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-func (r *recorder) Deliver(e Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-func (r *recorder) take() []Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	ev := r.events
-	r.events = nil
-	return ev
-}
-
-// fakeClock runs the talk-time timers only when the test says so.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at      time.Time
-	f       func()
-	stopped bool
-	clock   *fakeClock
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.clock.mu.Lock()
-	defer t.clock.mu.Unlock()
-	was := !t.stopped
-	t.stopped = true
-	return was
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), f: f, clock: c}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// advance moves time on and fires due timers outside the clock's lock, as
-// time.AfterFunc would from its own goroutine.
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []func()
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		switch {
-		case t.stopped:
-		case !t.at.After(c.now):
-			t.stopped = true
-			due = append(due, t.f)
-		default:
-			kept = append(kept, t)
-		}
-	}
-	c.timers = kept
-	c.mu.Unlock()
-	for _, f := range due {
-		f()
-	}
-}
-
-func newTestRegistry(cfg Config) (*Registry, *fakeClock) {
-	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	cfg.AfterFunc = clk.AfterFunc
-	cfg.Now = clk.Now
-	return NewRegistry(cfg), clk
-}
-
-func token(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
-
-func TestCreateJoinLeavePurges(t *testing.T) {
-	r, _ := newTestRegistry(Config{})
-	id := ID{1}
-	a, b := &recorder{}, &recorder{}
-	sa, err := r.CreateFrom(id, VerifierOf(token(7)), RoleTalk, "", "", a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(sa.Nameplate) != MinNameplateDigits || len(sa.Members) != 1 || sa.Members[0] != sa.Self {
-		t.Fatalf("bad first snapshot %+v", sa)
-	}
-	if _, err := r.CreateFrom(id, VerifierOf(token(7)), RoleTalk, "", "", b); !errors.Is(err, ErrRoomExists) {
-		t.Fatalf("second create: got %v, want ErrRoomExists", err)
-	}
-	if _, err := r.JoinFrom(id, token(8), RoleTalk, "", "", b); !errors.Is(err, ErrBadAuth) {
-		t.Fatalf("wrong token: got %v, want ErrBadAuth", err)
-	}
-	if _, err := r.JoinFrom(ID{2}, token(7), RoleTalk, "", "", b); !errors.Is(err, ErrNoSuchRoom) {
-		t.Fatalf("unknown room: got %v, want ErrNoSuchRoom", err)
-	}
-	sb, err := r.JoinFrom(id, token(7), RoleListen, "", "", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(sb.Members) != 2 || sb.Members[0] != sa.Self || sb.Members[1] != sb.Self || sb.Nameplate != sa.Nameplate {
-		t.Fatalf("bad join snapshot %+v", sb)
-	}
-	if ev := a.take(); len(ev) != 1 || ev[0].Kind != MemberJoined || ev[0].Member != sb.Self {
-		t.Fatalf("creator was told %+v, want one MemberJoined", ev)
-	}
-	if ev := b.take(); len(ev) != 0 {
-		t.Fatalf("joiner was told about itself: %+v", ev)
-	}
-	if err := r.LeaveFrom(id, sa.Self.ID, a); err != nil {
-		t.Fatal(err)
-	}
-	if ev := b.take(); len(ev) != 1 || ev[0].Kind != MemberLeft || ev[0].Member != sa.Self {
-		t.Fatalf("remaining member was told %+v, want one MemberLeft", ev)
-	}
-	if err := r.LeaveFrom(id, sa.Self.ID, a); !errors.Is(err, ErrNotMember) {
-		t.Fatalf("leaving twice: got %v", err)
-	}
-	if err := r.LeaveFrom(id, sb.Self.ID, b); err != nil {
-		t.Fatal(err)
-	}
-	if rooms, members := r.Counts(); rooms != 0 || members != 0 {
-		t.Fatalf("after the last leave: %d rooms, %d members", rooms, members)
-	}
-	if len(r.rooms) != 0 || len(r.nameplates) != 0 {
-		t.Fatalf("purged room left traces: %v %v", r.rooms, r.nameplates)
-	}
-	// The same id can be created afresh, with a new verifier.
-	if _, err := r.CreateFrom(id, VerifierOf(token(9)), RoleTalk, "", "", a); err != nil {
-		t.Fatalf("re-create after purge: %v", err)
-	}
-}
-
-func TestFloor(t *testing.T) {
-	r, clk := newTestRegistry(Config{TalkTimeLimit: 10 * time.Second})
-	id := ID{3}
-	a, b, c := &recorder{}, &recorder{}, &recorder{}
-	sa, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
-	sb, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", b)
-	sc, _ := r.JoinFrom(id, token(1), RoleListen, "", "", c)
-	a.take()
-	b.take()
-
-	if _, err := r.RequestFloor(id, sc.Self.ID); !errors.Is(err, ErrListenOnly) {
-		t.Fatalf("listener took the floor: %v", err)
-	}
-	f, err := r.RequestFloor(id, sa.Self.ID)
-	if err != nil || f.Holder != sa.Self.ID || !f.Deadline.Equal(clk.Now().Add(10*time.Second)) {
-		t.Fatalf("grant: %+v %v", f, err)
-	}
-	for _, rec := range []*recorder{a, b, c} {
-		if ev := rec.take(); len(ev) != 1 || ev[0].Kind != FloorGranted || ev[0].Member != sa.Self {
-			t.Fatalf("grant events %+v", ev)
-		}
-	}
-	if f, _ := r.RequestFloor(id, sb.Self.ID); f.Holder != sa.Self.ID {
-		t.Fatalf("busy floor was handed to %v", f.Holder)
-	}
-	if err := r.ReleaseFloor(id, sb.Self.ID); !errors.Is(err, ErrNotHolder) {
-		t.Fatalf("non-holder released: %v", err)
-	}
-	if len(b.take()) != 0 {
-		t.Fatal("a busy request produced events")
-	}
-
-	// The cap releases it, with reason timeout.
-	clk.advance(10 * time.Second)
-	if ev := b.take(); len(ev) != 1 || ev[0].Kind != FloorReleased || ev[0].Reason != ReasonTimedOut {
-		t.Fatalf("timeout events %+v", ev)
-	}
-	// b takes it, then disconnects: released with reason left, before MemberLeft.
-	if f, _ := r.RequestFloor(id, sb.Self.ID); f.Holder != sb.Self.ID {
-		t.Fatal("free floor not granted")
-	}
-	a.take()
-	if err := r.LeaveFrom(id, sb.Self.ID, b); err != nil {
-		t.Fatal(err)
-	}
-	ev := a.take()
-	if len(ev) != 2 || ev[0].Kind != FloorReleased || ev[0].Reason != ReasonLeft || ev[1].Kind != MemberLeft {
-		t.Fatalf("holder leaving: %+v", ev)
-	}
-	// The stale timer of b's grant must not release a's new grant.
-	if _, err := r.RequestFloor(id, sa.Self.ID); err != nil {
-		t.Fatal(err)
-	}
-	clk.advance(5 * time.Second)
-	if f, _ := r.RequestFloor(id, sa.Self.ID); f.Holder != sa.Self.ID {
-		t.Fatal("floor lost early")
-	}
-	if err := r.ReleaseFloor(id, sa.Self.ID); err != nil {
-		t.Fatal(err)
-	}
-	if ev := c.take(); ev[len(ev)-1].Kind != FloorReleased || ev[len(ev)-1].Reason != ReasonReleased {
-		t.Fatalf("release events %+v", ev)
-	}
-}
-
-func TestRelay(t *testing.T) {
-	r, _ := newTestRegistry(Config{})
-	id := ID{4}
-	a, b, c := &recorder{}, &recorder{}, &recorder{}
-	sa, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
-	sb, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", b)
-	r.JoinFrom(id, token(1), RoleTalk, "", "", c)
-	a.take()
-	b.take()
-	if err := r.RelayIf(id, sa.Self.ID, uuid.Nil, []byte("all"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("one"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if len(a.take()) != 0 {
-		t.Fatal("sender received its own broadcast")
-	}
-	if ev := b.take(); len(ev) != 2 || string(ev[0].Data) != "all" || string(ev[1].Data) != "one" || ev[1].Member != sa.Self {
-		t.Fatalf("b got %+v", ev)
-	}
-	if ev := c.take(); len(ev) != 1 || string(ev[0].Data) != "all" {
-		t.Fatalf("c got %+v", ev)
-	}
-	if err := r.RelayIf(id, sa.Self.ID, uuid.New(), nil, nil); !errors.Is(err, ErrNoSuchMember) {
-		t.Fatalf("relay to a stranger: %v", err)
-	}
-	if err := r.RelayIf(id, sa.Self.ID, sa.Self.ID, nil, nil); !errors.Is(err, ErrNoSuchMember) {
-		t.Fatalf("relay to self: %v", err)
-	}
-
-	// The sender's budget is asked with the number of recipients; a no
-	// delivers nothing.
-	var asked []int
-	refuse := func(n int) bool { asked = append(asked, n); return false }
-	if err := r.RelayIf(id, sa.Self.ID, uuid.Nil, []byte("all"), refuse); !errors.Is(err, ErrRelayRefused) {
-		t.Fatalf("refused broadcast: %v", err)
-	}
-	if err := r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("one"), refuse); !errors.Is(err, ErrRelayRefused) {
-		t.Fatalf("refused relay to one: %v", err)
-	}
-	if len(asked) != 2 || asked[0] != 2 || asked[1] != 1 {
-		t.Fatalf("the budget was asked for %v recipients, want [2 1]", asked)
-	}
-	if ev := append(b.take(), c.take()...); len(ev) != 0 {
-		t.Fatalf("a refused relay delivered %+v", ev)
-	}
-	allow := func(int) bool { return true }
-	if err := r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("ok"), allow); err != nil {
-		t.Fatal(err)
-	}
-	if ev := b.take(); len(ev) != 1 || string(ev[0].Data) != "ok" {
-		t.Fatalf("an allowed relay delivered %+v", ev)
-	}
-}
-
 func TestCaps(t *testing.T) {
 	r, _ := newTestRegistry(Config{MaxRooms: 2, MaxMembersPerRoom: 2})
 	s := &recorder{}
@@ -303,28 +36,67 @@ func TestCaps(t *testing.T) {
 	}
 }
 
-func TestNameplatesGrowWithRooms(t *testing.T) {
-	r, _ := newTestRegistry(Config{MaxRooms: 500})
-	seen := map[string]bool{}
-	for i := 0; i < 500; i++ {
-		s, err := r.CreateFrom(ID{byte(i), byte(i >> 8)}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{})
+// An owner (the signaling layer's client address) is a member of at most
+// MaxRoomsPerOwner rooms, connected or detached, until its member there is
+// gone (issue 12 #4: create, drop the connection, repeat, and the detached
+// members held every room slot).
+func TestRoomsPerOwner(t *testing.T) {
+	r, clk := newTestRegistry(Config{MaxRoomsPerOwner: 3, ResumeGrace: 10 * time.Second})
+	for i := range 3 {
+		sink := &recorder{}
+		s, err := r.CreateFrom(ID{byte(i + 1)}, VerifierOf(token(1)), RoleTalk, "", "a", sink)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if seen[s.Nameplate] {
-			t.Fatalf("nameplate %q handed out twice", s.Nameplate)
+		// Its connection drops: the member waits, detached, and still counts.
+		if err := r.Detach(ID{byte(i + 1)}, s.Self.ID, sink); err != nil {
+			t.Fatal(err)
 		}
-		seen[s.Nameplate] = true
-		for _, ch := range s.Nameplate {
-			if ch < '0' || ch > '9' {
-				t.Fatalf("nameplate %q is not all digits", s.Nameplate)
-			}
-		}
-		// Live rooms never fill more than 1/NameplateSparsity of the space.
-		space := pow10(len(s.Nameplate))
-		if int64(i+1)*NameplateSparsity > space {
-			t.Fatalf("%d rooms in a space of %d", i+1, space)
-		}
+	}
+	if _, err := r.CreateFrom(ID{9}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); !errors.Is(err, ErrOwnerRooms) {
+		t.Fatalf("fourth room: %v, want ErrOwnerRooms", err)
+	}
+	// Another owner creates; "a" may not join its room either (joins count:
+	// otherwise two owners could pass rooms between them)...
+	if _, err := r.CreateFrom(ID{10}, VerifierOf(token(2)), RoleTalk, "", "b", &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.JoinFrom(ID{10}, token(2), RoleTalk, "", "a", &recorder{}); !errors.Is(err, ErrOwnerRooms) {
+		t.Fatalf("joining a fourth room: %v, want ErrOwnerRooms", err)
+	}
+	// ...but a second member in a room it is in already is no new room.
+	if _, err := r.JoinFrom(ID{1}, token(1), RoleTalk, "", "a", &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	// No owner: not counted.
+	if _, err := r.CreateFrom(ID{11}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	// The grace runs out: rooms 2 and 3 are gone (room 1 has its second
+	// member), and "a" may have two more.
+	clk.advance(10 * time.Second)
+	sink20 := &recorder{}
+	s20, err := r.CreateFrom(ID{20}, VerifierOf(token(1)), RoleTalk, "", "a", sink20)
+	if err != nil {
+		t.Fatalf("a room after the grace: %v", err)
+	}
+	if _, err := r.CreateFrom(ID{21}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); err != nil {
+		t.Fatalf("a second room after the grace: %v", err)
+	}
+	if _, err := r.CreateFrom(ID{22}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); !errors.Is(err, ErrOwnerRooms) {
+		t.Fatalf("one more: %v, want ErrOwnerRooms", err)
+	}
+	// Leaving frees a room; so does the room being left by everyone.
+	if err := r.LeaveFrom(ID{20}, s20.Self.ID, sink20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.CreateFrom(ID{22}, VerifierOf(token(1)), RoleTalk, "", "a", &recorder{}); err != nil {
+		t.Fatalf("after a leave: %v", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got := r.ownerRooms["a"]; got != 3 {
+		t.Fatalf("ownerRooms[a] = %d, want 3", got)
 	}
 }
 
@@ -641,45 +413,5 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if len(r.nameplates) != 0 {
 		t.Fatalf("nameplates remain: %d", len(r.nameplates))
-	}
-}
-
-// TestOnFloorSeesEveryChange checks the media layer's view of the floor: every
-// grant and every release, including a holder who is the last to leave.
-func TestOnFloorSeesEveryChange(t *testing.T) {
-	type change struct {
-		id     ID
-		holder uuid.UUID
-	}
-	var seen []change
-	r, clk := newTestRegistry(Config{TalkTimeLimit: time.Second, OnFloor: func(id ID, h uuid.UUID) {
-		seen = append(seen, change{id, h})
-	}})
-	id := ID{5}
-	sinkA, sinkB := &recorder{}, &recorder{}
-	a, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", sinkA)
-	b, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", sinkB)
-	r.RequestFloor(id, a.Self.ID)
-	r.RequestFloor(id, b.Self.ID) // busy: no change
-	r.ReleaseFloor(id, a.Self.ID)
-	r.RequestFloor(id, b.Self.ID)
-	clk.advance(time.Second) // timeout
-	r.RequestFloor(id, a.Self.ID)
-	r.LeaveFrom(id, a.Self.ID, sinkA) // holder leaves, b remains
-	r.RequestFloor(id, b.Self.ID)
-	r.LeaveFrom(id, b.Self.ID, sinkB) // last member, holding the floor
-	want := []change{
-		{id, a.Self.ID}, {id, uuid.Nil},
-		{id, b.Self.ID}, {id, uuid.Nil},
-		{id, a.Self.ID}, {id, uuid.Nil},
-		{id, b.Self.ID}, {id, uuid.Nil},
-	}
-	if len(seen) != len(want) {
-		t.Fatalf("saw %d changes, want %d: %v", len(seen), len(want), seen)
-	}
-	for i := range want {
-		if seen[i] != want[i] {
-			t.Fatalf("change %d: %v, want %v", i, seen[i], want[i])
-		}
 	}
 }
