@@ -1,5 +1,9 @@
 package room
 
+// Events: what a room tells its members, through each member's Sink, and
+// why the floor came free. The registry delivers them under its lock, so
+// every member of a room sees them in the same order.
+
 import "time"
 
 // Sink receives a member's events. Deliver is called with the registry's lock

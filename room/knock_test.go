@@ -11,8 +11,8 @@ func TestKnockTargetAndFailures(t *testing.T) {
 	r, _ := newTestRegistry(Config{MaxKnockFailures: 3})
 	id := ID{7}
 	a, b := &recorder{}, &recorder{}
-	sa, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, a)
-	sb, _ := r.Join(id, token(1), RoleListen, b)
+	sa, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
+	sb, _ := r.JoinFrom(id, token(1), RoleListen, "", "", b)
 	a.take()
 
 	if _, _, err := r.KnockTarget("999999"); !errors.Is(err, ErrNoSuchRoom) {
@@ -97,5 +97,30 @@ func TestKnockTargetAndFailures(t *testing.T) {
 	// A failure for a room that is gone changes nothing.
 	if retired, err := r.KnockFailed(ID{99}); err != nil || retired {
 		t.Fatalf("failure for no room: %v %v", retired, err)
+	}
+}
+
+func TestNameplatesGrowWithRooms(t *testing.T) {
+	r, _ := newTestRegistry(Config{MaxRooms: 500})
+	seen := map[string]bool{}
+	for i := 0; i < 500; i++ {
+		s, err := r.CreateFrom(ID{byte(i), byte(i >> 8)}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[s.Nameplate] {
+			t.Fatalf("nameplate %q handed out twice", s.Nameplate)
+		}
+		seen[s.Nameplate] = true
+		for _, ch := range s.Nameplate {
+			if ch < '0' || ch > '9' {
+				t.Fatalf("nameplate %q is not all digits", s.Nameplate)
+			}
+		}
+		// Live rooms never fill more than 1/NameplateSparsity of the space.
+		space := pow10(len(s.Nameplate))
+		if int64(i+1)*NameplateSparsity > space {
+			t.Fatalf("%d rooms in a space of %d", i+1, space)
+		}
 	}
 }

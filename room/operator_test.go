@@ -14,16 +14,16 @@ func TestRemoveUser(t *testing.T) {
 	r, _ := newTestRegistry(Config{})
 	id := ID{3}
 	a, b, b2, c := &recorder{}, &recorder{}, &recorder{}, &recorder{}
-	sa, err := r.CreateAs(id, VerifierOf(token(1)), RoleTalk, "alice", a)
+	sa, err := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "alice", "", a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := r.JoinAs(id, token(1), RoleTalk, "bob", b)
+	sb, err := r.JoinFrom(id, token(1), RoleTalk, "bob", "", b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// bob on a second device: one user, two members.
-	sb2, err := r.JoinAs(id, token(1), RoleListen, "bob", b2)
+	sb2, err := r.JoinFrom(id, token(1), RoleListen, "bob", "", b2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,9 +34,9 @@ func TestRemoveUser(t *testing.T) {
 	b.take()
 	b2.take()
 
-	n, err := r.RemoveUser(id, "bob")
-	if err != nil || n != 2 {
-		t.Fatalf("RemoveUser = %d, %v; want 2 removed", n, err)
+	removed, err := r.RemoveUserMembers(id, "bob")
+	if err != nil || len(removed) != 2 || removed[0] != sb.Self.ID || removed[1] != sb2.Self.ID {
+		t.Fatalf("RemoveUserMembers = %v, %v; want bob's two members, in join order", removed, err)
 	}
 	if ev := b.take(); len(ev) != 1 || ev[0].Kind != Removed || ev[0].Member.ID != sb.Self.ID {
 		t.Fatalf("removed member was told %+v, want exactly one Removed", ev)
@@ -68,38 +68,41 @@ func TestRemoveUser(t *testing.T) {
 	}
 
 	// Refused while the room lives, with the right token or not; others are not.
-	if _, err := r.JoinAs(id, token(1), RoleTalk, "bob", b); !errors.Is(err, ErrRemoved) {
+	if _, err := r.JoinFrom(id, token(1), RoleTalk, "bob", "", b); !errors.Is(err, ErrRemoved) {
 		t.Fatalf("removed user rejoining: %v, want ErrRemoved", err)
 	}
-	if _, err := r.JoinAs(id, token(2), RoleTalk, "bob", b); !errors.Is(err, ErrBadAuth) {
+	if _, err := r.JoinFrom(id, token(2), RoleTalk, "bob", "", b); !errors.Is(err, ErrBadAuth) {
 		t.Fatalf("removed user with a wrong auth token: %v, want ErrBadAuth (the auth check comes first)", err)
 	}
-	if _, err := r.JoinAs(id, token(1), RoleTalk, "carol", c); err != nil {
+	sc, err := r.JoinFrom(id, token(1), RoleTalk, "carol", "", c)
+	if err != nil {
 		t.Fatalf("another user: %v", err)
 	}
 	// A ban for someone not present holds too.
-	if n, err := r.RemoveUser(id, "dave"); err != nil || n != 0 {
-		t.Fatalf("removing an absent user = %d, %v; want 0, nil", n, err)
+	if removed, err := r.RemoveUserMembers(id, "dave"); err != nil || len(removed) != 0 {
+		t.Fatalf("removing an absent user = %v, %v; want none, nil", removed, err)
 	}
-	if _, err := r.JoinAs(id, token(1), RoleTalk, "dave", &recorder{}); !errors.Is(err, ErrRemoved) {
+	if _, err := r.JoinFrom(id, token(1), RoleTalk, "dave", "", &recorder{}); !errors.Is(err, ErrRemoved) {
 		t.Fatalf("user removed in advance: %v, want ErrRemoved", err)
 	}
-	if _, err := r.RemoveUser(ID{9}, "bob"); !errors.Is(err, ErrNoSuchRoom) {
+	if _, err := r.RemoveUserMembers(ID{9}, "bob"); !errors.Is(err, ErrNoSuchRoom) {
 		t.Fatalf("removal from no room: %v", err)
 	}
-	if _, err := r.RemoveUser(id, ""); !errors.Is(err, ErrNoSuchMember) {
+	if _, err := r.RemoveUserMembers(id, ""); !errors.Is(err, ErrNoSuchMember) {
 		t.Fatalf("removal of the empty user: %v", err)
 	}
 
 	// The room empties: the ban goes with it.
-	r.Leave(id, sa.Self.ID)
-	for _, m := range r.snapshotMembers(id) {
-		r.Leave(id, m)
+	if err := r.LeaveFrom(id, sa.Self.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.LeaveFrom(id, sc.Self.ID, c); err != nil {
+		t.Fatal(err)
 	}
 	if rooms, _ := r.Counts(); rooms != 0 {
 		t.Fatalf("%d rooms left", rooms)
 	}
-	if _, err := r.CreateAs(id, VerifierOf(token(1)), RoleTalk, "bob", b); err != nil {
+	if _, err := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "bob", "", b); err != nil {
 		t.Fatalf("bob after the room emptied: %v", err)
 	}
 }
@@ -109,11 +112,12 @@ func TestRemoveLastUserPurges(t *testing.T) {
 	r, _ := newTestRegistry(Config{})
 	id := ID{4}
 	a := &recorder{}
-	if _, err := r.CreateAs(id, VerifierOf(token(1)), RoleTalk, "alice", a); err != nil {
+	sa, err := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "alice", "", a)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := r.RemoveUser(id, "alice"); err != nil || n != 1 {
-		t.Fatalf("RemoveUser = %d, %v", n, err)
+	if removed, err := r.RemoveUserMembers(id, "alice"); err != nil || len(removed) != 1 || removed[0] != sa.Self.ID {
+		t.Fatalf("RemoveUserMembers = %v, %v; want alice's member", removed, err)
 	}
 	if rooms, members := r.Counts(); rooms != 0 || members != 0 || len(r.nameplates) != 0 {
 		t.Fatalf("after removing the only member: %d rooms, %d members", rooms, members)
@@ -126,10 +130,10 @@ func TestSetUserRole(t *testing.T) {
 	r, _ := newTestRegistry(cfg)
 	id := ID{5}
 	a, b := &recorder{}, &recorder{}
-	if _, err := r.CreateAs(id, VerifierOf(token(1)), RoleTalk, "alice", a); err != nil {
+	if _, err := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "alice", "", a); err != nil {
 		t.Fatal(err)
 	}
-	sb, err := r.JoinAs(id, token(1), RoleTalk, "bob", b)
+	sb, err := r.JoinFrom(id, token(1), RoleTalk, "bob", "", b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +188,9 @@ func TestRoomsList(t *testing.T) {
 	if got := r.Rooms(); len(got) != 0 {
 		t.Fatalf("empty registry lists %v", got)
 	}
-	r.Create(ID{1}, VerifierOf(token(1)), RoleTalk, &recorder{})
-	r.Join(ID{1}, token(1), RoleListen, &recorder{})
-	r.Create(ID{2}, VerifierOf(token(2)), RoleListen, &recorder{})
+	r.CreateFrom(ID{1}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{})
+	r.JoinFrom(ID{1}, token(1), RoleListen, "", "", &recorder{})
+	r.CreateFrom(ID{2}, VerifierOf(token(2)), RoleListen, "", "", &recorder{})
 	got := map[ID]Info{}
 	for _, info := range r.Rooms() {
 		got[info.ID] = info
@@ -194,14 +198,4 @@ func TestRoomsList(t *testing.T) {
 	if len(got) != 2 || got[ID{1}] != (Info{ID{1}, 2, 1}) || got[ID{2}] != (Info{ID{2}, 1, 1}) {
 		t.Fatalf("Rooms() = %+v", got)
 	}
-}
-
-// snapshotMembers lists a room's member ids, for tests.
-func (r *Registry) snapshotMembers(id ID) []uuid.UUID {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if rm := r.rooms[string(id[:])]; rm != nil {
-		return append([]uuid.UUID(nil), rm.order...)
-	}
-	return nil
 }

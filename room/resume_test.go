@@ -11,8 +11,8 @@ func TestDetachAndResume(t *testing.T) {
 	r, clk := newTestRegistry(Config{ResumeGrace: 10 * time.Second})
 	id := ID{6}
 	a, b, b2 := &recorder{}, &recorder{}, &recorder{}
-	sa, _ := r.Create(id, VerifierOf(token(1)), RoleTalk, a)
-	sb, _ := r.Join(id, token(1), RoleTalk, b)
+	sa, _ := r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
+	sb, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", b)
 	if len(sa.Resume) != ResumeTokenSize || len(sb.Resume) != ResumeTokenSize || bytes.Equal(sa.Resume, sb.Resume) {
 		t.Fatalf("resume tokens: %x %x", sa.Resume, sb.Resume)
 	}
@@ -36,7 +36,7 @@ func TestDetachAndResume(t *testing.T) {
 	if _, members := r.Counts(); members != 2 {
 		t.Fatalf("%d members while b is detached", members)
 	}
-	r.Relay(id, sa.Self.ID, sb.Self.ID, []byte("x")) // lost, not an error
+	r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("x"), nil) // lost, not an error
 	clk.advance(9 * time.Second)
 
 	// A wrong token, a token of another room: refused.
@@ -69,7 +69,7 @@ func TestDetachAndResume(t *testing.T) {
 	if _, members := r.Counts(); members != 2 {
 		t.Fatalf("the old grace took the resumed member out: %d members", members)
 	}
-	r.Relay(id, sa.Self.ID, sb.Self.ID, []byte("y"))
+	r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("y"), nil)
 	if ev := b2.take(); len(ev) != 1 || string(ev[0].Data) != "y" {
 		t.Fatalf("the new connection got %+v", ev)
 	}
@@ -131,8 +131,8 @@ func TestNoGraceDetachLeaves(t *testing.T) {
 	r, _ := newTestRegistry(Config{ResumeGrace: -1})
 	id := ID{6}
 	a, b := &recorder{}, &recorder{}
-	r.Create(id, VerifierOf(token(1)), RoleTalk, a)
-	sb, _ := r.Join(id, token(1), RoleTalk, b)
+	r.CreateFrom(id, VerifierOf(token(1)), RoleTalk, "", "", a)
+	sb, _ := r.JoinFrom(id, token(1), RoleTalk, "", "", b)
 	a.take()
 	if err := r.Detach(id, sb.Self.ID, b); err != nil {
 		t.Fatal(err)

@@ -161,8 +161,8 @@ func TestOperatorRemoveAndRole(t *testing.T) {
 	b.expect(typeFloorGranted)
 	a.expect(typeFloorGranted)
 
-	if n, err := ts.reg.RemoveUser(rid, "bob"); err != nil || n != 1 {
-		t.Fatalf("RemoveUser = %d, %v", n, err)
+	if removed, err := ts.reg.RemoveUserMembers(rid, "bob"); err != nil || len(removed) != 1 {
+		t.Fatalf("RemoveUserMembers = %v, %v", removed, err)
 	}
 	if m := b.expect(typeRemoved); m.Reason != "operator" {
 		t.Fatalf("removed reason %q", m.Reason)
