@@ -98,20 +98,45 @@ func (r *Registry) KnockFailed(id ID) (retired bool, err error) {
 	return true, nil
 }
 
-// newNameplate picks a random, unused, all-digit nameplate. Caller holds r.mu.
+// MaxNodePrefixDigits bounds a node's nameplate prefix: three digits name
+// up to a thousand nodes, and every digit of prefix is a digit more for
+// members to read aloud.
+const MaxNodePrefixDigits = 3
+
+// ValidNodePrefix reports why s cannot be a node's nameplate prefix: it is
+// "" (no prefix) or 1 to MaxNodePrefixDigits ASCII digits.
+func ValidNodePrefix(s string) error {
+	if len(s) > MaxNodePrefixDigits {
+		return fmt.Errorf("node prefix %q: at most %d digits", s, MaxNodePrefixDigits)
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return fmt.Errorf("node prefix %q: digits only", s)
+		}
+	}
+	return nil
+}
+
+// newNameplate picks a random, unused, all-digit nameplate: the node's
+// prefix, then random digits. The random part alone keeps today's sparsity
+// rule (it grows a digit as live rooms fill the space), so a prefix
+// lengthens codes by its own digits and changes nothing else: every
+// nameplate of this node shares the prefix, so only the random part tells
+// them apart. Caller holds r.mu.
 func (r *Registry) newNameplate() (string, error) {
+	prefix := r.cfg.NodePrefix
 	digits := MinNameplateDigits
 	for pow10(digits) < int64(NameplateSparsity)*int64(len(r.rooms)+1) {
 		digits++
 	}
-	for ; digits <= MaxNameplateDigits; digits++ {
+	for ; len(prefix)+digits <= MaxNameplateDigits; digits++ {
 		space := big.NewInt(pow10(digits))
 		for try := 0; try < maxNameplateTries; try++ {
 			n, err := rand.Int(rand.Reader, space)
 			if err != nil {
 				return "", fmt.Errorf("nameplate: %w", err)
 			}
-			plate := fmt.Sprintf("%0*d", digits, n.Int64())
+			plate := fmt.Sprintf("%s%0*d", prefix, digits, n.Int64())
 			if _, used := r.nameplates[plate]; !used {
 				return plate, nil
 			}

@@ -2,6 +2,7 @@ package room
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -121,6 +122,60 @@ func TestNameplatesGrowWithRooms(t *testing.T) {
 		space := pow10(len(s.Nameplate))
 		if int64(i+1)*NameplateSparsity > space {
 			t.Fatalf("%d rooms in a space of %d", i+1, space)
+		}
+	}
+}
+
+// In a cluster a node's nameplates all start with its prefix, so the load
+// balancer can route a typed code by its first digits; the random part after
+// the prefix keeps the one-node sparsity rule, so codes grow by exactly the
+// prefix's digits.
+func TestNameplatesCarryTheNodePrefix(t *testing.T) {
+	r, _ := newTestRegistry(Config{MaxRooms: 200, NodePrefix: "42"})
+	for i := 0; i < 200; i++ {
+		s, err := r.CreateFrom(ID{byte(i), byte(i >> 8)}, VerifierOf(token(1)), RoleTalk, "", "", &recorder{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(s.Nameplate, "42") {
+			t.Fatalf("nameplate %q lacks the node prefix", s.Nameplate)
+		}
+		random := len(s.Nameplate) - 2
+		if random < MinNameplateDigits || int64(i+1)*NameplateSparsity > pow10(random) {
+			t.Fatalf("nameplate %q: %d random digits for %d rooms", s.Nameplate, random, i+1)
+		}
+	}
+	// A retired nameplate's successor keeps the prefix too.
+	r2, _ := newTestRegistry(Config{NodePrefix: "7", MaxKnockFailures: 2})
+	rec, id := &recorder{}, ID{0xee}
+	if _, err := r2.CreateFrom(id, VerifierOf(token(2)), RoleTalk, "", "", rec); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := r2.KnockFailed(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var renamed string
+	for _, ev := range rec.take() {
+		if ev.Kind == NameplateChanged {
+			renamed = ev.Nameplate
+		}
+	}
+	if !strings.HasPrefix(renamed, "7") || len(renamed) < 1+MinNameplateDigits {
+		t.Fatalf("retired nameplate's successor %q, want the prefix 7 and %d random digits", renamed, MinNameplateDigits)
+	}
+}
+
+func TestValidNodePrefix(t *testing.T) {
+	for _, ok := range []string{"", "0", "7", "12", "999"} {
+		if err := ValidNodePrefix(ok); err != nil {
+			t.Errorf("ValidNodePrefix(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"1234", "a", "1-", " 1", "١"} {
+		if err := ValidNodePrefix(bad); err == nil {
+			t.Errorf("ValidNodePrefix(%q) = nil, want an error", bad)
 		}
 	}
 }

@@ -93,6 +93,12 @@ type Config struct {
 	ResumeGrace time.Duration
 	// MaxRoomsPerOwner: see DefaultMaxRoomsPerOwner.
 	MaxRoomsPerOwner int
+	// NodePrefix, when set, starts every nameplate this registry mints: in
+	// a cluster each node has its own (1 to MaxNodePrefixDigits digits), so
+	// the load balancer can send a typed code to the node that holds its
+	// room by the code's first digits alone (knock.go). It must satisfy
+	// ValidNodePrefix; "" (one node) mints nameplates as before.
+	NodePrefix string
 }
 
 // Timer is the part of *time.Timer the Registry uses.
@@ -173,6 +179,11 @@ func NewRegistry(cfg Config) *Registry {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if err := ValidNodePrefix(cfg.NodePrefix); err != nil {
+		// The server checks its flags before it builds a registry; a bad
+		// prefix here is a programming error, not an operator's typo.
+		panic(err)
 	}
 	return &Registry{
 		cfg:        cfg,
