@@ -152,7 +152,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		knocks:     make(map[string]*pake.Member),
 		knockFails: make(map[string]int),
 	}
-	c.sig, err = dialSignaling(ctx, cfg.URL, c.handle)
+	// The room id routes the connection in a cluster (route.go): every
+	// message this client sends on it names that room.
+	wsURL, err := routedURL(cfg.URL, routeRoomParam, b64.EncodeToString(keys.RoomID[:]))
+	if err != nil {
+		return nil, err
+	}
+	c.sig, err = dialSignaling(ctx, wsURL, c.handle)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,12 @@ func SecretFromCode(ctx context.Context, url, code string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, knockWait)
 	defer cancel()
 	in := make(chan *inMsg, 8)
-	sig, err := dialSignaling(ctx, url, func(m *inMsg) {
+	// The nameplate routes the knock to the node that minted it (route.go).
+	knockURL, err := routedURL(url, routeNameplateParam, plate)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := dialSignaling(ctx, knockURL, func(m *inMsg) {
 		if m.Type == "knock_data" || m.Type == "knock_done" {
 			select {
 			case in <- m:
