@@ -31,6 +31,7 @@ const SHELL = [
   '/js/signaling.js',
   '/js/session.js',
   '/js/talkturn.js',
+  '/js/talkinput.js',
   '/js/media.js',
   '/js/mic.js',
   '/js/level.js',

@@ -174,11 +174,11 @@ test('regression: a drop ends a hands-free turn and nothing re-grabs the floor',
   const { t, step, all } = talking('latch');
   const before = requests(all).length;
   step({ type: 'lost' });
-  assert.equal(t.view().latched, false, 'the latch survived the dropped connection');
   step({ type: 'joined', self: 'me-again', floor: null, now: 0 });
   step({ type: 'ready', open: true });
   step({ type: 'link', up: true });
   assert.deepEqual(requests(all).slice(before), [], 'the floor was asked for again after the reconnect');
+  assert.equal(t.view().latched, false, 'the latch survived the dropped connection');
   assert.equal(t.view().talk, 'idle');
 });
 
