@@ -16,14 +16,9 @@ import { chirp } from './chirps.js';
 import { buzz } from './device.js';
 import { cleanName } from './prefs.js';
 import { TalkTurn } from './talkturn.js';
+import { retryDelay } from './reconnect.js';
 import * as store from './store.js';
 
-// Reconnect delays: quick at first (a blip), then every 2 s, with jitter so
-// a room that lost the server together does not return together. The cap
-// bounds the wait after a restarted server is back (2.5 s at most, so the
-// room is whole again within 5 s); a dead network costs no more for it: an
-// attempt there waits out OPEN_WITHIN_MS, and offline waits for 'online'.
-const RETRY_MS = [300, 1000, 2000];
 const KID_RE = /^[0-9a-f]{12}$/;
 
 // Server error codes after which trying again cannot help.
@@ -283,10 +278,10 @@ export class RoomSession {
       this.#fail(FATAL.removed);
       return;
     }
-    const base = RETRY_MS[Math.min(this.#retries, RETRY_MS.length - 1)];
+    const delay = retryDelay(this.#retries, atLeastMs);
     this.#retries++;
     this.#render();
-    this.#retryTimer = setTimeout(() => this.#connect(), Math.max(atLeastMs, base) * (0.75 + Math.random() * 0.5));
+    this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
   #teardown() {
