@@ -61,7 +61,7 @@ gotest:
 	$(GO) test -race -count=1 -p 1 ./...
 
 jstest:
-	$(NODE) --test e2ee/jstest/ pake/jstest/ signal/jstest/
+	$(NODE) --test e2ee/jstest/ pake/jstest/ signal/jstest/ static/jstest/
 
 # A finding fails it; Go 1.26's deadline race at -fuzztime's end does not
 # (scripts/fuzz.sh says how it tells them apart).

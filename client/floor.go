@@ -3,6 +3,10 @@ package client
 // The floor: first come, first served, tracked from joined.floor,
 // floor_granted and floor_released only (docs/protocol.md). While the client
 // holds it, it sends frames (talk.go).
+//
+// The browser's twin is static/js/talkturn.js (the talk turn as a pure state
+// machine: holder, holding, request and release there too); change one, look
+// at the other.
 
 import "context"
 

@@ -8,7 +8,7 @@
 // from, and a stale copy of a security tool is worse than a slower start.
 // Navigations that fail get offline.html. Bump VERSION when the lists change.
 
-const VERSION = 'sotto-shell-v2';
+const VERSION = 'sotto-shell-v3';
 // What the offline page needs, fetched when the worker installs.
 const OFFLINE = ['/offline.html', '/css/app.css', '/icons/icon.svg', '/js/theme-boot.js', '/js/offline.js',
   '/js/secret.js', '/js/e2ee/link.js', '/js/e2ee/errors.js', '/js/e2ee/encoding.js', '/js/e2ee/keys.js'];
@@ -30,6 +30,9 @@ const SHELL = [
   '/js/prefs.js',
   '/js/signaling.js',
   '/js/session.js',
+  '/js/talkturn.js',
+  '/js/talkinput.js',
+  '/js/reconnect.js',
   '/js/media.js',
   '/js/mic.js',
   '/js/level.js',
@@ -37,6 +40,7 @@ const SHELL = [
   '/js/device.js',
   '/js/qr.js',
   '/js/codejoin.js',
+  '/js/codeoutcome.js',
   '/js/blobretry.js',
   '/js/ui/dom.js',
   '/js/ui/home.js',

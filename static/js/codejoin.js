@@ -7,11 +7,12 @@
 
 import { Signaling } from './signaling.js';
 import { fromBase64url, toBase64url } from './e2ee/encoding.js';
+import { knockEnded, knockRefused, proofRejected } from './codeoutcome.js';
 
 // The whole exchange; the server ends it after 20 s itself.
 const EXCHANGE_WITHIN_MS = 30000;
 
-/** CodeJoinError carries a stable code for the UI: see MESSAGES in ui/home.js. */
+/** CodeJoinError carries a stable code for the UI: see MESSAGES in codeoutcome.js. */
 export class CodeJoinError extends Error {
   constructor(code) {
     super(code);
@@ -59,7 +60,7 @@ export async function secretFromCode(typed, opts = {}) {
       if (m) {
         if (m.type === 'closed') throw new CodeJoinError('failed');
         if (m.knock !== id) continue;
-        if (m.type === 'knock_done') throw new CodeJoinError({ ok: 'failed', failed: 'wrong-code' }[m.result] ?? (['timeout', 'gone', 'refused', 'try_later'].includes(m.result) ? m.result : 'failed'));
+        if (m.type === 'knock_done') throw new CodeJoinError(knockEnded(m.result));
         return fromBase64url(m.data);
       }
       const left = deadline - Date.now();
@@ -78,7 +79,7 @@ export async function secretFromCode(typed, opts = {}) {
     try {
       id = (await sig.request({ type: 'knock', nameplate: parsed.nameplate, data: toBase64url(msg1) })).knock;
     } catch (err) {
-      throw new CodeJoinError(['no_such_room', 'try_later'].includes(err?.code) ? err.code : 'failed');
+      throw new CodeJoinError(knockRefused(err?.code));
     }
     const msg2 = await next();
     let msg3;
@@ -87,7 +88,7 @@ export async function secretFromCode(typed, opts = {}) {
     } catch (err) {
       // Tell the member at once (it stops waiting; the try is counted).
       sig.send({ type: 'knock_done', knock: id });
-      throw new CodeJoinError(pake.codeOf(err) === 'wrong-code' ? 'wrong-code' : 'failed');
+      throw new CodeJoinError(proofRejected(pake.codeOf(err)));
     }
     sig.send({ type: 'knock_data', knock: id, data: toBase64url(msg3) });
     const msg4 = await next();

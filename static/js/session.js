@@ -15,14 +15,10 @@ import { BlobResender } from './blobretry.js';
 import { chirp } from './chirps.js';
 import { buzz } from './device.js';
 import { cleanName } from './prefs.js';
+import { TalkTurn } from './talkturn.js';
+import { retryDelay } from './reconnect.js';
 import * as store from './store.js';
 
-// Reconnect delays: quick at first (a blip), then every 2 s, with jitter so
-// a room that lost the server together does not return together. The cap
-// bounds the wait after a restarted server is back (2.5 s at most, so the
-// room is whole again within 5 s); a dead network costs no more for it: an
-// attempt there waits out OPEN_WITHIN_MS, and offline waits for 'online'.
-const RETRY_MS = [300, 1000, 2000];
 const KID_RE = /^[0-9a-f]{12}$/;
 
 // Server error codes after which trying again cannot help.
@@ -64,7 +60,6 @@ export class RoomSession {
   #media = null;
   #self = null;
   #members = new Map(); // id -> { id, name, kid }
-  #floor = { holder: null, deadline: 0 };
   #joined = false; // in the room on the current connection
   #everJoined = false;
   #mediaState = 'new';
@@ -75,17 +70,9 @@ export class RoomSession {
   #retries = 0;
   #retryTimer = 0;
 
-  #want = false; // the button is held
-  #reqId = 0; // our floor_request not yet answered or granted
-  #holding = false; // the floor is ours and the mic is live
-  // Hands-free: the button was tapped on (press({ latch: true })). A turn
-  // that ends without the user's tap - refused, out of time, taken away, or
-  // cut by a lost connection - ends the latch and the wish for the floor:
-  // nothing asks again by itself. (A held button does ask again after a
-  // reconnect: a finger is still on it.) A media hiccup with the signaling
-  // connection up ends nothing.
-  #latched = false;
-  #sendBlocked = false; // the send watchdog stopped the mic
+  // The talk turn (talkturn.js): this object feeds it events and performs
+  // the effects it returns. Request ids come from the current connection.
+  #turn = new TalkTurn({ nextId: () => this.#sig.nextId() });
   #moveNotice = ''; // shown once the room of a new secret is joined
   #knocks = null; // answers code joiners' knocks on the current connection
   #blobs = null; // sends our hellos on the current connection, again if refused (blobretry.js)
@@ -168,7 +155,9 @@ export class RoomSession {
       if (stale()) return;
       await this.#startMedia(gen);
       if (stale()) return;
-      this.#resumeTalk();
+      // A button still held on the new connection asks again.
+      this.#do({ type: 'ready', open: sig.isOpen });
+      this.#render();
     } catch (err) {
       e2eeStarting.then((e) => e !== this.#e2ee && e.close(), () => {});
       if (stale()) return;
@@ -236,12 +225,12 @@ export class RoomSession {
     const me = this.#members.get(m.self) ?? { id: m.self };
     Object.assign(me, { name: this.#name, kid: this.#e2ee.kid });
     this.#members.set(m.self, me);
-    this.#floor = m.floor ? { holder: m.floor.holder, deadline: performance.now() + m.floor.deadline_ms } : { holder: null, deadline: 0 };
+    this.#do({ type: 'joined', self: m.self, floor: m.floor, now: performance.now() });
     const sig = this.#sig;
     this.#knocks = new KnockAnswerer(this.#secret, m.nameplate ?? '', (msg) => sig?.send(msg), this.#knockFailures);
     this.#showCode(m.nameplate ?? '');
     // A reconnect clears stale notices, but not why we just moved (a re-key).
-    const notice = this.#sendBlocked ? store.get().notice : this.#moveNotice;
+    const notice = this.#turn.blocked ? store.get().notice : this.#moveNotice;
     this.#moveNotice = '';
     store.update({ nameplate: m.nameplate ?? '', talkLimitMs: m.talk_limit_ms ?? 0, notice });
     this.#render();
@@ -289,23 +278,18 @@ export class RoomSession {
       this.#fail(FATAL.removed);
       return;
     }
-    const base = RETRY_MS[Math.min(this.#retries, RETRY_MS.length - 1)];
+    const delay = retryDelay(this.#retries, atLeastMs);
     this.#retries++;
     this.#render();
-    this.#retryTimer = setTimeout(() => this.#connect(), Math.max(atLeastMs, base) * (0.75 + Math.random() * 0.5));
+    this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
   #teardown() {
     this.#gen++;
     this.#attempting = false; // an attempt still running is stale now
-    if (this.#latched) this.#endLatch();
-    if (this.#holding) chirp('end');
-    this.#micOff();
-    this.#holding = false;
-    this.#reqId = 0;
+    this.#do({ type: 'lost' });
     this.#joined = false;
     this.#mediaState = 'new';
-    this.#floor = { holder: null, deadline: 0 };
     this.#media?.close();
     this.#media = null;
     this.#knocks = null;
@@ -370,7 +354,7 @@ export class RoomSession {
         if (!mem) return;
         if (mem.kid) this.#e2ee?.removeSender(mem.kid);
         this.#members.delete(m.member);
-        if (this.#floor.holder === m.member) this.#floor = { holder: null, deadline: 0 };
+        this.#do({ type: 'left', member: m.member });
         this.#render();
         return;
       }
@@ -378,18 +362,16 @@ export class RoomSession {
         this.#onBlob(m.from, m.data, this.#gen);
         return;
       case 'floor_granted':
-        this.#granted(m);
+        this.#do({ type: 'granted', member: m.member, id: m.id, deadlineMs: m.deadline_ms, now: performance.now() });
+        this.#render();
         return;
       case 'floor_released':
-        this.#released(m);
+        this.#do({ type: m.reason === 'timeout' ? 'limit' : 'released', member: m.member });
+        this.#render();
         return;
       case 'floor_busy':
-        if (m.id && m.id === this.#reqId) {
-          this.#reqId = 0;
-          if (this.#want) chirp('busy');
-          if (this.#latched) this.#endLatch();
-          this.#render();
-        }
+        this.#do({ type: 'busy', id: m.id });
+        this.#render();
         return;
       case 'ice':
         this.#media?.addRemoteCandidate(m.candidate);
@@ -418,12 +400,8 @@ export class RoomSession {
         if (this.#blobs?.onError(m)) return;
         // Errors of requests someone waits for are theirs (signaling.js).
         // A refused floor_request must not leave the button "requesting".
-        if (m.id && m.id === this.#reqId) {
-          this.#reqId = 0;
-          chirp('busy');
-          if (this.#latched) this.#endLatch();
-          this.#render();
-        }
+        this.#do({ type: 'refused', id: m.id });
+        this.#render();
         return;
       default:
         // joined, answer, pong, left: answers to requests, handled there.
@@ -536,111 +514,44 @@ export class RoomSession {
     this.#connect();
   }
 
-  #granted(m) {
-    this.#floor = { holder: m.member, deadline: performance.now() + (m.deadline_ms ?? 0) };
-    if (m.member === this.#self) {
-      // Only the grant of our latest request turns the mic on: after a quick
-      // press-release-press, the first grant is already being released.
-      const ours = !m.id || m.id === this.#reqId;
-      if (this.#want && ours && !this.#sendBlocked && !this.#holding) {
-        this.#holding = true;
-        this.#micOn();
-        chirp('start');
-        buzz(30);
-      }
-      if (ours) this.#reqId = 0;
-    }
-    this.#render();
-  }
-
-  #released(m) {
-    if (this.#floor.holder === m.member) this.#floor = { holder: null, deadline: 0 };
-    if (m.member === this.#self) {
-      const tapped = this.#latched; // a hands-free turn: the notice says tap, not let go
-      if (this.#holding) {
-        this.#holding = false;
-        this.#micOff();
-        chirp('end');
-        // Taken from a turn we held, for whatever reason: not our tap (a tap
-        // off clears #latched and #holding first, and a quick tap off and
-        // on again must not be ended by the first turn's late release).
-        if (this.#latched) this.#endLatch();
-      }
-      if (m.reason === 'timeout') {
-        // Let go and press again to go on: never re-grab the floor by itself.
-        this.#want = false;
-        store.update({
-          notice: tapped ? 'Your talk time ran out. Tap again to go on.' : 'Your talk time ran out. Let go and press again to go on.',
-        });
-      }
-    }
-    this.#render();
-  }
-
   // ---- the button ---------------------------------------------------------
 
-  /** press: the button went down; latch: by a hands-free tap (see #latched). */
+  /** press: the button went down; latch: by a hands-free tap (talkturn.js). */
   press({ latch = false } = {}) {
-    this.#want = true;
-    this.#latched = latch;
-    if (store.get().notice && !this.#fatal && !this.#sendBlocked && !this.#noMedia) store.update({ notice: '' });
-    if (!this.#joined || !this.#sig?.isOpen || this.#sendBlocked) {
-      chirp('busy');
-      if (this.#latched) {
-        // A held button asks once connected; a tap on a dead connection
-        // is refused, not kept for later.
-        this.#endLatch();
-        this.#render();
-      }
-      return;
-    }
-    if (this.#holding || this.#reqId) return;
-    this.#reqId = this.#sig.nextId();
-    this.#sig.send({ type: 'floor_request', id: this.#reqId });
-    this.#render();
-  }
-
-  // The button is still held on a new connection (the old one was lost
-  // mid-talk, or it was pressed while reconnecting): ask for the floor as a
-  // fresh press would; the server forgot the old turn with the old member.
-  #resumeTalk() {
-    if (!this.#want || this.#holding || this.#reqId || this.#sendBlocked || !this.#joined || !this.#sig?.isOpen) return;
-    this.#reqId = this.#sig.nextId();
-    this.#sig.send({ type: 'floor_request', id: this.#reqId });
+    if (store.get().notice && !this.#fatal && !this.#turn.blocked && !this.#noMedia) store.update({ notice: '' });
+    this.#do({ type: latch ? 'latch' : 'press', open: this.#sig?.isOpen ?? false });
     this.#render();
   }
 
   /** release: the button came up (or the page lost focus). */
   release() {
-    const wanted = this.#want;
-    this.#want = false;
-    this.#latched = false;
-    if (!wanted) return;
-    const asked = this.#holding || this.#reqId;
-    if (this.#holding) {
-      // Silence at once; the server's floor_released follows.
-      this.#holding = false;
-      this.#micOff();
-      chirp('end');
-    }
-    if (asked) this.#sig?.send({ type: 'floor_release' });
-    this.#reqId = 0;
+    this.#do({ type: 'release' });
     this.#render();
   }
 
-  // endLatch ends a hands-free turn the user did not end: the button comes
-  // up (the UI follows store.latched) and nothing wants the floor.
-  #endLatch() {
-    this.#latched = false;
-    this.#want = false;
-  }
-
-  #micOn() {
-    this.#track.enabled = true;
-  }
-
-  #micOff() {
-    this.#track.enabled = false;
+  // do feeds one event to the talk turn and performs what it returns.
+  #do(event) {
+    for (const fx of this.#turn.step(event)) {
+      switch (fx.type) {
+        case 'send':
+          this.#sig?.send(fx.message);
+          break;
+        case 'mic':
+          this.#track.enabled = fx.on; // nothing audible leaves unless the floor is ours
+          break;
+        case 'chirp':
+          chirp(fx.sound);
+          break;
+        case 'buzz':
+          buzz(fx.ms);
+          break;
+        case 'announce':
+          store.update({ notice: fx.text });
+          break;
+        default:
+          throw new Error(`session: unknown talk effect ${fx.type}`);
+      }
+    }
   }
 
   // ---- E2EE events --------------------------------------------------------
@@ -649,9 +560,7 @@ export class RoomSession {
     switch (e?.type) {
       case 'watchdog':
         if (e.side === 'send') {
-          this.#sendBlocked = true;
-          this.#holding = false;
-          this.#micOff();
+          this.#do({ type: 'blocked' });
           store.update({ notice: 'Your microphone was switched off because its audio could not be encrypted. Leave and enter the room again.' });
         } else {
           store.update({ notice: 'Incoming audio could not be decrypted, so it was muted.' });
@@ -701,22 +610,19 @@ export class RoomSession {
 
   #render() {
     if (this.#left) return;
-    const connection = this.#connection();
-    const holder = this.#floor.holder;
-    let talk = 'idle';
-    if (connection !== 'connected' || this.#sendBlocked) talk = 'offline';
-    else if (this.#holding) talk = 'talking';
-    else if (this.#reqId) talk = 'requesting';
-    else if (holder && holder !== this.#self) talk = 'busy';
+    // A hiccup of the network or the media path shows on the button and
+    // ends no turn (talkturn.js 'link').
+    this.#do({ type: 'link', up: !this.#offline && (this.#mediaState === 'connected' || this.#noMedia) });
+    const { talk, latched, holder, mine, deadline } = this.#turn.view();
     store.update({
-      connection,
+      connection: this.#connection(),
       self: this.#joined ? this.#self : null,
       members: [...this.#members.values()].map((m) => ({
         id: m.id, name: m.name, self: m.id === this.#self, talking: m.id === holder,
       })),
-      floor: { holder, mine: !!holder && holder === this.#self, deadline: this.#floor.deadline },
+      floor: { holder, mine, deadline },
       talk,
-      latched: this.#latched,
+      latched,
     });
   }
 }

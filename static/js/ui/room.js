@@ -39,10 +39,9 @@ export function initRoom({ onDown, onUp, onLeave, onRemove }) {
   box.checked = loadHandsFree();
   box.addEventListener('change', () => {
     saveHandsFree(box.checked);
-    talkInput.release(); // a switch of mode never leaves the mic on
-    // Focus to the talk button: Space on a focused checkbox would toggle it
-    // again rather than talk.
-    $('talk').focus();
+    // Lets go (a switch of mode never leaves the mic on) and focuses the
+    // talk button, so the next Space talks (talkinput.js modeSwitched).
+    talkInput.modeSwitched();
     render(store.get());
   });
   $('leave').addEventListener('click', () => {

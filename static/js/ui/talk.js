@@ -12,108 +12,101 @@
 // the session, through release(), when the turn ends without us (refused,
 // out of time).
 
+import { TalkInput } from '../talkinput.js';
+
 const TYPING = 'input, textarea, select, [contenteditable=""], [contenteditable="true"]';
+const OTHER_CONTROL = 'button, a[href], summary';
 
 /**
- * bindTalk wires the button. isActive() says whether talking makes sense now
- * (the room screen is showing); handsFree() whether a tap toggles instead of
- * a hold; onDown({ latch }) and onUp() are called on each transition (latch:
- * the button went down by a hands-free tap). Returns { release,
- * isDown } to let go from outside (leaving the room, a refused turn).
+ * bindTalk wires the button to a TalkInput (talkinput.js decides; this
+ * performs). isActive() says whether talking makes sense now (the room
+ * screen is showing); handsFree() whether a tap toggles instead of a hold;
+ * onDown({ latch }) and onUp() are called on each transition (latch: the
+ * button went down by a hands-free tap). Returns { release, modeSwitched,
+ * isDown } to let go from outside (leaving the room, a refused turn, a
+ * switch of the Hands-free box).
  */
 export function bindTalk(button, { isActive, handsFree = () => false, onDown, onUp }) {
-  let pointerId = null; // the one pointer that holds the button
-  let space = false; // Space is held
-  let latched = false; // hands-free: tapped on, not yet tapped off
-  let down = false;
+  const input = new TalkInput();
 
-  const sync = () => {
-    const now = pointerId !== null || space || latched;
-    if (now === down) return;
-    down = now;
-    button.setAttribute('aria-pressed', String(down));
-    if (down) onDown({ latch: latched });
-    else onUp();
-  };
-
-  const release = () => {
-    if (pointerId !== null && button.hasPointerCapture?.(pointerId)) {
-      try {
-        button.releasePointerCapture(pointerId);
-      } catch {
-        // already released
+  // run performs effects in order; ev is the DOM event they came from.
+  const run = (effects, ev) => {
+    for (const fx of effects) {
+      switch (fx.type) {
+        case 'prevent':
+          ev.preventDefault();
+          break;
+        case 'capture':
+          try {
+            button.setPointerCapture(fx.id);
+          } catch {
+            // the pointer is already gone: the up event will not come either
+            run(input.pointerUp(fx.id), ev);
+            break;
+          }
+          run(input.captured(fx.id), ev);
+          break;
+        case 'uncapture':
+          if (button.hasPointerCapture?.(fx.id)) {
+            try {
+              button.releasePointerCapture(fx.id);
+            } catch {
+              // already released
+            }
+          }
+          break;
+        case 'down':
+          button.setAttribute('aria-pressed', 'true');
+          onDown({ latch: fx.latch });
+          break;
+        case 'up':
+          button.setAttribute('aria-pressed', 'false');
+          onUp();
+          break;
+        case 'focus':
+          button.focus();
+          break;
+        default:
+          throw new Error(`talk: unknown input effect ${fx.type}`);
       }
     }
-    pointerId = null;
-    space = false;
-    latched = false;
-    sync();
   };
 
-  // toggle is a hands-free tap or Space press.
-  const toggle = () => {
-    latched = !latched;
-    sync();
+  // targetOf reduces a key event's target to the kinds talkinput.js knows.
+  const targetOf = (t) => {
+    if (!(t instanceof Element)) return 'page';
+    if (t.closest(TYPING)) return 'field';
+    if (t !== button && t.closest(OTHER_CONTROL)) return 'control';
+    return t === button ? 'button' : 'page';
   };
 
   button.addEventListener('pointerdown', (ev) => {
-    if (pointerId !== null || !isActive()) return;
-    if (ev.pointerType === 'mouse' && ev.button !== 0) return;
-    ev.preventDefault(); // no focus-steal scroll, no emulated mouse events
-    if (handsFree()) {
-      toggle();
-      return;
-    }
-    pointerId = ev.pointerId;
-    try {
-      button.setPointerCapture(ev.pointerId);
-    } catch {
-      // the pointer is already gone: the up event will not come either
-      pointerId = null;
-      return;
-    }
-    sync();
+    run(input.pointerDown({
+      id: ev.pointerId, isMouse: ev.pointerType === 'mouse', mouseButton: ev.button, active: isActive(), handsFree: handsFree(),
+    }), ev);
   });
-  const up = (ev) => {
-    if (ev.pointerId !== pointerId) return;
-    pointerId = null;
-    sync();
-  };
+  const up = (ev) => run(input.pointerUp(ev.pointerId), ev);
   button.addEventListener('pointerup', up);
   button.addEventListener('pointercancel', up);
   button.addEventListener('lostpointercapture', up);
   button.addEventListener('contextmenu', (ev) => ev.preventDefault());
 
   document.addEventListener('keydown', (ev) => {
-    if (ev.code !== 'Space' || ev.ctrlKey || ev.metaKey || ev.altKey || !isActive()) return;
-    const t = ev.target;
-    if (t instanceof Element && t.closest(TYPING)) return; // typing a name, not talking
-    // Space on another button or link activates it; leave it alone.
-    if (t instanceof Element && t !== button && t.closest('button, a[href], summary')) return;
-    ev.preventDefault(); // no page scroll, and no click on the talk button
-    if (ev.repeat || space) return; // held keys repeat: one press is one turn
-    if (handsFree()) {
-      toggle();
-      return;
-    }
-    space = true;
-    sync();
+    run(input.keyDown({
+      code: ev.code, ctrlKey: ev.ctrlKey, metaKey: ev.metaKey, altKey: ev.altKey, repeat: ev.repeat,
+      target: targetOf(ev.target), active: isActive(), handsFree: handsFree(),
+    }), ev);
   });
-  document.addEventListener('keyup', (ev) => {
-    if (ev.code !== 'Space' || !space) return;
-    ev.preventDefault();
-    space = false;
-    sync();
+  document.addEventListener('keyup', (ev) => run(input.keyUp({ code: ev.code }), ev));
+
+  addEventListener('blur', (ev) => run(input.blur(), ev));
+  document.addEventListener('visibilitychange', (ev) => {
+    if (document.visibilityState === 'hidden') run(input.release(), ev);
   });
 
-  // A held key's keyup goes elsewhere once the window loses focus; a latch
-  // has no up to lose, so hands-free talking survives a click elsewhere.
-  addEventListener('blur', () => {
-    if (!latched) release();
-  });
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') release();
-  });
-
-  return { release, isDown: () => down };
+  return {
+    release: () => run(input.release(), null),
+    modeSwitched: () => run(input.modeSwitched(), null),
+    isDown: () => input.isDown,
+  };
 }

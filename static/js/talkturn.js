@@ -1,0 +1,251 @@
+// The talk turn: what the talk button, the server's floor messages and the
+// connection mean for the microphone. A pure state machine: step(event)
+// changes the state and returns the effects for the caller (session.js) to
+// perform; it touches no DOM, socket or timer, and time comes in on the
+// events that need it (now, from performance.now()).
+//
+// It mirrors the Go member's floor logic, client/floor.go: the holder is
+// tracked from joined.floor, floor_granted and floor_released only, and the
+// mic is live only while we hold the floor (Holding there, holding here).
+// Change one, look at the other.
+//
+// Events in (step({ type, ... })):
+//   press { open }       the button went down and is held (a finger, Space)
+//   latch { open }       the button went down by a hands-free tap
+//   release              the button came up (the user, a hidden page, Leave)
+//   joined { self, floor, now }  in the room on a (new) signaling connection
+//   ready { open }       media set up on that connection: a held button asks again
+//   lost                 the connection is gone (dropped, failed, moved, left)
+//   link { up }          the media path or the network came and went while the
+//                        signaling connection stayed: the button shows it, the
+//                        turn goes on (a hiccup ends nothing)
+//   granted { member, id, deadlineMs, now }  floor_granted
+//   released { member }  floor_released for any reason but the talk limit
+//   limit { member }     floor_released with reason timeout: the talk limit
+//   busy { id }          floor_busy for our request
+//   refused { id }       an error answering our request
+//   left { member }      member_left: a holder who left holds nothing
+//   blocked              the send watchdog switched the mic off for good
+// `open` says whether the signaling socket can send right now.
+//
+// Effects out (arrays of):
+//   { type: 'send', message }   floor_request (with an id) or floor_release
+//   { type: 'mic', on }         switch the microphone track
+//   { type: 'chirp', sound }    'start' | 'end' | 'busy'
+//   { type: 'buzz', ms }        a short vibration with the start chirp
+//   { type: 'announce', text }  a notice for the live region
+
+// How long the phone vibrates when a turn starts: felt, not a buzz.
+export const START_BUZZ_MS = 30;
+
+export const LIMIT_TAP = 'Your talk time ran out. Tap again to go on.';
+export const LIMIT_HOLD = 'Your talk time ran out. Let go and press again to go on.';
+
+const NO_FLOOR = Object.freeze({ holder: null, deadline: 0 });
+
+export class TalkTurn {
+  #nextId;
+  #self = null;
+  #floor = NO_FLOOR;
+  #joined = false; // in the room on the current connection
+  #linkUp = false; // the media path is up (or the server carries none) and the browser is online
+  #blocked = false; // the send watchdog stopped the mic
+
+  #want = false; // the button is down
+  #reqId = 0; // our floor_request not yet answered or granted
+  #holding = false; // the floor is ours and the mic is live
+  // Hands-free: the button went down by a tap (latch). A turn that ends
+  // without the user's tap - refused, out of time, taken away, or cut by a
+  // lost connection - ends the latch and the wish for the floor: nothing
+  // asks again by itself. (A held button does ask again after a reconnect:
+  // a finger is still on it.) A hiccup of the link ends nothing.
+  #latched = false;
+
+  /** nextId() gives a fresh request id on the current signaling connection. */
+  constructor({ nextId }) {
+    this.#nextId = nextId;
+  }
+
+  /** step applies one event and returns the effects to perform, in order. */
+  step(ev) {
+    const out = [];
+    switch (ev.type) {
+      case 'press':
+      case 'latch':
+        this.#press(ev.type === 'latch', ev.open, out);
+        break;
+      case 'release':
+        this.#release(out);
+        break;
+      case 'joined':
+        this.#self = ev.self;
+        this.#joined = true;
+        this.#floor = ev.floor ? { holder: ev.floor.holder, deadline: ev.now + ev.floor.deadline_ms } : NO_FLOOR;
+        break;
+      case 'ready':
+        this.#resume(ev.open, out);
+        break;
+      case 'lost':
+        this.#lost(out);
+        break;
+      case 'link':
+        this.#linkUp = ev.up;
+        break;
+      case 'granted':
+        this.#granted(ev, out);
+        break;
+      case 'released':
+      case 'limit':
+        this.#released(ev.member, ev.type === 'limit', out);
+        break;
+      case 'busy':
+        if (this.#answers(ev.id)) this.#refused(this.#want, out);
+        break;
+      case 'refused':
+        if (this.#answers(ev.id)) this.#refused(true, out);
+        break;
+      case 'left':
+        if (this.#floor.holder === ev.member) this.#floor = NO_FLOOR;
+        break;
+      case 'blocked':
+        this.#blocked = true;
+        this.#holding = false;
+        out.push(mic(false));
+        break;
+      default:
+        throw new Error(`talkturn: unknown event ${ev.type}`);
+    }
+    return out;
+  }
+
+  /** view is what the button and the room list show. */
+  view() {
+    const holder = this.#floor.holder;
+    let talk = 'idle';
+    if (!this.#joined || !this.#linkUp || this.#blocked) talk = 'offline';
+    else if (this.#holding) talk = 'talking';
+    else if (this.#reqId) talk = 'requesting';
+    else if (holder && holder !== this.#self) talk = 'busy';
+    return {
+      talk,
+      latched: this.#latched,
+      holder,
+      mine: !!holder && holder === this.#self,
+      deadline: this.#floor.deadline,
+    };
+  }
+
+  /** blocked: the send watchdog stopped the mic; only a new session talks again. */
+  get blocked() {
+    return this.#blocked;
+  }
+
+  #press(latch, open, out) {
+    this.#want = true;
+    this.#latched = latch;
+    if (!this.#joined || !open || this.#blocked) {
+      out.push(chirp('busy'));
+      // A held button asks once connected (ready); a tap on a dead
+      // connection is refused, not kept for later.
+      if (this.#latched) this.#endLatch();
+      return;
+    }
+    if (this.#holding || this.#reqId) return;
+    this.#request(out);
+  }
+
+  // The button is still down on a new connection (the old one was lost
+  // mid-talk, or it was pressed while reconnecting): ask as a fresh press
+  // would; the server forgot the old turn with the old member.
+  #resume(open, out) {
+    if (!this.#want || this.#holding || this.#reqId || this.#blocked || !this.#joined || !open) return;
+    this.#request(out);
+  }
+
+  #request(out) {
+    this.#reqId = this.#nextId();
+    out.push({ type: 'send', message: { type: 'floor_request', id: this.#reqId } });
+  }
+
+  #release(out) {
+    const wanted = this.#want;
+    this.#want = false;
+    this.#latched = false;
+    if (!wanted) return;
+    const asked = this.#holding || this.#reqId;
+    if (this.#holding) {
+      // Silence at once; the server's floor_released follows.
+      this.#holding = false;
+      out.push(mic(false), chirp('end'));
+    }
+    if (asked) out.push({ type: 'send', message: { type: 'floor_release' } });
+    this.#reqId = 0;
+  }
+
+  // A lost connection ends the turn: the server forgets it with the member.
+  #lost(out) {
+    if (this.#latched) this.#endLatch();
+    if (this.#holding) out.push(chirp('end'));
+    out.push(mic(false));
+    this.#holding = false;
+    this.#reqId = 0;
+    this.#joined = false;
+    this.#floor = NO_FLOOR;
+  }
+
+  #granted({ member, id, deadlineMs, now }, out) {
+    this.#floor = { holder: member, deadline: now + (deadlineMs ?? 0) };
+    if (member !== this.#self) return;
+    // Only the grant of our latest request turns the mic on: after a quick
+    // press-release-press, the first grant is already being released.
+    const ours = !id || id === this.#reqId;
+    if (this.#want && ours && !this.#blocked && !this.#holding) {
+      this.#holding = true;
+      out.push(mic(true), chirp('start'), { type: 'buzz', ms: START_BUZZ_MS });
+    }
+    if (ours) this.#reqId = 0;
+  }
+
+  #released(member, limit, out) {
+    if (this.#floor.holder === member) this.#floor = NO_FLOOR;
+    if (member !== this.#self) return;
+    const tapped = this.#latched; // a hands-free turn: the notice says tap, not let go
+    if (this.#holding) {
+      this.#holding = false;
+      out.push(mic(false), chirp('end'));
+      // Taken from a turn we held, for whatever reason: not our tap (a tap
+      // off clears the latch and holding first, and a quick tap off and on
+      // again must not be ended by the first turn's late release).
+      if (this.#latched) this.#endLatch();
+    }
+    if (limit) {
+      // Let go and press again to go on: never re-grab the floor by itself.
+      this.#want = false;
+      out.push({ type: 'announce', text: tapped ? LIMIT_TAP : LIMIT_HOLD });
+    }
+  }
+
+  // answers: an answer to our outstanding request (not to an older one).
+  #answers(id) {
+    if (!id || id !== this.#reqId) return false;
+    this.#reqId = 0;
+    return true;
+  }
+
+  // refused: our request was turned down; busy chirps only if the button is
+  // still down (a refusal of a request already let go says nothing).
+  #refused(audible, out) {
+    if (audible) out.push(chirp('busy'));
+    if (this.#latched) this.#endLatch();
+  }
+
+  // endLatch ends a hands-free turn the user did not end: the button comes
+  // up (the UI follows view().latched) and nothing wants the floor.
+  #endLatch() {
+    this.#latched = false;
+    this.#want = false;
+  }
+}
+
+const mic = (on) => ({ type: 'mic', on });
+const chirp = (sound) => ({ type: 'chirp', sound });
