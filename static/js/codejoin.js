@@ -5,7 +5,7 @@
 // messages, turns the code into the room secret S. The PAKE modules and the
 // curve library are loaded only here, when someone actually joins by code.
 
-import { Signaling } from './signaling.js';
+import { Signaling, socketURL } from './signaling.js';
 import { fromBase64url, toBase64url } from './e2ee/encoding.js';
 import { knockEnded, knockRefused, proofRejected } from './codeoutcome.js';
 
@@ -40,7 +40,8 @@ export async function secretFromCode(typed, opts = {}) {
   const inbox = [];
   let wake = () => {};
   const sig = new Signaling({
-    ...(opts.url ? { url: opts.url } : {}),
+    // The nameplate routes the knock to the node that minted it (cluster).
+    url: opts.url || socketURL(location, { nameplate: parsed.nameplate }),
     onMessage: (m) => {
       if (m.type === 'knock_data' || m.type === 'knock_done') {
         inbox.push(m);

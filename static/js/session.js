@@ -8,7 +8,7 @@ import { startE2EE } from './e2ee/attach.js';
 import { SECRET_SIZE, deriveRoomKeys, newSecret } from './e2ee/keys.js';
 import { openJSON, sealJSON } from './e2ee/blob.js';
 import { fromBase64url, toBase64url } from './e2ee/encoding.js';
-import { CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling } from './signaling.js';
+import { CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling, socketURL } from './signaling.js';
 import { MediaLink } from './media.js';
 import { KnockAnswerer, roomCode } from './codejoin.js';
 import { BlobResender } from './blobretry.js';
@@ -124,6 +124,8 @@ export class RoomSession {
       return;
     }
     const sig = new Signaling({
+      // The room id routes this connection to the room's node in a cluster.
+      url: socketURL(location, { room: toBase64url(this.#keys.roomId) }),
       onMessage: (m) => gen === this.#gen && this.#onMessage(m),
       onClose: (ev) => gen === this.#gen && this.#lost(ev.code),
     });

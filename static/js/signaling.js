@@ -28,8 +28,23 @@ export class SignalError extends Error {
   }
 }
 
-export function socketURL(loc = location) {
-  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+// Routing keys (docs/cluster.md): a load balancer in front of several nodes
+// sends each connection to the node that holds its room by the URL alone,
+// because the room travels only inside messages it cannot read. The server
+// sees the room id in create/join/resume and the nameplate in knock anyway,
+// and refuses a message naming another room than the URL did.
+export const ROUTE_ROOM = 'r'; // the room id, base64url: create, join, resume
+export const ROUTE_NAMEPLATE = 'np'; // a typed code's nameplate: knock
+
+/**
+ * socketURL is the signaling endpoint of the page's own origin, with one
+ * routing key when given: { room } (base64url room id) or { nameplate }.
+ */
+export function socketURL(loc = location, { room = '', nameplate = '' } = {}) {
+  const base = `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+  if (room) return `${base}?${ROUTE_ROOM}=${encodeURIComponent(room)}`;
+  if (nameplate) return `${base}?${ROUTE_NAMEPLATE}=${encodeURIComponent(nameplate)}`;
+  return base;
 }
 
 export class Signaling {
