@@ -33,6 +33,10 @@ type Config struct {
 	// Listen joins listen-only: the server refuses it the floor and never
 	// forwards what it sends.
 	Listen bool
+	// NoMedia makes a signaling-only member: it enters the room and trades
+	// hellos but never opens a PeerConnection. Load and cluster tests hold
+	// thousands of members this way, where media would only cost CPU.
+	NoMedia bool
 	// Record keeps every packet the floor track delivers (Packets), for
 	// tests that check sequence numbers and timestamps. Off, only counters
 	// are kept.
@@ -139,7 +143,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	api := cfg.API
-	if api == nil {
+	if api == nil && !cfg.NoMedia {
 		if api, err = NewAPI(loopbackURL(cfg.URL)); err != nil {
 			return nil, err
 		}

@@ -65,6 +65,9 @@ func (c *Client) afterEnter(ctx context.Context) error {
 	if err := c.sendHello(""); err != nil {
 		return err
 	}
+	if c.cfg.NoMedia {
+		return nil
+	}
 	if err := c.startMedia(ctx); err != nil {
 		return fmt.Errorf("client: media: %w", err)
 	}
