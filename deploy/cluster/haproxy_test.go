@@ -254,13 +254,16 @@ func (n *stubNode) kill() { n.srv.Close() }
 
 // runningHAProxy is haproxy started by a test, with its runtime API.
 type runningHAProxy struct {
-	env haproxyEnv
-	url string
+	env  haproxyEnv
+	url  string
+	proc *os.Process // in master-worker mode (-W), the master: SIGUSR2 reloads
 }
 
+// startHAProxy runs haproxy.cfg in the foreground, in master-worker mode as
+// Debian's service runs it.
 func startHAProxy(t *testing.T, env haproxyEnv) *runningHAProxy {
 	t.Helper()
-	cmd := exec.Command(haproxyPath(t), "-db", "-f", "haproxy.cfg")
+	cmd := exec.Command(haproxyPath(t), "-W", "-db", "-f", "haproxy.cfg")
 	cmd.Env = env.environ()
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -274,7 +277,7 @@ func startHAProxy(t *testing.T, env haproxyEnv) *runningHAProxy {
 			t.Logf("haproxy said:\n%s", out)
 		}
 	})
-	return &runningHAProxy{env: env, url: "http://" + env.bind}
+	return &runningHAProxy{env: env, url: "http://" + env.bind, proc: cmd.Process}
 }
 
 // runtime sends one command to the runtime API's admin socket.

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"regexp"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -285,4 +287,65 @@ func randInt(n int) int {
 		v = -v
 	}
 	return v % n
+}
+
+// TestHAProxyReloadKeepsStickTable: a reload (SIGUSR2 to the master, what
+// `systemctl reload haproxy` does) hands the stick table to the new worker
+// through the local peer, so rooms that moved stay where they are; but not
+// in the first seconds after the worker started.
+func TestHAProxyReloadKeepsStickTable(t *testing.T) {
+	c := startCluster(t)
+	ids := roomIDs(200)
+	before := c.place(t, ids)
+	old := c.lb.stickEntries(t)
+	if len(old) != len(ids) {
+		t.Fatalf("%d stick entries for %d rooms", len(old), len(ids))
+	}
+	// A worker hands its table on only once its own resync phase is over
+	// (about 5 s after it started: measured, a reload before then passed
+	// nothing on).
+	waitStart := time.Now()
+	for !strings.Contains(c.lb.runtime(t, "show peers"), "resync_timeout=<PAST>") {
+		if time.Since(waitStart) > 15*time.Second {
+			t.Fatalf("the peers section never finished its resync:\n%s", c.lb.runtime(t, "show peers"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("resync phase over %v after the rooms were placed", time.Since(waitStart).Round(100*time.Millisecond))
+	oldWorker := c.lb.workerPID(t)
+	if err := c.lb.proc.Signal(syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for c.lb.workerPID(t) == oldWorker {
+		if time.Now().After(deadline) {
+			t.Fatal("no new worker after SIGUSR2")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The new worker's table, once the old one has pushed it.
+	var kept map[string]string
+	for {
+		kept = c.lb.stickEntries(t)
+		if len(kept) >= len(ids) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("reload: %d of %d stick entries in the new worker", len(kept), len(ids))
+	for id, node := range before {
+		if kept[id] != node {
+			t.Fatalf("after the reload room %s's entry is %q, want %s", id, kept[id], node)
+		}
+	}
+}
+
+// workerPID returns the pid of the worker answering the runtime API.
+func (h *runningHAProxy) workerPID(t *testing.T) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^Pid: (\d+)`).FindStringSubmatch(h.runtimeRetry(t, "show info"))
+	if m == nil {
+		t.Fatal("show info has no Pid")
+	}
+	return m[1]
 }
