@@ -84,18 +84,29 @@ func TestRouteMismatchRefused(t *testing.T) {
 	owner := ts.dial(t) // no key: a single-node client
 	jo := owner.create(other, 1)
 
-	c := ts.dialRoute(t, "r="+named.room)
-	c.send(map[string]any{"type": "create", "id": 1, "room": other.room, "verifier": other.verifier})
-	c.expectError(codeRouteMismatch, 1)
+	// refused sends each message, numbered from 1, and expects route_mismatch.
+	refused := func(c *client, msgs ...map[string]any) {
+		t.Helper()
+		for i, m := range msgs {
+			m["id"] = i + 1
+			c.send(m)
+			c.expectError(codeRouteMismatch, uint32(i+1))
+		}
+	}
 	fresh := newSecrets()
-	c.send(map[string]any{"type": "create", "id": 2, "room": fresh.room, "verifier": fresh.verifier})
-	c.expectError(codeRouteMismatch, 2)
-	c.send(map[string]any{"type": "join", "id": 3, "room": other.room, "auth": other.auth})
-	c.expectError(codeRouteMismatch, 3)
-	c.send(map[string]any{"type": "resume", "id": 4, "room": other.room, "resume": b64.EncodeToString(make([]byte, 32))})
-	c.expectError(codeRouteMismatch, 4)
-	c.send(map[string]any{"type": "knock", "id": 5, "nameplate": jo.Nameplate, "data": "AQ"})
-	c.expectError(codeRouteMismatch, 5)
+	createFresh := func() map[string]any {
+		return map[string]any{"type": "create", "room": fresh.room, "verifier": fresh.verifier}
+	}
+	joinOther := func() map[string]any { return map[string]any{"type": "join", "room": other.room, "auth": other.auth} }
+
+	c := ts.dialRoute(t, "r="+named.room)
+	refused(c,
+		map[string]any{"type": "create", "room": other.room, "verifier": other.verifier},
+		createFresh(),
+		joinOther(),
+		map[string]any{"type": "resume", "room": other.room, "resume": b64.EncodeToString(make([]byte, 32))},
+		map[string]any{"type": "knock", "nameplate": jo.Nameplate, "data": "AQ"},
+	)
 	owner.ping(2) // no member_joined, no knock came first
 	if rooms := ts.metric(t, "sotto_rooms"); rooms != "1" {
 		t.Fatalf("sotto_rooms %s after refused creates, want 1", rooms)
@@ -104,13 +115,11 @@ func TestRouteMismatchRefused(t *testing.T) {
 	c.create(named, 6)
 
 	n := ts.dialRoute(t, "np="+jo.Nameplate)
-	n.send(map[string]any{"type": "join", "id": 1, "room": other.room, "auth": other.auth})
-	n.expectError(codeRouteMismatch, 1)
-	n.send(map[string]any{"type": "create", "id": 2, "room": fresh.room, "verifier": fresh.verifier})
-	n.expectError(codeRouteMismatch, 2)
-	wrong := "9" + jo.Nameplate
-	n.send(map[string]any{"type": "knock", "id": 3, "nameplate": wrong, "data": "AQ"})
-	n.expectError(codeRouteMismatch, 3)
+	refused(n,
+		joinOther(),
+		createFresh(),
+		map[string]any{"type": "knock", "nameplate": "9" + jo.Nameplate, "data": "AQ"},
+	)
 	owner.ping(3)
 	if got := ts.metric(t, `sotto_rejections_total{reason="route_mismatch"}`); got != "8" {
 		t.Fatalf("route_mismatch counted %s times, want 8", got)
