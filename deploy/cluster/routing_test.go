@@ -14,6 +14,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sotto/internal/b64url"
+	"sotto/internal/haproxy"
+	"sotto/room"
 )
 
 // What these tests establish about haproxy.cfg, with stub nodes (the
@@ -261,12 +265,27 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 		t.Errorf("n0 got %d of 300 new rooms after it came back, want about 100", fresh["n0"])
 	}
 
-	// A node forgets a room that emptied, over the nodes' (operator) socket:
-	// the room's next create goes to its place on the ring, n0.
+	// A node forgets a room that emptied, over the nodes' (operator) socket,
+	// with the forgetter a node uses: the room's next create goes to its
+	// place on the ring, n0.
 	forget := strings.TrimPrefix(c.lb.env.forget, "ipv4@")
+	f, err := haproxy.NewForgetter("tcp://"+forget, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
 	id := lost[0]
-	if out := runtimeAt(t, "tcp", forget, "clear table nodes key "+id); strings.TrimSpace(out) != "" {
-		t.Fatalf("clear table: %q", out)
+	var rid room.ID
+	if !b64url.DecodeFixed(rid[:], id) {
+		t.Fatal("bad room id")
+	}
+	result := make(chan string, 1)
+	f.Forget(rid, func(r string) { result <- r })
+	if r := <-result; r != haproxy.ResultOK {
+		t.Fatalf("forget: %s", r)
+	}
+	if _, still := c.lb.stickEntries(t)[id]; still {
+		t.Fatal("the forgotten room is still in the stick table")
 	}
 	if node := c.room(t, id); node != "n0" {
 		t.Errorf("a forgotten room of n0 went to %s, want n0", node)
