@@ -57,10 +57,7 @@ func haproxyVars(t *testing.T) []string {
 // it listens, the nodes trust HAProxy's address and forget rooms at its
 // runtime socket, and each node's voice port is its own.
 func TestClusterCompose(t *testing.T) {
-	compose, err := exec.LookPath("docker-compose")
-	if err != nil {
-		t.Fatal("docker-compose not found: run `make deps` (Debian package docker-compose)")
-	}
+	compose := tool(t, "docker-compose", "docker-compose")
 	run := func(env ...string) (string, error) {
 		cmd := exec.Command(compose, "-f", "compose.yaml", "config")
 		cmd.Env = append(os.Environ(), env...)

@@ -26,16 +26,18 @@ import (
 	"time"
 )
 
-// haproxyPath returns the haproxy binary `make deps` installs, failing
-// (never skipping) when it is missing.
-func haproxyPath(t *testing.T) string {
+// tool returns the path of a tool `make deps` installs, failing (never
+// skipping) when it is missing.
+func tool(t *testing.T, name, pkg string) string {
 	t.Helper()
-	p, err := exec.LookPath("haproxy")
+	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatal("haproxy not found: run `make deps` (Debian package haproxy)")
+		t.Fatalf("%s not found: run `make deps` (Debian package %s)", name, pkg)
 	}
 	return p
 }
+
+func haproxyPath(t *testing.T) string { return tool(t, "haproxy", "haproxy") }
 
 // freeAddr returns a loopback address with a port free a moment ago.
 func freeAddr(t *testing.T) string {
