@@ -33,7 +33,7 @@ TOOLS=(
 	"systemd-analyze|systemd|deploy TestSystemdUnit: systemd-analyze verify"
 	"docker-compose|docker-compose|deploy TestCompose, deploy/cluster TestClusterCompose: the compose files against their schema"
 	"promtool|prometheus|deploy TestPrometheusRules, TestGrafanaDashboard: rules and PromQL"
-	"haproxy|haproxy|deploy/cluster TestHAProxyConfigValid, TestHAProxyRoutesRooms: haproxy.cfg, checked and run"
+	"haproxy|haproxy|deploy/cluster TestHAProxyConfigValid, TestHAProxyRoutesRooms, TestHAProxyReloadKeepsStickTable: haproxy.cfg, checked and run"
 )
 
 # Pinned npm packages, "name@version", installed into .deps/node/.
