@@ -50,6 +50,7 @@ check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy/cluster/k8scheck && $(GO) vet ./...
 	bash scripts/vendor.sh --check
 
 # staticcheck from the Go module proxy. govulncheck is not here: its database
@@ -59,6 +60,8 @@ lint:
 
 gotest:
 	$(GO) test -race -count=1 -p 1 ./...
+	# A module of its own (the Kubernetes API types stay out of go.mod): ./... skips it.
+	cd deploy/cluster/k8scheck && $(GO) test -count=1 ./...
 
 jstest:
 	$(NODE) --test e2ee/jstest/ pake/jstest/ signal/jstest/ static/jstest/

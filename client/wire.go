@@ -117,6 +117,9 @@ var (
 	ErrRemoved     = &Error{Code: "removed"}
 	ErrNoSuchKnock = &Error{Code: "no_such_knock"}
 	ErrBadAuth     = &Error{Code: "bad_auth"}
+	// ErrRouteMismatch: the request named another room or nameplate than
+	// the connection's URL (/ws?r=, ?np=) did.
+	ErrRouteMismatch = &Error{Code: "route_mismatch"}
 )
 
 // ErrClosed is returned once the client or its connection is closed.

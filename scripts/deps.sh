@@ -31,8 +31,9 @@ TOOLS=(
 	"strace|strace|TestMemoryOnlyBinary: every file the server opens"
 	"zbarimg|zbar-tools|termqr TestDecodes: the terminal QR code scans"
 	"systemd-analyze|systemd|deploy TestSystemdUnit: systemd-analyze verify"
-	"docker-compose|docker-compose|deploy TestCompose: the compose file against its schema"
+	"docker-compose|docker-compose|deploy TestCompose, deploy/cluster TestClusterCompose: the compose files against their schema"
 	"promtool|prometheus|deploy TestPrometheusRules, TestGrafanaDashboard: rules and PromQL"
+	"haproxy|haproxy|deploy/cluster TestHAProxyConfigValid, TestHAProxyRoutesRooms, TestHAProxyReloadKeepsStickTable: haproxy.cfg, checked and run"
 )
 
 # Pinned npm packages, "name@version", installed into .deps/node/.

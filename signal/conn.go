@@ -39,6 +39,7 @@ type conn struct {
 	s       *Server
 	ws      *websocket.Conn
 	ipKey   netip.Prefix
+	route   route // what the URL named: the only room or nameplate this connection may name
 	limiter *rate.Limiter
 	q       sendQueue
 
@@ -81,11 +82,12 @@ type conn struct {
 	mediaCtx   context.Context
 }
 
-func newConn(s *Server, ws *websocket.Conn, ipKey netip.Prefix) *conn {
+func newConn(s *Server, ws *websocket.Conn, ipKey netip.Prefix, rt route) *conn {
 	return &conn{
 		s:          s,
 		ws:         ws,
 		ipKey:      ipKey,
+		route:      rt,
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
 		q:          newSendQueue(s.cfg.SendQueue),
 		closing:    make(chan struct{}),

@@ -43,10 +43,15 @@ func (c *conn) handle(m *inMsg) {
 }
 
 // mayEnter checks what create, join and resume need before the registry is
-// asked anything: a connection outside any room.
+// asked anything: a connection outside any room, whose URL named this room
+// or none (route.go).
 func (c *conn) mayEnter(m *inMsg) bool {
 	if c.inRoom {
 		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room; leave it first"})
+		return false
+	}
+	if !c.route.allowsRoom(m.Room) {
+		c.fail(m.ID, routeMismatch)
 		return false
 	}
 	return true

@@ -103,18 +103,20 @@ type knockTable struct {
 	addrs     map[netip.Prefix]*knockAddr
 	failures  bucket // reserved by each knock past step 1: see KnockFailureRate
 	now       func() time.Time
-	addrBurst int // Config.KnockAddrBurst
+	addrBurst int           // Config.KnockAddrBurst, this node's share (cluster.go)
+	addrEvery time.Duration // KnockAddrEvery, this node's share
 	sweeper   sweeptimer.Timer
 }
 
-func newKnockTable(addrBurst int, now func() time.Time) *knockTable {
+func newKnockTable(lim knockLimits, now func() time.Time) *knockTable {
 	return &knockTable{
 		now:       now,
 		byID:      make(map[string]*knock),
 		perRoom:   make(map[string]int),
 		addrs:     make(map[netip.Prefix]*knockAddr),
-		failures:  newBucket(KnockFailureRate, KnockFailureBurst, now()),
-		addrBurst: addrBurst,
+		failures:  newBucket(lim.failureRate, lim.failureBurst, now()),
+		addrBurst: lim.addrBurst,
+		addrEvery: lim.addrEvery,
 	}
 }
 
@@ -127,7 +129,7 @@ func (kt *knockTable) allowAddr(key netip.Prefix, now time.Time) bool {
 		if len(kt.addrs) >= maxKnockAddrs && kt.sweepLocked(now) >= maxKnockAddrs {
 			return false
 		}
-		a = &knockAddr{lim: rate.NewLimiter(rate.Every(KnockAddrEvery), kt.addrBurst)}
+		a = &knockAddr{lim: rate.NewLimiter(rate.Every(kt.addrEvery), kt.addrBurst)}
 		kt.addrs[key] = a
 		kt.sweeper.ArmLocked(&kt.mu, addrTableSweep, func() int { return kt.sweepLocked(kt.now()) })
 	}
@@ -204,6 +206,9 @@ func (c *conn) knock(m *inMsg) {
 		return
 	case c.inRoom:
 		c.fail(m.ID, &protoError{codeAlreadyInRoom, "this connection is already in a room"})
+		return
+	case !c.route.allowsKnock(m.Nameplate):
+		c.fail(m.ID, routeMismatch)
 		return
 	case kt.forJoiner(c) != nil:
 		c.fail(m.ID, &protoError{codeKnockPending, "this connection is already joining by code; wait for it to end"})

@@ -88,6 +88,11 @@ const (
 	// clears when one of them is left, or a dropped member's resume grace
 	// ends.
 	codeTooManyRooms = "too_many_rooms"
+	// codeRouteMismatch: a create, join or resume for a room other than the
+	// one the connection's URL named (/ws?r=), or a knock at another
+	// nameplate than its /ws?np= (route.go). Refused before anything is
+	// looked up: it tells nothing, and costs no guess.
+	codeRouteMismatch = "route_mismatch"
 )
 
 // errorCodes is the fixed set of codes, for metrics labels.
@@ -97,7 +102,7 @@ var errorCodes = []string{
 	codeListenOnly, codeNotHolder, codeNoSuchMember, codeBlobTooLarge, codeTryLater,
 	codeMediaUnavailable, codeInternal, codeTokenMissing, codeTokenInvalid, codeTokenExpired,
 	codeTokenReplayed, codeRoleNotAllowed, codeRemoved, codeKnockPending, codeNoSuchKnock,
-	codeBadResume, codeTooManyRooms,
+	codeBadResume, codeTooManyRooms, codeRouteMismatch,
 }
 
 // protoError is a failure the client is told about in an error message. msg
@@ -369,7 +374,7 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 		}
 		m.Data = s
 	case fNameplate:
-		if len(s) < room.MinNameplateDigits || len(s) > room.MaxNameplateDigits || !allDigits(s) {
+		if !validNameplate(s) {
 			return badMessage(fmt.Sprintf(`field "nameplate" must be %d to %d digits`, room.MinNameplateDigits, room.MaxNameplateDigits))
 		}
 		m.Nameplate = s

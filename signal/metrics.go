@@ -14,6 +14,7 @@ const (
 	reasonTooBig       = "too_big"           // close 1009
 	reasonTooSlow      = "too_slow"          // close 4008
 	reasonFlooding     = "flooding"          // close 1008
+	reasonBadRoute     = "bad_route"         // HTTP 400: a malformed (or, with RequireRoute, missing) routing key
 )
 
 // invalidType labels messages that could not be decoded.
@@ -30,7 +31,7 @@ type serverMetrics struct {
 func newServerMetrics(r *metrics.Registry) serverMetrics {
 	reasons := append([]string{
 		reasonOrigin, reasonPerIPCap, reasonCooldown, reasonShuttingDown, reasonHandshake,
-		reasonVersion, reasonTooBig, reasonTooSlow, reasonFlooding,
+		reasonVersion, reasonTooBig, reasonTooSlow, reasonFlooding, reasonBadRoute,
 	}, errorCodes...)
 	m := serverMetrics{
 		connections: r.Counter("sotto_connections_total", "WebSocket connections accepted."),

@@ -79,6 +79,22 @@ type Config struct {
 	// the room secret is enough.
 	Admit AdmitFunc
 
+	// RequireRoute refuses (HTTP 400) a WebSocket whose URL names neither a
+	// room (/ws?r=) nor a nameplate (/ws?np=): a node of a cluster, where a
+	// connection without a key could be sent anywhere and then create a
+	// room on a node its client chose. False, as on a single node: a
+	// connection without a key may name any room, as before keys existed
+	// (old clients). A key that is present is always checked (route.go).
+	RequireRoute bool
+
+	// ClusterSize is how many nodes share the guessing budgets (N of
+	// --cluster-size): each budget that bounds guessing (failed joins and
+	// knocks, per address and server-wide) is divided by it, so that the
+	// odds docs/security.md publishes hold for the whole cluster however an
+	// attacker spreads its guesses over the nodes. 0 or 1: one node. See
+	// divideBudgets.
+	ClusterSize int
+
 	// now is the clock of the flood cooldowns and of the failed-join and
 	// knock budgets; nil means time.Now. Tests
 	// set it to move time on without waiting.
@@ -168,6 +184,7 @@ func NewServer(cfg Config) *Server {
 		panic("signal: Config.Registry is required")
 	}
 	cfg.setDefaults()
+	knockLimits := cfg.divideBudgets()
 	s := &Server{
 		cfg:       cfg,
 		reg:       cfg.Registry,
@@ -176,7 +193,7 @@ func NewServer(cfg Config) *Server {
 		origins:   make(map[string]bool),
 		guesses:   newGuessBudget(&cfg),
 		blobs:     newBlobBudget(&cfg),
-		knocks:    newKnockTable(cfg.KnockAddrBurst, cfg.now),
+		knocks:    newKnockTable(knockLimits, cfg.now),
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[netip.Prefix]int),
 		cooldowns: make(map[netip.Prefix]cooldown),
@@ -215,6 +232,11 @@ func NewServer(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.originAllowed(r) {
 		s.refuse(w, http.StatusForbidden, reasonOrigin, "origin not allowed")
+		return
+	}
+	rt, ok := s.routeOf(r)
+	if !ok {
+		s.refuse(w, http.StatusBadRequest, reasonBadRoute, "bad routing key in the URL")
 		return
 	}
 	key := s.clientKey(r)
@@ -259,7 +281,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.releaseIP(key)
 		return
 	}
-	c := newConn(s, ws, key)
+	c := newConn(s, ws, key, rt)
 	s.mu.Lock()
 	if s.closed { // Shutdown began during the upgrade
 		s.mu.Unlock()
