@@ -82,6 +82,19 @@ func bidiDir() (driver, modules string) {
 	return filepath.Join(dir, "bidi", "driver.mjs"), filepath.Join(dir, "..", ".deps", "node", "node_modules")
 }
 
+// requireBiDiDeps finds the node binary and checks that puppeteer-core is in
+// modules, or says how to get them.
+func requireBiDiDeps(node, modules string) (string, error) {
+	nodeBin, err := exec.LookPath(node)
+	if err != nil {
+		return "", fmt.Errorf("the Firefox UI tests need node (run `make deps`): %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(modules, "puppeteer-core", "package.json")); err != nil {
+		return "", fmt.Errorf("the Firefox UI tests need puppeteer-core in %s (run `make deps`): %v", modules, err)
+	}
+	return nodeBin, nil
+}
+
 // StartFirefoxBiDi starts the driver and a headless firefox-esr in a fresh
 // profile. Both are killed when the test ends.
 func StartFirefoxBiDi(t testing.TB) *BiDiFirefox {
@@ -90,12 +103,9 @@ func StartFirefoxBiDi(t testing.TB) *BiDiFirefox {
 		t.Fatal(err)
 	}
 	driver, modules := bidiDir()
-	nodeBin, err := exec.LookPath("node")
+	nodeBin, err := requireBiDiDeps("node", modules)
 	if err != nil {
-		t.Fatalf("the Firefox UI tests need node (run `make deps`): %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(modules, "puppeteer-core", "package.json")); err != nil {
-		t.Fatalf("the Firefox UI tests need puppeteer-core in %s (run `make deps`): %v", modules, err)
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	tw, err := startTripwire()
