@@ -165,6 +165,9 @@ func (f *BiDiFirefox) read(stdout io.Reader) {
 	for lines.Scan() {
 		var r bidiReply
 		if err := json.Unmarshal(lines.Bytes(), &r); err != nil {
+			// Only replies belong on the driver's stdout: keep the stray
+			// line where a failure's message will show it.
+			fmt.Fprintf(f.stderr, "driver stdout, not a reply: %.200q\n", lines.Bytes())
 			continue
 		}
 		f.mu.Lock()

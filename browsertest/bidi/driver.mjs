@@ -5,17 +5,20 @@
 //   in:  {"id": 1, "op": "goto", "page": 1, "url": "http://127.0.0.1:1234/"}
 //   out: {"id": 1, "value": null}   or   {"id": 1, "error": "what went wrong"}
 //
-// One request at a time per page is what the Go side sends, but replies
-// carry the id so nothing depends on it. Puppeteer never downloads a
-// browser here: puppeteer-core has no download step, and the binary is the
-// system's (executablePath). When stdin closes (the test ended or died),
-// Firefox is closed and the script exits.
+// Replies carry their request's id, so requests may overlap. Puppeteer
+// never downloads a browser here: puppeteer-core has no download step, and
+// the binary is the system's (executablePath). When stdin closes (the test
+// ended or died), Firefox is closed and the script exits.
 //
 // Usage: node driver.mjs <node_modules folder that holds puppeteer-core>
+// Firefox's own output (with the pages' console) goes to stderr.
 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+
+// stdout carries the replies and nothing else.
+console.log = console.error;
 
 const modules = process.argv[2];
 if (!modules) {
@@ -97,11 +100,16 @@ const ops = {
       headless: true,
       extraPrefsFirefox: msg.prefs,
       env: msg.env,
-      dumpio: true, // Firefox's output (and the pages' console) on our stderr
+      // Not dumpio: it would put Firefox's output on stdout, among the
+      // replies. Firefox's output goes to stderr below instead.
+      dumpio: false,
       protocolTimeout: msg.timeoutMs,
       timeout: msg.timeoutMs,
     });
-    return { pid: browser.process()?.pid ?? 0, version: await browser.version() };
+    const proc = browser.process();
+    proc?.stdout?.pipe(process.stderr);
+    proc?.stderr?.pipe(process.stderr);
+    return { pid: proc?.pid ?? 0, version: await browser.version() };
   },
   async newPage() {
     // A fresh browser context per page: separate storage and service
