@@ -74,8 +74,8 @@ type bidiReply struct {
 	Error *string         `json:"error"`
 }
 
-// bidiDir is where driver.mjs lives, and deps is where `make deps` puts
-// node packages (the repository's .deps/node/node_modules).
+// bidiDir returns where driver.mjs lives, and modules, where `make deps`
+// puts node packages (the repository's .deps/node/node_modules).
 func bidiDir() (driver, modules string) {
 	_, self, _, _ := runtime.Caller(0)
 	dir := filepath.Dir(self)
@@ -121,7 +121,9 @@ func StartFirefoxBiDi(t testing.TB) *BiDiFirefox {
 	}
 	f := &BiDiFirefox{t: t, dir: dir, stderr: &syncbuf.Buffer{}, tripwire: tw, waiting: map[int]chan bidiReply{}, exited: make(chan struct{})}
 	f.node = exec.Command(nodeBin, driver, modules)
-	// Puppeteer's own variables: no download, ever, and no telemetry.
+	// Puppeteer's own variables: no browser download, ever (puppeteer-core
+	// has none, but the variable holds whatever else reads it), and no
+	// banner about headless mode in the output.
 	f.node.Env = append(os.Environ(), "PUPPETEER_SKIP_DOWNLOAD=1", "PUPPETEER_DISABLE_HEADLESS_WARNING=1")
 	f.node.Stderr = f.stderr
 	f.node.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -133,7 +133,14 @@ const ops = {
     return pageOf(msg).routes.get(msg.path)?.hits ?? 0;
   },
   async goto(msg) {
-    await pageOf(msg).page.goto(msg.url, { timeout: msg.timeoutMs });
+    try {
+      await pageOf(msg).page.goto(msg.url, { timeout: msg.timeoutMs });
+    } catch (err) {
+      // An invite link's fragment is the room's secret: never in a message.
+      const hash = new URL(msg.url).hash;
+      const text = String(err?.message ?? err);
+      throw new Error(hash.length > 1 ? text.replaceAll(hash, '#(fragment)') : text);
+    }
     return null;
   },
   async eval(msg) {
