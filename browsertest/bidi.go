@@ -42,10 +42,12 @@ const bidiCloseTimeout = 10 * time.Second
 func bidiPrefs() map[string]any {
 	return map[string]any{
 		// The microphone allowed for every site, as a user who ticked
-		// "remember" would have it. Without a stored permission Firefox
-		// gathers only the default route's address whenever the page is not
-		// capturing, and the app keeps its track disabled until it holds the
-		// floor: no loopback candidate, so no media to a server on 127.0.0.1.
+		// "remember" would have it. Firefox offers every interface's
+		// address as an ICE candidate only to a page that captures or holds
+		// a stored permission, and the fake microphone does not count as
+		// capturing (tried: even with its track kept enabled). Without this
+		// pref the page offers only the default route's address: no
+		// loopback candidate, so no media to a server on 127.0.0.1.
 		"permissions.default.microphone": 1, // 1 = allow
 	}
 }
