@@ -346,22 +346,27 @@ func (f *Firefox) Stop() {
 		case <-f.done:
 		case <-time.After(10 * time.Second):
 		}
-		// Make sure nothing outlives it: the content processes are in the
-		// group, but the crash helper (crashhelper) puts itself in a session
-		// of its own; it is known by the profile path in its command line.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			left := strays(f.dir)
-			if !groupAlive(pgid) && len(left) == 0 || time.Now().After(deadline) {
-				return
-			}
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			for _, pid := range left {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		killFirefoxLeftovers(pgid, f.dir)
 	})
+}
+
+// killFirefoxLeftovers makes sure nothing of a killed Firefox outlives it:
+// the content processes are in its process group pgid, but the crash helper
+// (crashhelper) puts itself in a session of its own; it is known by the
+// profile path (in dir) in its command line.
+func killFirefoxLeftovers(pgid int, dir string) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := strays(dir)
+		if !groupAlive(pgid) && len(left) == 0 || time.Now().After(deadline) {
+			return
+		}
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		for _, pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // groupAlive reports whether any process is left in the process group.

@@ -44,20 +44,21 @@ func InstallRecorder(page context.Context) (bool, error) {
 	return Eval[bool](page, recorderJS)
 }
 
+// startRecordingJS discards what was recorded and starts again.
+const startRecordingJS = `(() => { const r = window.__sottoRec; r.chunks = []; r.recording = true; return true; })()`
+
 // StartRecording discards what was recorded and starts again.
 func StartRecording(page context.Context) error {
-	_, err := Eval[bool](page, `(() => { const r = window.__sottoRec; r.chunks = []; r.recording = true; return true; })()`)
+	_, err := Eval[bool](page, startRecordingJS)
 	return err
 }
 
 // RecordRate is the rate (Hz) the page records at.
 const RecordRate = 48000
 
-// StopRecording stops and returns the samples, at AnalysisRate. The page
-// sends them as 16-bit PCM in base64 (a JSON array of floats would be ten
-// times larger); they are filtered and decimated here.
-func StopRecording(page context.Context) ([]float32, error) {
-	b64, err := Eval[string](page, `(() => {
+// stopRecordingJS stops recording and returns the samples as 16-bit PCM in
+// base64 (a JSON array of floats would be ten times larger).
+const stopRecordingJS = `(() => {
 		const r = window.__sottoRec;
 		r.recording = false;
 		const n = r.chunks.reduce((s, c) => s + c.length, 0);
@@ -69,10 +70,20 @@ func StopRecording(page context.Context) ([]float32, error) {
 		const bytes = new Uint8Array(pcm.buffer);
 		for (let j = 0; j < bytes.length; j += 0x8000) bin += String.fromCharCode(...bytes.subarray(j, j + 0x8000));
 		return btoa(bin);
-	})()`)
+	})()`
+
+// StopRecording stops and returns the samples, at AnalysisRate.
+func StopRecording(page context.Context) ([]float32, error) {
+	b64, err := Eval[string](page, stopRecordingJS)
 	if err != nil {
 		return nil, err
 	}
+	return decodeRecording(b64)
+}
+
+// decodeRecording turns what stopRecordingJS returns into samples at
+// AnalysisRate (filtered and decimated here, not in the page).
+func decodeRecording(b64 string) ([]float32, error) {
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return nil, err

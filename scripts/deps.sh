@@ -12,8 +12,7 @@
 # naming every missing tool and the package that brings it, and exits 1.
 # When nothing is missing it prints nothing and takes well under a second.
 #
-# Node packages (none yet: the Firefox UI driver, puppeteer-core, will be the
-# first) go in NODE_PACKAGES, pinned, and are installed with npm into
+# Node packages go in NODE_PACKAGES, pinned, and are installed with npm into
 # .deps/node/ (git ignores .deps/), never into the user's global folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +36,11 @@ TOOLS=(
 )
 
 # Pinned npm packages, "name@version", installed into .deps/node/.
-NODE_PACKAGES=()
+#   puppeteer-core: drives firefox-esr over WebDriver BiDi for the Firefox UI
+#   test (browsertest/bidi.go, TestFirefoxApp). The core package never
+#   downloads a browser; 24.x is the last line that runs on Debian's Node 20
+#   (25.x wants Node 22.12+).
+NODE_PACKAGES=("puppeteer-core@24.43.1")
 NODE_PREFIX=.deps/node
 
 missing_tools=() # "tool (package): why"
@@ -132,7 +135,7 @@ if [ ${#missing_node[@]} -gt 0 ]; then
 	fi
 	echo "make deps: installing npm packages into $NODE_PREFIX/: ${missing_node[*]}" >&2
 	mkdir -p "$NODE_PREFIX"
-	npm install --no-save --no-audit --no-fund --prefix "$NODE_PREFIX" "${missing_node[@]}" >&2
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-save --no-audit --no-fund --prefix "$NODE_PREFIX" "${missing_node[@]}" >&2
 fi
 
 # Installed is not the same as found (a PATH that hides /usr/bin, a package
