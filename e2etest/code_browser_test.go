@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // Joining by a typed room code in the app (issue #6), on the real binary:
 // Bob types the code shown in Alice's room and hears her; Carol's wrong code

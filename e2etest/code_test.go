@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // Joining by a typed code (issue #6) with Go clients through the real
 // server: the right code brings the room secret and the joiner hears the
@@ -15,6 +15,7 @@ import (
 
 	"sotto/client"
 	"sotto/e2ee"
+	"sotto/internal/testutil"
 	"sotto/pake"
 	"sotto/room"
 )
@@ -62,7 +63,7 @@ func TestJoinByCode(t *testing.T) {
 		if !errors.Is(err, client.ErrWrongCode) {
 			t.Fatalf("wrong code, try %d: %v", i, err)
 		}
-		waitFor(t, 5*time.Second, "the members to hear of the failure", func() bool { return failures.Load() == int32(i) })
+		testutil.WaitFor(t, 5*time.Second, "the members to hear of the failure", func() bool { return failures.Load() == int32(i) })
 	}
 	if a.Code() != code {
 		t.Fatal("the code changed before the fifth failure")
@@ -72,7 +73,7 @@ func TestJoinByCode(t *testing.T) {
 	}
 	// Each member learns the new nameplate on its own connection: wait for
 	// both, since the joiner's code is read below.
-	waitFor(t, 5*time.Second, "a new code at both members", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "a new code at both members", func() bool {
 		return a.Code() != code && a.Code() != "" && j.Code() == a.Code()
 	})
 	// The old code is dead, even the right one; the new one works.
@@ -111,7 +112,7 @@ func TestMemberCapsWrongCodes(t *testing.T) {
 		if _, err := client.SecretFromCode(ctx, srv.ws, wrong); !errors.Is(err, client.ErrWrongCode) {
 			t.Fatalf("wrong code %d: %v", i, err)
 		}
-		waitFor(t, 5*time.Second, "A to hear of the failure", func() bool { return failures.Load() == int32(i) })
+		testutil.WaitFor(t, 5*time.Second, "A to hear of the failure", func() bool { return failures.Load() == int32(i) })
 	}
 	// The next try, even with the right code, gets no answer from A.
 	_, err := client.SecretFromCode(ctx, srv.ws, code)

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sotto/internal/testutil"
 )
 
 // TestDepsNamesWhatIsMissing runs scripts/deps.sh, which `make test` runs
@@ -26,8 +28,10 @@ func TestDepsNamesWhatIsMissing(t *testing.T) {
 			_ = os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(bin, e.Name()))
 		}
 	}
+	root := testutil.RepoRoot(t)
 	run := func(path string) (string, error) {
 		cmd := exec.Command("bash", "scripts/deps.sh")
+		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "PATH="+path, "DEPS_INSTALL=no")
 		out, err := cmd.CombinedOutput()
 		return string(out), err

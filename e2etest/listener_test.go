@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -19,29 +17,10 @@ import (
 
 	"sotto/client"
 	"sotto/e2ee"
+	"sotto/internal/server"
+	"sotto/internal/testutil"
 	sig "sotto/signal"
 )
-
-// appAddr is the server's host:port.
-func (s *mediaServer) appAddr() string {
-	return strings.TrimSuffix(strings.TrimPrefix(s.ws, "ws://"), "/ws")
-}
-
-// getFrom asks for /healthz from the loopback address from, on a fresh
-// connection, and reports the error if it is not answered 200 in time.
-func getFrom(from, addr string, timeout time.Duration) error {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true, DialContext: d.DialContext}}
-	res, err := hc.Get("http://" + addr + "/healthz")
-	if err != nil {
-		return err
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		return fmt.Errorf("status %d", res.StatusCode)
-	}
-	return nil
-}
 
 // A request that announces a body and never sends it is closed once
 // readTimeout has passed since it began, whether the handler reads the body
@@ -53,7 +32,7 @@ func TestRequestBodyThatNeverComes(t *testing.T) {
 	const bound = time.Second
 	secret := strings.Repeat("k", 32)
 	s := startServerConfig(t, map[string]string{"SOTTO_SECRET": secret},
-		func(c *config) { c.readHeaderTimeout, c.readTimeout = bound, bound })
+		func(c *server.Config) { c.ReadHeaderTimeout, c.ReadTimeout = bound, bound })
 	addr := s.appAddr()
 
 	ws, _, err := (&websocket.Dialer{Subprotocols: []string{sig.Subprotocol}, HandshakeTimeout: 5 * time.Second}).Dial(s.ws, nil)
@@ -68,7 +47,7 @@ func TestRequestBodyThatNeverComes(t *testing.T) {
 		{"a body the operator API reads", "PUT /api/v1/rooms/AAAAAAAAAAAAAAAAAAAAAA/users/u1/role HTTP/1.1\r\nHost: x\r\n" +
 			"Authorization: Bearer " + secret + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"},
 	} {
-		conn := dialFrom(t, "127.0.0.1", addr)
+		conn := testutil.DialFrom(t, "127.0.0.1", addr)
 		start := time.Now()
 		io.WriteString(conn, c.req)
 		conn.SetReadDeadline(time.Now().Add(bound + 4*time.Second))
@@ -100,27 +79,27 @@ func TestRequestBodyThatNeverComes(t *testing.T) {
 	}
 }
 
-// One address may hold tcpConnsPerWebSocket TCP connections per allowed
+// One address may hold server.TCPConnsPerWebSocket TCP connections per allowed
 // WebSocket at most; the next is closed at accept, while other addresses are
 // served, and a closed connection gives its place back.
 func TestTCPConnsPerAddressCapped(t *testing.T) {
 	s := startServer(t, "--max-conns-per-ip", "2")
 	addr := s.appAddr()
-	const limit = 2 * tcpConnsPerWebSocket
+	const limit = 2 * server.TCPConnsPerWebSocket
 
 	held := make([]net.Conn, limit)
 	for i := range held {
 		// Half a request line: each is held, by net/http or by the demux.
-		held[i] = dialFrom(t, "127.0.0.2", addr)
+		held[i] = testutil.DialFrom(t, "127.0.0.2", addr)
 		io.WriteString(held[i], "GET / HTTP/1.1\r\n")
 	}
-	if !closedAtAccept(t, "127.0.0.2", addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") {
+	if !testutil.ClosedAtAccept(t, "127.0.0.2", addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") {
 		t.Fatalf("connection %d from one address was served", limit+1)
 	}
 	if err := getFrom("127.0.0.3", addr, 5*time.Second); err != nil {
 		t.Fatalf("another address refused: %v", err)
 	}
-	if n := scrapeMetric(t, s.metrics, "sotto_addr_limit_refused_connections_total"); n != "1" {
+	if n := testutil.Metric(t, s.metrics, "sotto_addr_limit_refused_connections_total"); n != "1" {
 		t.Fatalf("refused %s connections, want 1", n)
 	}
 
@@ -213,60 +192,5 @@ func TestListenerSurvivesEMFILE(t *testing.T) {
 	m.Close()
 	if n, _ := strconv.Atoi(b.metric(t, "sotto_accept_failures_total")); n == 0 {
 		t.Fatal("no failed accept counted: the test did not run the binary out of descriptors")
-	}
-}
-
-// The listener's own bookkeeping: a connection counts until closed, once
-// however often it is closed; IPv6 addresses count by /64.
-func TestAddrLimitListener(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	al := newAddrLimitListener(ln, 2)
-	conns := acceptAll(t, al)
-	addr := ln.Addr().String()
-	from := netip.MustParseAddr("127.0.0.2")
-	accept := func() net.Conn {
-		t.Helper()
-		dialFrom(t, from.String(), addr)
-		select {
-		case s := <-conns:
-			return s
-		case <-time.After(5 * time.Second):
-			t.Fatal("connection not accepted")
-			return nil
-		}
-	}
-	a, _ := accept(), accept()
-	if !closedAtAccept(t, from.String(), addr, "") {
-		t.Fatal("a third connection from one address was passed on")
-	}
-	a.Close()
-	a.Close() // a second Close must not free a second place
-	if n := al.openConns(from); n != 1 {
-		t.Fatalf("%d open after closing one of two twice, want 1", n)
-	}
-	accept()
-	if !closedAtAccept(t, from.String(), addr, "") {
-		t.Fatal("a double Close freed two places")
-	}
-	if n := al.refusedConns(); n != 2 {
-		t.Fatalf("refusedConns %d, want 2", n)
-	}
-
-	for _, c := range []struct{ a, key string }{
-		{"192.0.2.7", "192.0.2.7/32"},
-		{"::ffff:192.0.2.7", "192.0.2.7/32"},
-		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
-		{"2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"},
-		{"fe80::1%eth0", "fe80::/64"},
-	} {
-		if got := addrPrefix(netip.MustParseAddr(c.a)); got.String() != c.key {
-			t.Errorf("addrPrefix(%s) = %s, want %s", c.a, got, c.key)
-		}
-	}
-	if addrPrefix(netip.Addr{}).IsValid() {
-		t.Error("an invalid address has a key")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 import (
 	"crypto/tls"
@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,39 +18,6 @@ import (
 	"sotto/internal/syncbuf"
 	"sotto/signal"
 )
-
-// startLogged runs the server with the log at debug level into a buffer
-// until the test ends, and returns the buffer and the TCP and UDP addresses
-// it serves on.
-func startLogged(t *testing.T, args ...string) (logs *syncbuf.Buffer, tcpAddr, udpAddr string) {
-	t.Helper()
-	before := stableGoroutines()
-	args = append([]string{"--addr", "127.0.0.1:0", "--log-level", "debug",
-		"--max-conns-per-ip", "1000", "--knocks-per-ip", "1000"}, args...)
-	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs = &syncbuf.Buffer{}
-	cfg.logOut = logs
-	out, done, _ := runServer(t, before, cfg)
-	voiceRE := regexp.MustCompile(`Voice on UDP (\S+) and TCP (\S+)\n`)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m := voiceRE.FindStringSubmatch(out.String()); m != nil {
-			return logs, m[2], strings.TrimSuffix(strings.Split(m[1], ",")[0], ",")
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the server stopped at once: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server printed no addresses: %q", out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // rawExchange writes b on a new TCP connection and reads what comes back
 // for a moment.

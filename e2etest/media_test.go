@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // Full-stack media tests: the real server (run) in this process, real
 // clients (sotto/client: gorilla WebSocket + pion PeerConnection + e2ee) over
@@ -13,9 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -24,220 +21,16 @@ import (
 
 	"sotto/client"
 	"sotto/e2ee"
-	"sotto/internal/syncbuf"
+	"sotto/internal/testutil"
 )
 
-// mediaServer is the real server, started with run on loopback ports.
-type mediaServer struct {
-	ws      string // ws://127.0.0.1:port/ws
-	metrics string // http://127.0.0.1:port/metrics
-	stop    func() // shuts the server down and waits for run to return
-}
-
-// startServer runs the server until the test ends, then shuts it down and
-// checks that every goroutine the test started (server and clients) is gone.
-// Call it first in a test, so its cleanup runs after the clients' Close.
-func startServer(t *testing.T, args ...string) *mediaServer {
-	t.Helper()
-	return startServerEnv(t, nil, args...)
-}
-
-// startServerEnv is startServer with environment variables (SOTTO_SECRET).
-func startServerEnv(t *testing.T, env map[string]string, args ...string) *mediaServer {
-	t.Helper()
-	return startServerConfig(t, env, nil, args...)
-}
-
-// startServerConfig is startServerEnv with mod, if not nil, applied to the
-// parsed configuration (fields no flag sets, such as readTimeout).
-func startServerConfig(t *testing.T, env map[string]string, mod func(*config), args ...string) *mediaServer {
-	t.Helper()
-	before := stableGoroutines()
-	args = append([]string{
-		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn",
-		"--max-conns-per-ip", "1000", "--knocks-per-ip", "1000", "--talk-limit", "10m",
-	}, args...)
-	cfg, err := parseConfig(args, func(k string) string { return env[k] }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	out, done, stop := runServer(t, before, cfg)
-
-	appRE := regexp.MustCompile(`Open http://([0-9.:]+)/`)
-	metricsRE := regexp.MustCompile(`Metrics at (http://[0-9.:]+/metrics)`)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		text := out.String()
-		app, met := appRE.FindStringSubmatch(text), metricsRE.FindStringSubmatch(text)
-		if app != nil && met != nil {
-			return &mediaServer{ws: "ws://" + app[1] + "/ws", metrics: met[1], stop: stop}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the server stopped at once: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server printed no URLs: %q", text)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// runServer runs the server with cfg until the test ends (or stop), then
-// checks that every goroutine started since before is gone. out is what it
-// prints; done gets run's result if it returns by itself.
-func runServer(t *testing.T, before int, cfg config) (out *syncbuf.Buffer, done <-chan error, stop func()) {
-	t.Helper()
-	out = &syncbuf.Buffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	result := make(chan error, 1)
-	go func() { result <- run(ctx, cfg, out) }()
-	var stopOnce sync.Once
-	stop = func() {
-		stopOnce.Do(func() {
-			cancel()
-			select {
-			case err := <-result:
-				if err != nil {
-					t.Errorf("run: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("the server did not stop")
-			}
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if err := waitGoroutines(before, 10*time.Second); err != nil {
-			t.Errorf("after the server stopped: %v", err)
-		}
-	})
-	return out, result, stop
-}
-
-// member connects a client to the room of secret and waits for its media.
-// It is closed when the test ends.
-func (s *mediaServer) member(t *testing.T, secret []byte, name string, mod ...func(*client.Config)) *client.Client {
-	t.Helper()
-	c, err := s.connect(secret, name, mod...)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func (s *mediaServer) connect(secret []byte, name string, mod ...func(*client.Config)) (*client.Client, error) {
-	cfg := client.Config{URL: s.ws, Secret: secret, Name: name, Record: true}
-	for _, f := range mod {
-		f(&cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return connectClient(ctx, cfg)
-}
-
-// members connects n clients at once.
-func (s *mediaServer) members(t *testing.T, secret []byte, prefix string, n int, mod ...func(*client.Config)) []*client.Client {
-	t.Helper()
-	cs := make([]*client.Client, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { cs[i], errs[i] = s.connect(secret, fmt.Sprintf("%s%d", prefix, i), mod...) })
-	}
-	wg.Wait()
-	for i, c := range cs {
-		if c != nil {
-			t.Cleanup(func() { c.Close() })
-		}
-		if errs[i] != nil {
-			t.Fatalf("%s%d: %v", prefix, i, errs[i])
-		}
-	}
-	return cs
-}
-
-// gauge reads one of the server's metrics.
-func (s *mediaServer) gauge(t *testing.T, name string) string {
-	t.Helper()
-	return scrapeMetric(t, s.metrics, name)
-}
-
 func listenOnly(c *client.Config) { c.Listen = true }
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !eventually(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-	}
-}
-
-// settled waits until count has not changed for quiet (packets still on
-// their way have arrived) and returns it; a count still moving after
-// timeout fails the test.
-func settled(t testing.TB, timeout, quiet time.Duration, what string, count func() int) int {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	n, since := count(), time.Now()
-	for time.Since(since) < quiet {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still changing after %v", what, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-		if m := count(); m != n {
-			n, since = m, time.Now()
-		}
-	}
-	return n
-}
-
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return true
-}
-
-// connectMember is a member of the room of secret on the server at ws,
-// with its media connected; it fails the test otherwise.
-func connectMember(ctx context.Context, t testing.TB, ws string, secret []byte, name string) *client.Client {
-	t.Helper()
-	c, err := connectClient(ctx, client.Config{URL: ws, Secret: secret, Name: name})
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return c
-}
-
-// connectClient connects a member as cfg says and waits for its media; on
-// failure nothing is left open.
-func connectClient(ctx context.Context, cfg client.Config) (*client.Client, error) {
-	c, err := client.Connect(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.WaitConnected(ctx); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
-}
 
 // knowEachOther waits until every client's hello reached every other
 // client, so that each can decrypt each.
 func knowEachOther(t *testing.T, cs ...*client.Client) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "every hello", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "every hello", func() bool {
 		for _, a := range cs {
 			for _, b := range cs {
 				if a != b && !a.KnowsKID(b.KID()) {
@@ -278,7 +71,7 @@ func takeFloor(t *testing.T, c *client.Client) {
 func heard(t *testing.T, talker *client.Client, n uint32, listeners ...*client.Client) {
 	t.Helper()
 	for i, l := range listeners {
-		waitFor(t, 10*time.Second, fmt.Sprintf("listener %d to hear frame %d", i, n), func() bool {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("listener %d to hear frame %d", i, n), func() bool {
 			s := l.From(talker.KID())
 			return s.Decrypted > 0 && s.Last >= n
 		})
@@ -369,7 +162,7 @@ func TestMediaOneTalkerTwentyListeners(t *testing.T) {
 	// (it starts sending on floor_granted).
 	const frames = 200 // 4 s at 50 frames/s
 	takeFloor(t, talker)
-	waitFor(t, 20*time.Second, "the talker to send", func() bool { return talker.Sent() >= frames })
+	testutil.WaitFor(t, 20*time.Second, "the talker to send", func() bool { return talker.Sent() >= frames })
 	heard(t, talker, frames-1, listeners...)
 	release(t, talker)
 
@@ -438,7 +231,7 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 		t.Fatalf("B's floor request while A talks: %v, want floor_busy", err)
 	}
 	b.ForceSend(true) // the whole time, from here on
-	waitFor(t, 10*time.Second, "B to send 50 frames", func() bool { return b.Sent() >= 50 })
+	testutil.WaitFor(t, 10*time.Second, "B to send 50 frames", func() bool { return b.Sent() >= 50 })
 	// Every frame A sends from now on was sent after B's first 50; once the
 	// listeners have them, any of B's that got through would be there too.
 	mark := uint32(a.Sent())
@@ -486,7 +279,7 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 		}
 	}
 	want := []string{"floor_granted " + a.Self(), "floor_released " + a.Self(), "floor_granted " + b.Self(), "floor_released " + b.Self()}
-	waitFor(t, 5*time.Second, "the floor events", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the floor events", func() bool {
 		evMu.Lock()
 		defer evMu.Unlock()
 		return len(floorEvents) >= len(want)
@@ -516,7 +309,7 @@ func TestMediaListenOnly(t *testing.T) {
 		t.Fatalf("listen-only floor request: %v, want listen_only", err)
 	}
 	lo.ForceSend(true)
-	waitFor(t, 10*time.Second, "the listen-only member to send 50 frames", func() bool { return lo.Sent() >= 50 })
+	testutil.WaitFor(t, 10*time.Second, "the listen-only member to send 50 frames", func() bool { return lo.Sent() >= 50 })
 	// Positive control on the same paths: a talker's frames, sent after.
 	takeFloor(t, a)
 	heard(t, a, 25, append(listeners, lo)...)
@@ -543,7 +336,7 @@ func TestMediaJoinWhileTalking(t *testing.T) {
 	for i := range 5 {
 		start := time.Now()
 		l := srv.member(t, secret, fmt.Sprintf("joiner%d", i))
-		waitFor(t, 5*time.Second, "the joiner to hear the talker", func() bool { return l.From(a.KID()).Decrypted > 0 })
+		testutil.WaitFor(t, 5*time.Second, "the joiner to hear the talker", func() bool { return l.From(a.KID()).Decrypted > 0 })
 		d := l.From(a.KID()).FirstAt.Sub(l.ConnectedAt())
 		lat, total = append(lat, d), append(total, l.From(a.KID()).FirstAt.Sub(start))
 		if d > time.Second {
@@ -570,7 +363,7 @@ func TestMediaJoinLeaveCycles(t *testing.T) {
 		defer c.Close()
 		// Its floor track carries the talker's packets: the whole media
 		// path, both ways of signaling, was set up.
-		if !eventually(10*time.Second, func() bool { return c.Stats().Packets > 0 }) {
+		if !testutil.Eventually(10*time.Second, func() bool { return c.Stats().Packets > 0 }) {
 			return errors.New("a joiner got no packets")
 		}
 		return c.Close()
@@ -580,7 +373,7 @@ func TestMediaJoinLeaveCycles(t *testing.T) {
 	if err := cycle(); err != nil {
 		t.Fatal(err)
 	}
-	baseline := stableGoroutines()
+	baseline := testutil.StableGoroutines()
 	start := time.Now()
 	const cycles, parallel = 100, 4
 	for range cycles / parallel {
@@ -595,14 +388,14 @@ func TestMediaJoinLeaveCycles(t *testing.T) {
 		}
 	}
 	took := time.Since(start)
-	if err := waitGoroutines(baseline, 10*time.Second); err != nil {
+	if err := testutil.WaitGoroutines(baseline, 10*time.Second); err != nil {
 		t.Fatalf("after %d join/leave cycles: %v", cycles, err)
 	}
-	waitFor(t, 5*time.Second, "one member in one room, with one PeerConnection", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "one member in one room, with one PeerConnection", func() bool {
 		return srv.gauge(t, "sotto_members") == "1" && srv.gauge(t, "sotto_rooms") == "1" && srv.gauge(t, "sotto_media_peers") == "1"
 	})
 	a.Close()
-	waitFor(t, 5*time.Second, "no room and no PeerConnection", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "no room and no PeerConnection", func() bool {
 		return srv.gauge(t, "sotto_members") == "0" && srv.gauge(t, "sotto_rooms") == "0" &&
 			srv.gauge(t, "sotto_media_peers") == "0" && srv.gauge(t, "sotto_media_rooms") == "0"
 	})
@@ -629,7 +422,7 @@ func TestMediaWrongKeyHearsNothing(t *testing.T) {
 
 	takeFloor(t, a)
 	heard(t, a, 50, good)
-	waitFor(t, 10*time.Second, "the wrong-key member to get 50 packets", func() bool { return wrong.Stats().Packets >= 50 })
+	testutil.WaitFor(t, 10*time.Second, "the wrong-key member to get 50 packets", func() bool { return wrong.Stats().Packets >= 50 })
 	release(t, a)
 	st := wrong.Stats()
 	if st.Decrypted != 0 || st.AuthFailed != st.Packets {
@@ -638,7 +431,7 @@ func TestMediaWrongKeyHearsNothing(t *testing.T) {
 
 	takeFloor(t, wrong)
 	for _, c := range []*client.Client{a, good} {
-		waitFor(t, 10*time.Second, "the wrong-key member's frames to arrive", func() bool { return c.From(wrong.KID()).Packets >= 25 })
+		testutil.WaitFor(t, 10*time.Second, "the wrong-key member's frames to arrive", func() bool { return c.From(wrong.KID()).Packets >= 25 })
 	}
 	release(t, wrong)
 	for i, c := range []*client.Client{a, good} {
@@ -672,36 +465,5 @@ func TestMediaServerGoneWhileTalking(t *testing.T) {
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("Close took %v after the server went away", d)
 		}
-	}
-}
-
-// stableGoroutines returns the goroutine count once it has stopped falling.
-func stableGoroutines() int {
-	n := runtime.NumGoroutine()
-	for range 100 {
-		time.Sleep(50 * time.Millisecond)
-		m := runtime.NumGoroutine()
-		if m >= n {
-			return n
-		}
-		n = m
-	}
-	return n
-}
-
-// waitGoroutines waits until at most max goroutines run.
-func waitGoroutines(max int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= max {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("goroutine leak: %d running, want at most %d\n%s", n, max, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // Memory only: the server writes nothing anywhere, and once a room's last
 // member has left, nothing of the room is left in the server's memory.
@@ -36,6 +36,7 @@ import (
 	"github.com/google/uuid"
 
 	"sotto/e2ee"
+	"sotto/internal/testutil"
 )
 
 // memNeedles are the values that identify one room and its members, kept in
@@ -159,7 +160,7 @@ func memSession(t *testing.T, ws string, n *memNeedles, live func()) {
 func memGauges(t *testing.T, read func(string) string) {
 	t.Helper()
 	for _, g := range []string{"sotto_rooms", "sotto_members", "sotto_media_peers", "sotto_media_rooms", "sotto_connections_open"} {
-		waitFor(t, 10*time.Second, g+" to be 0", func() bool { return read(g) == "0" })
+		testutil.WaitFor(t, 10*time.Second, g+" to be 0", func() bool { return read(g) == "0" })
 	}
 }
 
@@ -361,7 +362,7 @@ func TestMemoryOnlyBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal("strace is not installed (apt-get install strace): it is how this test sees every file the server opens")
 	}
-	bin := buildBinary(t)
+	bin := testutil.Sotto(t)
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "trace")
 	cmd := exec.Command(stracePath, "-f", "-qq", "--seccomp-bpf", "-s", "4096", "-e", "signal=none",

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // Operator mode in the app (issue #8), on the real binary with SOTTO_SECRET:
 // pages opened from an embedding app's links carrying signed tokens get in

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // Operator mode end to end (issue #8): the real server with SOTTO_SECRET,
 // Go clients with signed tokens, and the operator API over HTTP.
@@ -14,6 +14,7 @@ import (
 
 	"sotto/client"
 	"sotto/e2ee"
+	"sotto/internal/testutil"
 	"sotto/operator"
 	"sotto/room"
 )
@@ -138,7 +139,7 @@ func TestOperatorModeEndToEnd(t *testing.T) {
 		t.Fatalf("listen token took the floor: %v", err)
 	}
 	lis.ForceSend(true)
-	waitFor(t, 10*time.Second, "the listener to send 50 frames", func() bool { return lis.Sent() >= 50 })
+	testutil.WaitFor(t, 10*time.Second, "the listener to send 50 frames", func() bool { return lis.Sent() >= 50 })
 	takeFloor(t, ann)
 	heard(t, ann, 25, bob, lis)
 	release(t, ann)
@@ -156,11 +157,11 @@ func TestOperatorModeEndToEnd(t *testing.T) {
 	if code := srv.call(t, "PUT", "/rooms/"+roomID+"/users/bob/role", testOperatorSecret, `{"role":"listen"}`, nil); code != http.StatusOK {
 		t.Fatalf("set role: %d", code)
 	}
-	waitFor(t, 5*time.Second, "bob to lose the floor", func() bool { return ann.FloorHolder() == "" })
+	testutil.WaitFor(t, 5*time.Second, "bob to lose the floor", func() bool { return ann.FloorHolder() == "" })
 	// What bob sent while he held the floor may still be on its way to ann.
-	before := settled(t, 5*time.Second, 300*time.Millisecond, "bob's packets at ann", func() int { return int(ann.From(bob.KID()).Packets) })
+	before := testutil.Settled(t, 5*time.Second, 300*time.Millisecond, "bob's packets at ann", func() int { return int(ann.From(bob.KID()).Packets) })
 	bob.ForceSend(true)
-	waitFor(t, 10*time.Second, "bob to send 50 more frames", func() bool { return bob.Sent() >= 100 })
+	testutil.WaitFor(t, 10*time.Second, "bob to send 50 more frames", func() bool { return bob.Sent() >= 100 })
 	bob.ForceSend(false)
 	if after := int(ann.From(bob.KID()).Packets); after > before {
 		t.Fatalf("bob, made listen-only, still reached ann: %d packets after, %d before", after, before)
@@ -182,7 +183,7 @@ func TestOperatorModeEndToEnd(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the removed member is still connected")
 	}
-	waitFor(t, 5*time.Second, "ann to see bob go", func() bool { return len(ann.Members()) == 1 })
+	testutil.WaitFor(t, 5*time.Second, "ann to see bob go", func() bool { return len(ann.Members()) == 1 })
 	if _, err := srv.connect(secret, "bob", withToken(token(t, secret, "bob", room.RoleTalk))); !errors.Is(err, client.ErrRemoved) {
 		t.Fatalf("removed user rejoining: %v", err)
 	}
@@ -193,7 +194,7 @@ func TestOperatorModeEndToEnd(t *testing.T) {
 	// Everyone leaves: the room and its ban are gone; bob may make it anew.
 	ann.Close()
 	lis.Close()
-	waitFor(t, 5*time.Second, "the room to go", func() bool { return srv.gauge(t, "sotto_rooms") == "0" })
+	testutil.WaitFor(t, 5*time.Second, "the room to go", func() bool { return srv.gauge(t, "sotto_rooms") == "0" })
 	bob2 := srv.member(t, secret, "bob", withToken(token(t, secret, "bob", room.RoleTalk)))
 	bob2.Close()
 }

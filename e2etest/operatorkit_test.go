@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 
 	"sotto/e2ee"
 	"sotto/internal/syncbuf"
+	"sotto/internal/testutil"
 )
 
 // TestJSONLogsAndMetrics runs the real binary as an operator would wire it
@@ -31,7 +32,7 @@ import (
 // sotto_build_info families next to Sotto's, with no such value in any label.
 func TestJSONLogsAndMetrics(t *testing.T) {
 	var stderr syncbuf.Buffer
-	cmd := exec.Command(buildBinary(t), "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+	cmd := exec.Command(testutil.Sotto(t), "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
 		"--log-format", "json", "--log-level", "debug")
 	cmd.Stderr = &stderr
 	l := launch(t, cmd)
@@ -139,7 +140,7 @@ func TestJSONLogsAndMetrics(t *testing.T) {
 // version, and exit 0; the revision given at link time (as the Dockerfile
 // and `make build` give it) is the one printed.
 func TestVersion(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testutil.Sotto(t)
 	for _, args := range [][]string{{"version"}, {"--version"}, {"--log-level", "debug", "--version"}} {
 		out, err := exec.Command(bin, args...).Output()
 		if err != nil {
@@ -151,7 +152,7 @@ func TestVersion(t *testing.T) {
 	}
 	dir := t.TempDir()
 	linked := dir + "/sotto"
-	build := exec.Command("go", "build", "-ldflags", "-X main.buildRevision=feedface -X main.buildDate=2026-01-02T03:04:05Z", "-o", linked, ".")
+	build := exec.Command("go", "build", "-ldflags", "-X main.buildRevision=feedface -X main.buildDate=2026-01-02T03:04:05Z", "-o", linked, "sotto") // the module's main package, from any directory
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // Reconnects in a real browser, against the real binary (issue 7): the
 // signaling connections cut mid-talk, and the server killed and started
@@ -9,14 +9,9 @@ package main
 // Run: go test -run TestReconnect -v .
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"sotto/browsertest"
+	"sotto/internal/testutil"
 )
 
 // recoverWithin is the issue's requirement: back in the room and heard.
@@ -169,7 +165,7 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 // the server down for 4 s first, so the clients' back-off has grown by the
 // time it is back: what a supervisor's restart delay does.
 func TestReconnectAfterServerRestart(t *testing.T) {
-	addr := freeLoopbackAddr(t)
+	addr := testutil.FreeLoopbackAddr(t)
 	srv := startBinaryAt(t, addr)
 	c := newCall(t, "http://"+addr+"/")
 	talk := c.alice.find("button", "Hold to talk")
@@ -526,81 +522,4 @@ func (p *tcpProxy) cut() int {
 		c.Close()
 	}
 	return n
-}
-
-// ---- the binary on a port of our choosing ----------------------------------
-
-// freeLoopbackAddr finds a loopback port that is free for TCP and for UDP
-// (the binary serves the app on the TCP port and voice on the same UDP port).
-func freeLoopbackAddr(t testing.TB) string {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		pc, err := net.ListenPacket("udp", addr)
-		ln.Close()
-		if err != nil {
-			continue
-		}
-		pc.Close()
-		return addr
-	}
-	t.Fatal("no loopback port free for both TCP and UDP")
-	return ""
-}
-
-var listenRE = regexp.MustCompile(`http://([0-9.:]+)/`)
-
-// startBinaryAt starts the built binary on addr (TCP, and UDP on the same
-// port) with metrics on a free port, and returns once it says where it
-// listens: from then on it accepts connections. The test's end kills it.
-func startBinaryAt(t testing.TB, addr string) *runningBinary {
-	t.Helper()
-	var last error
-	// Just after a kill the port is free at once (Go listeners set
-	// SO_REUSEADDR); retry briefly in case another test grabbed it.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		b, err := tryStartBinaryAt(t, addr)
-		if err == nil {
-			return b
-		}
-		last = err
-	}
-	t.Fatalf("starting the binary on %s: %v", addr, last)
-	return nil
-}
-
-func tryStartBinaryAt(t testing.TB, addr string) (*runningBinary, error) {
-	cmd := exec.Command(buildBinary(t), "--addr", addr, "--metrics-addr", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	b := &runningBinary{cmd: cmd}
-	lines := bufio.NewScanner(stdout)
-	for (b.appAddr == "" || b.metricsAddr == "") && lines.Scan() {
-		line := lines.Text()
-		if m := listenRE.FindStringSubmatch(line); m != nil {
-			if strings.Contains(line, "Metrics") {
-				b.metricsAddr = m[1]
-			} else {
-				b.appAddr = m[1]
-			}
-		}
-	}
-	if b.appAddr != addr || b.metricsAddr == "" {
-		cmd.Process.Kill()
-		err := cmd.Wait()
-		return nil, errors.Join(fmt.Errorf("the binary printed app %q, metrics %q", b.appAddr, b.metricsAddr), err)
-	}
-	go io.Copy(io.Discard, stdout)
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return b, nil
 }

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // "Remove and re-key" in the app, on the real binary with three browsers:
 // Alice removes Xavier; Alice and Bob end up in a new room with a new invite

@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 // "Remove and re-key" in an open room (issue #8), through the real server:
 // the removed member can neither follow the others into their new room nor
@@ -13,6 +13,7 @@ import (
 
 	"sotto/client"
 	"sotto/e2ee"
+	"sotto/internal/testutil"
 )
 
 func TestRemoveAndRekey(t *testing.T) {
@@ -64,7 +65,7 @@ func TestRemoveAndRekey(t *testing.T) {
 	a2 := srv.member(t, next, "A")
 	b2 := srv.member(t, next, "B")
 	knowEachOther(t, a2, b2)
-	waitFor(t, 10*time.Second, "X to see everyone go", func() bool { return len(x.Members()) == 0 })
+	testutil.WaitFor(t, 10*time.Second, "X to see everyone go", func() bool { return len(x.Members()) == 0 })
 
 	// A spy in the new room that has everything X has (the old media key)
 	// and more than X has (the new room's id, auth token and signal key, so
@@ -78,7 +79,7 @@ func TestRemoveAndRekey(t *testing.T) {
 
 	takeFloor(t, a2)
 	heard(t, a2, 100, b2)
-	waitFor(t, 10*time.Second, "the spy to get 100 packets", func() bool { return spy.From(a2.KID()).Packets >= 100 })
+	testutil.WaitFor(t, 10*time.Second, "the spy to get 100 packets", func() bool { return spy.From(a2.KID()).Packets >= 100 })
 	release(t, a2)
 	takeFloor(t, b2)
 	heard(t, b2, 50, a2)
@@ -105,7 +106,7 @@ func TestRemoveAndRekey(t *testing.T) {
 	// X's link still opens only the old room: a new X lands beside the old
 	// X, with nobody else.
 	x2 := srv.member(t, old, "X again")
-	waitFor(t, 5*time.Second, "the second X to see the first", func() bool { return len(x2.Members()) == 1 })
+	testutil.WaitFor(t, 5*time.Second, "the second X to see the first", func() bool { return len(x2.Members()) == 1 })
 	if ms := x2.Members(); len(ms) != 1 || ms[0] != x.Self() {
 		t.Fatalf("X's old link leads to %v, want only X's first session %s", ms, x.Self())
 	}

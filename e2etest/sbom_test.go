@@ -1,4 +1,4 @@
-package main
+package e2etest
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sotto/internal/testutil"
 )
 
 // cdxComponent is what the test reads of a CycloneDX component.
@@ -52,7 +54,10 @@ func readCycloneDX(t *testing.T, path string) map[string]string {
 // version its VERSION file or vendor.sh pins.
 func TestSBOM(t *testing.T) {
 	dir := t.TempDir()
-	if out, err := exec.Command("make", "--no-print-directory", "sbom", "SBOM_DIR="+dir).CombinedOutput(); err != nil {
+	root := testutil.RepoRoot(t)
+	sbom := exec.Command("make", "--no-print-directory", "sbom", "SBOM_DIR="+dir)
+	sbom.Dir = root
+	if out, err := sbom.CombinedOutput(); err != nil {
 		t.Fatalf("make sbom: %v\n%s", err, out)
 	}
 	want, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/pion/webrtc/v4").Output()
@@ -69,7 +74,7 @@ func TestSBOM(t *testing.T) {
 
 	web := readCycloneDX(t, filepath.Join(dir, "sotto-web.cdx.json"))
 	for name, versionFile := range map[string]string{"@noble/curves": "noble-curves", "@noble/hashes": "noble-hashes"} {
-		v, err := os.ReadFile(filepath.Join("static/vendor", versionFile, "VERSION"))
+		v, err := os.ReadFile(filepath.Join(root, "static/vendor", versionFile, "VERSION"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"math"
@@ -18,15 +18,15 @@ import (
 // office behind one NAT with every member in a room stays below it. Without
 // a cap one address could hold TCP connections until the process runs out of
 // descriptors (issue 12: 20,000 requests whose body never came).
-const tcpConnsPerWebSocket = 8
+const TCPConnsPerWebSocket = 8
 
 // tcpConnsPerAddr is the cap for --max-conns-per-ip wsPerAddr, without
 // overflowing for an absurdly large flag.
 func tcpConnsPerAddr(wsPerAddr int) int {
-	if wsPerAddr > math.MaxInt/tcpConnsPerWebSocket {
+	if wsPerAddr > math.MaxInt/TCPConnsPerWebSocket {
 		return math.MaxInt
 	}
-	return wsPerAddr * tcpConnsPerWebSocket
+	return wsPerAddr * TCPConnsPerWebSocket
 }
 
 // addrLimitListener closes, as soon as they are accepted, TCP connections

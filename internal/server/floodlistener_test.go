@@ -1,19 +1,18 @@
-package main
+package server
 
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"sotto/internal/testutil"
 	"sotto/room"
 	sig "sotto/signal"
 )
@@ -47,40 +46,6 @@ func acceptAll(t *testing.T, ln net.Listener) <-chan net.Conn {
 	return conns
 }
 
-// dialFrom connects to addr from the loopback address from.
-func dialFrom(t *testing.T, from, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dial from %s: %v", from, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// closedAtAccept connects to addr from the loopback address from, sends
-// req, and reports whether the server reset or closed the connection without
-// a byte of answer. On loopback the reset can come before the dialer has
-// returned.
-func closedAtAccept(t *testing.T, from, addr, req string) bool {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.ECONNRESET) {
-			return true
-		}
-		t.Fatalf("dial from %s: %v", from, err)
-	}
-	defer c.Close()
-	io.WriteString(c, req) // may fail: already reset
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err = c.Read(make([]byte, 1))
-	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
-}
-
 // The listener closes connections from penalized addresses at accept, and
 // only once armed; others are passed on.
 func TestFloodListener(t *testing.T) {
@@ -93,7 +58,7 @@ func TestFloodListener(t *testing.T) {
 	addr := ln.Addr().String()
 	accepted := func(from string) {
 		t.Helper()
-		c := dialFrom(t, from, addr)
+		c := testutil.DialFrom(t, from, addr)
 		select {
 		case s := <-conns:
 			if got := connAddr(s); got != netip.MustParseAddr(from) {
@@ -108,7 +73,7 @@ func TestFloodListener(t *testing.T) {
 
 	accepted("127.0.0.2") // not armed yet
 	fl.arm(func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.2") })
-	if !closedAtAccept(t, "127.0.0.2", addr, "") {
+	if !testutil.ClosedAtAccept(t, "127.0.0.2", addr, "") {
 		t.Fatal("a connection from a penalized address was not closed")
 	}
 	accepted("127.0.0.1") // the accept loop went on
@@ -175,7 +140,7 @@ func TestFloodListenerWithServer(t *testing.T) {
 	if !s.Penalized(netip.MustParseAddr("127.0.0.2")) {
 		t.Fatal("the flooder's address is not penalized")
 	}
-	if !closedAtAccept(t, "127.0.0.2", ln.Addr().String(), "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n") {
+	if !testutil.ClosedAtAccept(t, "127.0.0.2", ln.Addr().String(), "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n") {
 		t.Fatal("a connection from the flooder's address was not closed at accept")
 	}
 	if n := fl.refusedConns(); n != 1 {

@@ -1,4 +1,4 @@
-package main
+package server
 
 // Operator mode (issue #8): on when SOTTO_SECRET is set. Creating or
 // joining a room then takes a token the embedding app's backend signs

@@ -1,4 +1,4 @@
-package main
+package server
 
 // What this binary is: `sotto version`, `sotto --version`, and the
 // sotto_build_info metric. Go records the module version, the VCS revision
@@ -13,12 +13,14 @@ import (
 	"runtime/debug"
 )
 
-// Set at link time by the Dockerfile (-X main.buildRevision=... -X
-// main.buildDate=...); empty in a plain `go build`, where the build info has them.
-var (
-	buildRevision string
-	buildDate     string
-)
+// Stamp is what the linker wrote into package main (the Dockerfile and `make
+// build` pass -X main.buildRevision=... -X main.buildDate=...): empty in a
+// plain `go build`, where the build info has both. The variables stay in
+// main so that the -X paths do not name this package.
+type Stamp struct {
+	Revision string // VCS commit
+	Date     string // RFC 3339
+}
 
 // buildInfo is what `sotto version` prints and sotto_build_info carries. No
 // field names a machine, a path or a user: it is safe in a public metric.
@@ -30,7 +32,7 @@ type buildInfo struct {
 	Platform  string // GOOS/GOARCH
 }
 
-func readBuildInfo() buildInfo {
+func readBuildInfo(s Stamp) buildInfo {
 	b := buildInfo{Version: "(devel)", Revision: "unknown", Date: "unknown",
 		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -52,11 +54,11 @@ func readBuildInfo() buildInfo {
 			b.Revision += "+dirty"
 		}
 	}
-	if buildRevision != "" {
-		b.Revision = buildRevision
+	if s.Revision != "" {
+		b.Revision = s.Revision
 	}
-	if buildDate != "" {
-		b.Date = buildDate
+	if s.Date != "" {
+		b.Date = s.Date
 	}
 	return b
 }
@@ -65,8 +67,8 @@ func (b buildInfo) String() string {
 	return fmt.Sprintf("sotto %s (revision %s, built %s, %s %s)", b.Version, b.Revision, b.Date, b.GoVersion, b.Platform)
 }
 
-// versionMain is `sotto version`: one line, exit 0.
-func versionMain(out io.Writer) int {
-	fmt.Fprintln(out, readBuildInfo())
+// VersionMain is `sotto version`: one line, exit 0.
+func VersionMain(out io.Writer, s Stamp) int {
+	fmt.Fprintln(out, readBuildInfo(s))
 	return 0
 }
