@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/pion/rtp"
 
+	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
 
@@ -84,7 +85,7 @@ func checkHandover(last, first sfutest.Packet, tolerance time.Duration) error {
 }
 
 func TestOneTalkerTwentyListeners(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{1}
@@ -103,7 +104,7 @@ func TestOneTalkerTwentyListeners(t *testing.T) {
 	if n := talker.Talk(ctx, 0, frames, 20*time.Millisecond); n != frames {
 		t.Fatalf("sent %d frames, want %d", n, frames)
 	}
-	waitFor(t, 5*time.Second, "delivery", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "delivery", func() bool {
 		for _, l := range listeners {
 			got := 0
 			for _, p := range l.Received() {
@@ -142,7 +143,7 @@ func TestOneTalkerTwentyListeners(t *testing.T) {
 }
 
 func TestFloorHandover(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{2}
@@ -168,19 +169,19 @@ func TestFloorHandover(t *testing.T) {
 		return func() bool { return count(c, tag) >= atLeast }
 	}
 	for _, c := range append([]*sfutest.Client{b}, listeners...) {
-		waitFor(t, 10*time.Second, "A to be heard", heard(c, 'A', 25))
+		testutil.WaitFor(t, 10*time.Second, "A to be heard", heard(c, 'A', 25))
 	}
 
 	// Direct handover A -> B mid-stream, both still sending.
 	s.SetFloor(roomID, b.ID)
 	for _, c := range append([]*sfutest.Client{a}, listeners...) {
-		waitFor(t, 10*time.Second, "B to be heard", heard(c, 'B', 25))
+		testutil.WaitFor(t, 10*time.Second, "B to be heard", heard(c, 'B', 25))
 	}
 
 	// B releases; a pause; A takes the floor again.
 	s.SetFloor(roomID, uuid.Nil)
 	pauseFrom := tb.sent()
-	waitFor(t, 5*time.Second, "a pause of 15 frames", func() bool { return tb.sent() >= pauseFrom+15 })
+	testutil.WaitFor(t, 5*time.Second, "a pause of 15 frames", func() bool { return tb.sent() >= pauseFrom+15 })
 	heardA := make([]int, len(everyone))
 	for i, c := range everyone {
 		heardA[i] = count(c, 'A')
@@ -188,7 +189,7 @@ func TestFloorHandover(t *testing.T) {
 	s.SetFloor(roomID, a.ID)
 	for i, c := range everyone {
 		if c != a {
-			waitFor(t, 10*time.Second, "A to be heard again", func() bool { return count(c, 'A') >= heardA[i]+10 })
+			testutil.WaitFor(t, 10*time.Second, "A to be heard again", func() bool { return count(c, 'A') >= heardA[i]+10 })
 		}
 	}
 	ta.halt()
@@ -238,7 +239,7 @@ func TestFloorHandover(t *testing.T) {
 }
 
 func TestListenOnlyIsNeverForwarded(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{3}
@@ -263,7 +264,7 @@ func TestListenOnlyIsNeverForwarded(t *testing.T) {
 	}
 	all := append([]*sfutest.Client{a, c}, listeners...)
 	for _, l := range append([]*sfutest.Client{c}, listeners...) {
-		waitFor(t, 5*time.Second, "A to be heard", func() bool { n, _ := l.Count(); return n >= 24 })
+		testutil.WaitFor(t, 5*time.Second, "A to be heard", func() bool { n, _ := l.Count(); return n >= 24 })
 	}
 	settle(t, all, 100*time.Millisecond, 5*time.Second)
 	for _, l := range all {
@@ -280,7 +281,7 @@ func TestListenOnlyIsNeverForwarded(t *testing.T) {
 }
 
 func TestJoinWhileTalking(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{4}
@@ -293,7 +294,7 @@ func TestJoinWhileTalking(t *testing.T) {
 	for i := range 3 {
 		start := time.Now()
 		l := join(t, s, api, roomID, Listen, byte('a'+i))
-		waitFor(t, 5*time.Second, "the new member to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
+		testutil.WaitFor(t, 5*time.Second, "the new member to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("joiner %d heard the talker %v after joining, want within 1 s", i, d)
 		} else {
@@ -303,7 +304,7 @@ func TestJoinWhileTalking(t *testing.T) {
 }
 
 func TestJoinLeaveCycles(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{5}
@@ -337,7 +338,7 @@ func TestJoinLeaveCycles(t *testing.T) {
 	if err := cycle(); err != nil {
 		t.Fatal(err)
 	}
-	baseline := stableGoroutines()
+	baseline := testutil.StableGoroutines()
 
 	const cycles, parallel = 100, 4
 	for round := 0; round < cycles/parallel; round++ {
@@ -354,16 +355,16 @@ func TestJoinLeaveCycles(t *testing.T) {
 	if st := s.Stats(); st.Peers != 1 || st.Rooms != 1 {
 		t.Errorf("after %d join/leave cycles: %d PeerConnections in %d rooms, want only the talker's", cycles, st.Peers, st.Rooms)
 	}
-	if err := waitGoroutines(baseline, 10*time.Second); err != nil {
+	if err := testutil.WaitGoroutines(baseline, 10*time.Second); err != nil {
 		t.Errorf("after %d join/leave cycles: %v", cycles, err)
 	}
 	// The talker still reaches a new member.
 	l := join(t, s, api, roomID, Listen, 'z')
-	waitFor(t, 5*time.Second, "a member joining after the cycles to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
+	testutil.WaitFor(t, 5*time.Second, "a member joining after the cycles to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
 }
 
 func TestRewrite(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	var o outStream
 	ms := int64(time.Millisecond)
 	h := func(seq uint16, ts uint32) *rtp.Header {

@@ -14,6 +14,10 @@ const (
 	stableEvery = 50 * time.Millisecond
 	// goroutineEvery is how often WaitGoroutines counts again.
 	goroutineEvery = 10 * time.Millisecond
+	// leakTimeout is how long LeakCheck waits for a test's goroutines to
+	// wind down: connections closed a moment ago take a while, a leak
+	// never ends.
+	leakTimeout = 10 * time.Second
 	// stackDumpBytes is how much of every goroutine's stack a leak report
 	// shows: enough for a few hundred goroutines.
 	stackDumpBytes = 1 << 20
@@ -54,13 +58,13 @@ func WaitGoroutines(max int, timeout time.Duration) error {
 
 // LeakCheck records the goroutine count now and, when the test ends (after
 // every cleanup registered later, so after servers and clients closed),
-// fails the test unless the count comes back down within timeout. Call it
-// first in a test.
-func LeakCheck(t testing.TB, timeout time.Duration) {
+// fails the test unless the count comes back down within leakTimeout. Call
+// it first in a test.
+func LeakCheck(t testing.TB) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		if err := WaitGoroutines(before, timeout); err != nil {
+		if err := WaitGoroutines(before, leakTimeout); err != nil {
 			t.Error(err)
 		}
 	})
