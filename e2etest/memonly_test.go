@@ -391,18 +391,7 @@ func TestMemoryOnlyBinary(t *testing.T) {
 		cmd.Process.Kill()
 		<-exited
 	}()
-	srv := &runningBinary{cmd: cmd}
-	lines := bufio.NewScanner(stdout)
-	urlRE := regexp.MustCompile(`http://([0-9.:]+)/`)
-	for (srv.appAddr == "" || srv.metricsAddr == "") && lines.Scan() {
-		if m := urlRE.FindStringSubmatch(lines.Text()); m != nil {
-			if strings.Contains(lines.Text(), "Metrics") {
-				srv.metricsAddr = m[1]
-			} else {
-				srv.appAddr = m[1]
-			}
-		}
-	}
+	srv := readAddrs(cmd, stdout)
 	if srv.appAddr == "" || srv.metricsAddr == "" {
 		t.Fatal("the binary did not print its URLs")
 	}

@@ -29,6 +29,34 @@ type runningBinary struct {
 	voiceUDP             string // the first UDP address voice listens on
 }
 
+var (
+	listenRE = regexp.MustCompile(`http://([0-9.:]+)/`)
+	voiceRE  = regexp.MustCompile(`^Voice on UDP ([0-9.:]+)`)
+)
+
+// readAddrs reads what the binary started as cmd prints on stdout until it
+// has said where the app and the metrics are (from then on it accepts
+// connections); an address it never printed is left empty, for the caller
+// to judge. The rest of stdout is for the caller to drain.
+func readAddrs(cmd *exec.Cmd, stdout io.Reader) *runningBinary {
+	b := &runningBinary{cmd: cmd}
+	lines := bufio.NewScanner(stdout)
+	for (b.appAddr == "" || b.metricsAddr == "") && lines.Scan() {
+		line := lines.Text()
+		if m := voiceRE.FindStringSubmatch(line); m != nil {
+			b.voiceUDP = m[1]
+		}
+		if m := listenRE.FindStringSubmatch(line); m != nil {
+			if strings.Contains(line, "Metrics") {
+				b.metricsAddr = m[1]
+			} else {
+				b.appAddr = m[1]
+			}
+		}
+	}
+	return b
+}
+
 // startBinary builds the binary once per test run, starts it on free
 // loopback ports with metrics on, and kills it when the test ends.
 func startBinary(t testing.TB, args ...string) *runningBinary {
@@ -44,24 +72,7 @@ func startBinary(t testing.TB, args ...string) *runningBinary {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 
-	// The binary prints where it listens; read both addresses.
-	lines := bufio.NewScanner(stdout)
-	urlRE := regexp.MustCompile(`http://([0-9.:]+)/`)
-	voiceRE := regexp.MustCompile(`^Voice on UDP ([0-9.:]+)`)
-	b := &runningBinary{cmd: cmd}
-	for (b.appAddr == "" || b.metricsAddr == "") && lines.Scan() {
-		line := lines.Text()
-		if m := voiceRE.FindStringSubmatch(line); m != nil {
-			b.voiceUDP = m[1]
-		}
-		if m := urlRE.FindStringSubmatch(line); m != nil {
-			if strings.Contains(line, "Metrics") {
-				b.metricsAddr = m[1]
-			} else {
-				b.appAddr = m[1]
-			}
-		}
-	}
+	b := readAddrs(cmd, stdout)
 	if b.appAddr == "" || b.metricsAddr == "" || b.voiceUDP == "" {
 		t.Fatal("the binary did not print its URLs and voice address")
 	}
@@ -180,8 +191,6 @@ func tlsPeer(t testing.TB, hostport string) *x509.Certificate {
 	return conn.ConnectionState().PeerCertificates[0]
 }
 
-var listenRE = regexp.MustCompile(`http://([0-9.:]+)/`)
-
 // startBinaryAt starts the built binary on addr (TCP, and UDP on the same
 // port) with metrics on a free port, and returns once it says where it
 // listens: from then on it accepts connections. The test's end kills it.
@@ -211,18 +220,7 @@ func tryStartBinaryAt(t testing.TB, addr string) (*runningBinary, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	b := &runningBinary{cmd: cmd}
-	lines := bufio.NewScanner(stdout)
-	for (b.appAddr == "" || b.metricsAddr == "") && lines.Scan() {
-		line := lines.Text()
-		if m := listenRE.FindStringSubmatch(line); m != nil {
-			if strings.Contains(line, "Metrics") {
-				b.metricsAddr = m[1]
-			} else {
-				b.appAddr = m[1]
-			}
-		}
-	}
+	b := readAddrs(cmd, stdout)
 	if b.appAddr != addr || b.metricsAddr == "" {
 		cmd.Process.Kill()
 		err := cmd.Wait()

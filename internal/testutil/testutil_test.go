@@ -1,0 +1,124 @@
+package testutil
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestEventually(t *testing.T) {
+	var n atomic.Int32
+	if !Eventually(time.Second, func() bool { return n.Add(1) >= 3 }) {
+		t.Error("a condition that comes true was given up on")
+	}
+	start := time.Now()
+	if Eventually(50*time.Millisecond, func() bool { return false }) {
+		t.Error("a condition that never holds was reported true")
+	}
+	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
+		t.Errorf("gave up after %v, want about 50ms", d)
+	}
+}
+
+func TestSettled(t *testing.T) {
+	var n atomic.Int32
+	got := Settled(t, 5*time.Second, 50*time.Millisecond, "a count", func() int {
+		if v := n.Load(); v < 5 {
+			n.Store(v + 1)
+		}
+		return int(n.Load())
+	})
+	if got != 5 {
+		t.Errorf("settled at %d, want 5", got)
+	}
+}
+
+func TestWaitGoroutines(t *testing.T) {
+	before := StableGoroutines()
+	stop := make(chan struct{})
+	go func() { <-stop }()
+	if err := WaitGoroutines(before, 50*time.Millisecond); err == nil {
+		t.Error("a running goroutine was not reported")
+	}
+	close(stop)
+	if err := WaitGoroutines(before, 5*time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestFreeLoopbackAddr(t *testing.T) {
+	addr := FreeLoopbackAddr(t)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("TCP on %s: %v", addr, err)
+	}
+	defer ln.Close()
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatalf("UDP on %s: %v", addr, err)
+	}
+	pc.Close()
+}
+
+// ClosedAtAccept tells a listener that closes at once from one that holds
+// the connection open.
+func TestClosedAtAccept(t *testing.T) {
+	serve := func(hold bool) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				if !hold {
+					c.Close()
+					continue
+				}
+				t.Cleanup(func() { c.Close() })
+			}
+		}()
+		return ln.Addr().String()
+	}
+	if !ClosedAtAccept(t, "127.0.0.2", serve(false), "GET / HTTP/1.1\r\n\r\n") {
+		t.Error("a closed connection was not seen as closed")
+	}
+	held := serve(true)
+	if ClosedAtAccept(t, "127.0.0.2", held, "") {
+		t.Error("a held connection was seen as closed")
+	}
+	c := DialFrom(t, "127.0.0.3", held)
+	if got := c.LocalAddr().(*net.TCPAddr).IP.String(); got != "127.0.0.3" {
+		t.Errorf("dialled from %s", got)
+	}
+}
+
+func TestMetric(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# TYPE sotto_rooms gauge\nsotto_rooms 3\nsotto_rooms_total 9\n")
+	}))
+	defer srv.Close()
+	if got := Metric(t, srv.URL, "sotto_rooms"); got != "3" {
+		t.Errorf("sotto_rooms = %q", got)
+	}
+}
+
+func TestRepoRoot(t *testing.T) {
+	root := RepoRoot(t)
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "internal", "testutil")); err != nil {
+		t.Errorf("%s is not this repository's root: %v", root, err)
+	}
+}
