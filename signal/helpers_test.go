@@ -22,7 +22,7 @@ import (
 )
 
 // testServer is the signaling server behind a real HTTP server on loopback,
-// with /metrics wired the way main.go wires it.
+// with /metrics wired the way internal/server/run.go wires it.
 type testServer struct {
 	http *httptest.Server
 	sig  *Server
