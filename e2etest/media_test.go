@@ -86,64 +86,28 @@ type turn struct {
 
 func turns(pkts []client.Packet) []turn {
 	var out []turn
-	for _, p := range pkts {
-		if len(out) == 0 || out[len(out)-1].kid != p.KID {
-			out = append(out, turn{kid: p.KID})
-		}
-		out[len(out)-1].pkts = append(out[len(out)-1].pkts, p)
+	for _, run := range testutil.Runs(pkts, func(p client.Packet) uint64 { return p.KID }) {
+		out = append(out, turn{kid: run[0].KID, pkts: run})
 	}
 	return out
 }
 
+// rtpFrame is what the shared continuity checks read of a packet.
+func rtpFrame(p client.Packet) testutil.RTPFrame {
+	return testutil.RTPFrame{N: p.N, Seq: p.Seq, TS: p.TS, SSRC: p.SSRC, Marker: p.Marker, At: p.At}
+}
+
 // checkTurn verifies one sender's run: every frame decrypted and bit-exact,
-// counters increasing, and the rewritten RTP header in step with them
-// (sequence number +1 and timestamp +960 per frame, one SSRC).
+// and in step with its counter (testutil.CheckRun).
 func checkTurn(tr turn) error {
+	frames := make([]testutil.RTPFrame, len(tr.pkts))
 	for i, p := range tr.pkts {
 		if p.Err != "" || !p.Intact {
 			return fmt.Errorf("frame %d: err %q intact %v", p.N, p.Err, p.Intact)
 		}
-		if i == 0 {
-			continue
-		}
-		q := tr.pkts[i-1]
-		if p.N <= q.N {
-			return fmt.Errorf("frame %d after frame %d: out of order", p.N, q.N)
-		}
-		dn := p.N - q.N
-		if p.Seq-q.Seq != uint16(dn) {
-			return fmt.Errorf("frame %d: seq %d after %d, want +%d", p.N, p.Seq, q.Seq, dn)
-		}
-		if p.TS-q.TS != 960*dn {
-			return fmt.Errorf("frame %d: timestamp +%d, want +%d", p.N, p.TS-q.TS, 960*dn)
-		}
-		if p.SSRC != q.SSRC {
-			return fmt.Errorf("frame %d: SSRC changed within a turn", p.N)
-		}
+		frames[i] = rtpFrame(p)
 	}
-	return nil
-}
-
-// checkHandover verifies the boundary between two talkers at one listener:
-// one stream (same SSRC, seq +1), the marker bit on the new talker's first
-// packet, and a timestamp step of at least one frame that matches the time
-// between the two packets within tolerance.
-func checkHandover(last, first client.Packet, tolerance time.Duration) (step time.Duration, err error) {
-	step = time.Duration(first.TS-last.TS) * time.Second / 48000
-	wall := first.At.Sub(last.At)
-	switch {
-	case first.SSRC != last.SSRC:
-		return step, fmt.Errorf("SSRC %x then %x", last.SSRC, first.SSRC)
-	case first.Seq != last.Seq+1:
-		return step, fmt.Errorf("seq %d then %d, want +1", last.Seq, first.Seq)
-	case !first.Marker:
-		return step, errors.New("no marker bit on the new talker's first packet")
-	case step < 20*time.Millisecond:
-		return step, fmt.Errorf("timestamp step %v, want at least one frame", step)
-	case step-wall > tolerance || wall-step > tolerance:
-		return step, fmt.Errorf("timestamp step %v but %v passed between the packets", step, wall)
-	}
-	return step, nil
+	return testutil.CheckRun(frames)
 }
 
 // TestMediaOneTalkerTwentyListeners: every listener decrypts at least 99%
@@ -266,7 +230,7 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 			}
 		}
 		last, first := ts[0].pkts[len(ts[0].pkts)-1], ts[1].pkts[0]
-		step, err := checkHandover(last, first, tolerance)
+		step, err := testutil.CheckHandover(rtpFrame(last), rtpFrame(first), tolerance)
 		if err != nil {
 			t.Errorf("listener %d, handover: %v", i, err)
 		}

@@ -21,65 +21,30 @@ type segment struct {
 
 func segments(pkts []sfutest.Packet) []segment {
 	var out []segment
-	for _, p := range pkts {
-		if len(out) == 0 || out[len(out)-1].tag != p.Tag {
-			out = append(out, segment{tag: p.Tag})
-		}
-		out[len(out)-1].pkts = append(out[len(out)-1].pkts, p)
+	for _, run := range testutil.Runs(pkts, func(p sfutest.Packet) byte { return p.Tag }) {
+		out = append(out, segment{tag: run[0].Tag, pkts: run})
 	}
 	return out
 }
 
+// rtpFrame is what the shared continuity checks read of a packet.
+func rtpFrame(p sfutest.Packet) testutil.RTPFrame {
+	return testutil.RTPFrame{N: p.N, Seq: p.Seq, TS: p.TS, SSRC: p.SSRC, Marker: p.Marker, At: p.At}
+}
+
 // checkSegment verifies one talker's run as a listener got it: payloads
-// intact, counters strictly increasing, and the rewritten header moving in
-// step with the sender's own numbering (seq +1 and timestamp +960 per frame).
+// intact, and the rewritten header in step with the sender's own numbering
+// (testutil.CheckRun).
 func checkSegment(s segment) error {
+	frames := make([]testutil.RTPFrame, len(s.pkts))
 	for i, p := range s.pkts {
 		if !p.Intact {
 			return fmt.Errorf("packet %c#%d: payload changed on the way", p.Tag, p.N)
 		}
-		if i == 0 {
-			continue
-		}
-		q := s.pkts[i-1]
-		if p.N <= q.N {
-			return fmt.Errorf("packet %c#%d after #%d: out of order", p.Tag, p.N, q.N)
-		}
-		dn := p.N - q.N
-		if uint16(p.Seq-q.Seq) != uint16(dn) {
-			return fmt.Errorf("packet %c#%d: seq %d after %d, want +%d", p.Tag, p.N, p.Seq, q.Seq, dn)
-		}
-		if p.TS-q.TS != 960*dn {
-			return fmt.Errorf("packet %c#%d: timestamp +%d, want +%d", p.Tag, p.N, p.TS-q.TS, 960*dn)
-		}
-		if p.SSRC != q.SSRC {
-			return fmt.Errorf("packet %c#%d: SSRC changed within a turn", p.Tag, p.N)
-		}
+		frames[i] = rtpFrame(p)
 	}
-	return nil
-}
-
-// checkHandover verifies the boundary between two talkers on one listener:
-// one continuous stream (same SSRC, seq +1 exactly), the marker bit on the new
-// talker's first packet, and a timestamp step equal to the time between the
-// two packets (in 48 kHz units) within tolerance, never less than one frame.
-func checkHandover(last, first sfutest.Packet, tolerance time.Duration) error {
-	if first.SSRC != last.SSRC {
-		return fmt.Errorf("SSRC changed from %x to %x at the handover", last.SSRC, first.SSRC)
-	}
-	if first.Seq != last.Seq+1 {
-		return fmt.Errorf("seq %d then %d at the handover, want +1", last.Seq, first.Seq)
-	}
-	if !first.Marker {
-		return fmt.Errorf("no marker bit on the new talker's first packet")
-	}
-	step := time.Duration(first.TS-last.TS) * time.Second / 48000
-	wall := first.At.Sub(last.At)
-	if step < 20*time.Millisecond {
-		return fmt.Errorf("timestamp step %v at the handover, want at least one frame", step)
-	}
-	if d := step - wall; d > tolerance || d < -tolerance {
-		return fmt.Errorf("timestamp step %v but %v passed between the packets", step, wall)
+	if err := testutil.CheckRun(frames); err != nil {
+		return fmt.Errorf("talker %c: %w", s.tag, err)
 	}
 	return nil
 }
@@ -216,7 +181,7 @@ func TestFloorHandover(t *testing.T) {
 		}
 		for j := 1; j < len(segs); j++ {
 			last, first := segs[j-1].pkts[len(segs[j-1].pkts)-1], segs[j].pkts[0]
-			if err := checkHandover(last, first, tolerance); err != nil {
+			if _, err := testutil.CheckHandover(rtpFrame(last), rtpFrame(first), tolerance); err != nil {
 				t.Errorf("listener %d, handover %d: %v", i, j, err)
 			}
 		}

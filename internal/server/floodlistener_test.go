@@ -122,19 +122,10 @@ func TestFloodListenerWithServer(t *testing.T) {
 		for ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) == nil {
 		}
 	}()
-	for {
+	testutil.ExpectClose(t, websocket.ClosePolicyViolation, func() error {
 		_, _, err := ws.ReadMessage()
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			if ce.Code != websocket.ClosePolicyViolation {
-				t.Fatalf("close %d, want 1008", ce.Code)
-			}
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+		return err
+	})
 	ws.Close()
 
 	if !s.Penalized(netip.MustParseAddr("127.0.0.2")) {

@@ -122,3 +122,49 @@ func TestRepoRoot(t *testing.T) {
 		t.Errorf("%s is not this repository's root: %v", root, err)
 	}
 }
+
+func TestRuns(t *testing.T) {
+	got := Runs([]string{"a1", "a2", "b1", "a3"}, func(s string) byte { return s[0] })
+	if fmt.Sprint(got) != "[[a1 a2] [b1] [a3]]" {
+		t.Errorf("Runs = %v", got)
+	}
+	if Runs([]int(nil), func(int) int { return 0 }) != nil {
+		t.Error("no items, yet runs")
+	}
+}
+
+func TestCheckRunAndHandover(t *testing.T) {
+	at := time.Unix(0, 0)
+	frame := func(n uint32, seq uint16, ts uint32) RTPFrame {
+		return RTPFrame{N: n, Seq: seq, TS: ts, SSRC: 7, At: at.Add(time.Duration(n) * frameDuration)}
+	}
+	good := []RTPFrame{frame(1, 10, 960), frame(2, 11, 1920), frame(4, 13, 3840)} // frame 3 lost
+	if err := CheckRun(good); err != nil {
+		t.Errorf("a run with a lost frame: %v", err)
+	}
+	for name, bad := range map[string][]RTPFrame{
+		"out of order":   {frame(2, 11, 1920), frame(1, 10, 960)},
+		"seq gap":        {frame(1, 10, 960), frame(2, 12, 1920)},
+		"timestamp jump": {frame(1, 10, 960), frame(2, 11, 2000)},
+		"SSRC change":    {frame(1, 10, 960), {N: 2, Seq: 11, TS: 1920, SSRC: 8}},
+	} {
+		if CheckRun(bad) == nil {
+			t.Errorf("%s passed", name)
+		}
+	}
+	last, first := frame(4, 13, 3840), frame(9, 14, 3840+5*960)
+	first.Marker = true
+	if step, err := CheckHandover(last, first, 10*time.Millisecond); err != nil || step != 100*time.Millisecond {
+		t.Errorf("a clean handover: step %v, %v", step, err)
+	}
+	unmarked := first
+	unmarked.Marker = false
+	if _, err := CheckHandover(last, unmarked, 10*time.Millisecond); err == nil {
+		t.Error("a handover without the marker bit passed")
+	}
+	late := first
+	late.At = late.At.Add(time.Second)
+	if _, err := CheckHandover(last, late, 10*time.Millisecond); err == nil {
+		t.Error("a timestamp step that does not match the wall clock passed")
+	}
+}
