@@ -369,14 +369,7 @@ func TestMemoryOnlyBinary(t *testing.T) {
 		"-e", "trace="+straceSyscalls, "-o", trace, "--",
 		bin, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn", "--talk-limit", "10m")
 	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startCmd(t, cmd)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	pid := 0 // the binary's, once known

@@ -57,19 +57,29 @@ func readAddrs(cmd *exec.Cmd, stdout io.Reader) *runningBinary {
 	return b
 }
 
+// startCmd starts cmd with its stderr on the test's (unless the caller set
+// one) and returns its stdout, for the caller to read and drain.
+func startCmd(t testing.TB, cmd *exec.Cmd) io.Reader {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdout
+}
+
 // startBinary builds the binary once per test run, starts it on free
 // loopback ports with metrics on, and kills it when the test ends.
 func startBinary(t testing.TB, args ...string) *runningBinary {
 	t.Helper()
 	cmd := exec.Command(testutil.Sotto(t), append([]string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startCmd(t, cmd)
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 
 	b := readAddrs(cmd, stdout)
@@ -100,16 +110,7 @@ var openRE = regexp.MustCompile(`^Sotto is running.* (https?://\S+/)`)
 // kills it when the test ends (unless it has exited).
 func launch(t testing.TB, cmd *exec.Cmd) *launched {
 	t.Helper()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startCmd(t, cmd)
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	l := &launched{cmd: cmd}
 	got := make(chan string)
