@@ -3,10 +3,7 @@ package sfu
 import (
 	"bytes"
 	"context"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 
+	"sotto/internal/procstat"
 	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
@@ -55,14 +53,8 @@ func (l *lineCounter) Write(b []byte) (int, error) {
 
 // rssKB is the process's resident memory (Linux; 0 elsewhere), for the log.
 func rssKB() int {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return n
-		}
-	}
-	return 0
+	kb, _ := procstat.RSSKB(0)
+	return int(kb)
 }
 
 // liveHeap is the heap still reachable, after a full collection.
