@@ -78,36 +78,29 @@ func heard(t *testing.T, talker *client.Client, n uint32, listeners ...*client.C
 	}
 }
 
-// turn is a run of consecutive packets from one sender, as a listener got it.
-type turn struct {
-	kid  uint64
-	pkts []client.Packet
+// turn is a run of consecutive packets from one sender (its SFrame key
+// id), as a listener got it.
+type turn = testutil.Turn[client.Packet, uint64]
+
+// turns splits what a listener got by sender.
+func turns(pkts []client.Packet) []turn {
+	return testutil.Turns(pkts, func(p client.Packet) uint64 { return p.KID })
 }
 
-func turns(pkts []client.Packet) []turn {
-	var out []turn
-	for _, run := range testutil.Runs(pkts, func(p client.Packet) uint64 { return p.KID }) {
-		out = append(out, turn{kid: run[0].KID, pkts: run})
-	}
-	return out
+// checkTurn verifies one sender's run: every frame decrypted and bit-exact,
+// and the RTP header in step with its counter.
+func checkTurn(tr turn) error {
+	return testutil.CheckRunOf(tr.Pkts, func(p client.Packet) (testutil.RTPFrame, error) {
+		if p.Err != "" || !p.Intact {
+			return testutil.RTPFrame{}, fmt.Errorf("frame %d: err %q intact %v", p.N, p.Err, p.Intact)
+		}
+		return rtpFrame(p), nil
+	})
 }
 
 // rtpFrame is what the shared continuity checks read of a packet.
 func rtpFrame(p client.Packet) testutil.RTPFrame {
 	return testutil.RTPFrame{N: p.N, Seq: p.Seq, TS: p.TS, SSRC: p.SSRC, Marker: p.Marker, At: p.At}
-}
-
-// checkTurn verifies one sender's run: every frame decrypted and bit-exact,
-// and in step with its counter (testutil.CheckRun).
-func checkTurn(tr turn) error {
-	frames := make([]testutil.RTPFrame, len(tr.pkts))
-	for i, p := range tr.pkts {
-		if p.Err != "" || !p.Intact {
-			return fmt.Errorf("frame %d: err %q intact %v", p.N, p.Err, p.Intact)
-		}
-		frames[i] = rtpFrame(p)
-	}
-	return testutil.CheckRun(frames)
 }
 
 // TestMediaOneTalkerTwentyListeners: every listener decrypts at least 99%
@@ -146,7 +139,7 @@ func TestMediaOneTalkerTwentyListeners(t *testing.T) {
 		if pct < 99 {
 			t.Errorf("listener %d decrypted %d of %d frames (%.1f%%), want at least 99%%", i, len(got), frames, pct)
 		}
-		if err := checkTurn(turn{kid: talker.KID(), pkts: got}); err != nil {
+		if err := checkTurn(turn{From: talker.KID(), Pkts: got}); err != nil {
 			t.Errorf("listener %d: %v", i, err)
 		}
 		if st := l.Stats(); st.Failed != 0 || st.OutOfOrder != 0 || st.Corrupt != 0 {
@@ -217,10 +210,10 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 	const tolerance = 60 * time.Millisecond
 	for i, l := range listeners {
 		ts := turns(l.Packets())
-		if len(ts) != 2 || ts[0].kid != a.KID() || ts[1].kid != b.KID() {
+		if len(ts) != 2 || ts[0].From != a.KID() || ts[1].From != b.KID() {
 			var kids []string
 			for _, tr := range ts {
-				kids = append(kids, e2ee.FormatKID(tr.kid))
+				kids = append(kids, e2ee.FormatKID(tr.From))
 			}
 			t.Fatalf("listener %d heard turns %v, want A (%s) then B (%s)", i, kids, e2ee.FormatKID(a.KID()), e2ee.FormatKID(b.KID()))
 		}
@@ -229,13 +222,13 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 				t.Errorf("listener %d: %v", i, err)
 			}
 		}
-		last, first := ts[0].pkts[len(ts[0].pkts)-1], ts[1].pkts[0]
+		last, first := ts[0].Pkts[len(ts[0].Pkts)-1], ts[1].Pkts[0]
 		step, err := testutil.CheckHandover(rtpFrame(last), rtpFrame(first), tolerance)
 		if err != nil {
 			t.Errorf("listener %d, handover: %v", i, err)
 		}
 		t.Logf("listener %d: A %d frames then B %d frames (B's first heard: #%d of %d sent while busy), seq %d→%d, timestamp step %v",
-			i, len(ts[0].pkts), len(ts[1].pkts), first.N, busySent, last.Seq, first.Seq, step)
+			i, len(ts[0].Pkts), len(ts[1].Pkts), first.N, busySent, last.Seq, first.Seq, step)
 	}
 	for _, c := range []*client.Client{a, b} {
 		if s := c.From(c.KID()); s.Packets != 0 {
@@ -340,16 +333,8 @@ func TestMediaJoinLeaveCycles(t *testing.T) {
 	baseline := testutil.StableGoroutines()
 	start := time.Now()
 	const cycles, parallel = 100, 4
-	for range cycles / parallel {
-		errs := make(chan error, parallel)
-		for range parallel {
-			go func() { errs <- cycle() }()
-		}
-		for range parallel {
-			if err := <-errs; err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := testutil.InBatches(cycles, parallel, cycle); err != nil {
+		t.Fatal(err)
 	}
 	took := time.Since(start)
 	if err := testutil.WaitGoroutines(baseline, 10*time.Second); err != nil {

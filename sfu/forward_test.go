@@ -13,40 +13,33 @@ import (
 	"sotto/sfu/sfutest"
 )
 
-// segment is a run of consecutive packets from one talker.
-type segment struct {
-	tag  byte
-	pkts []sfutest.Packet
+// segment is a run of consecutive packets from one talker (its tag byte),
+// as a listener got it.
+type segment = testutil.Turn[sfutest.Packet, byte]
+
+// segments splits what a listener got by talker.
+func segments(pkts []sfutest.Packet) []segment {
+	return testutil.Turns(pkts, func(p sfutest.Packet) byte { return p.Tag })
 }
 
-func segments(pkts []sfutest.Packet) []segment {
-	var out []segment
-	for _, run := range testutil.Runs(pkts, func(p sfutest.Packet) byte { return p.Tag }) {
-		out = append(out, segment{tag: run[0].Tag, pkts: run})
+// checkSegment verifies one talker's run as a listener got it: payloads
+// intact, and the rewritten header in step with the sender's own numbering.
+func checkSegment(s segment) error {
+	err := testutil.CheckRunOf(s.Pkts, func(p sfutest.Packet) (testutil.RTPFrame, error) {
+		if !p.Intact {
+			return testutil.RTPFrame{}, fmt.Errorf("packet %c#%d: payload changed on the way", p.Tag, p.N)
+		}
+		return rtpFrame(p), nil
+	})
+	if err != nil {
+		return fmt.Errorf("talker %c: %w", s.From, err)
 	}
-	return out
+	return nil
 }
 
 // rtpFrame is what the shared continuity checks read of a packet.
 func rtpFrame(p sfutest.Packet) testutil.RTPFrame {
 	return testutil.RTPFrame{N: p.N, Seq: p.Seq, TS: p.TS, SSRC: p.SSRC, Marker: p.Marker, At: p.At}
-}
-
-// checkSegment verifies one talker's run as a listener got it: payloads
-// intact, and the rewritten header in step with the sender's own numbering
-// (testutil.CheckRun).
-func checkSegment(s segment) error {
-	frames := make([]testutil.RTPFrame, len(s.pkts))
-	for i, p := range s.pkts {
-		if !p.Intact {
-			return fmt.Errorf("packet %c#%d: payload changed on the way", p.Tag, p.N)
-		}
-		frames[i] = rtpFrame(p)
-	}
-	if err := testutil.CheckRun(frames); err != nil {
-		return fmt.Errorf("talker %c: %w", s.tag, err)
-	}
-	return nil
 }
 
 func TestOneTalkerTwentyListeners(t *testing.T) {
@@ -98,7 +91,7 @@ func TestOneTalkerTwentyListeners(t *testing.T) {
 		if len(measured)*100 < frames*99 {
 			t.Errorf("listener %d got %d of %d frames, want at least 99%%", i, len(measured), frames)
 		}
-		if err := checkSegment(segment{tag: 'T', pkts: measured}); err != nil {
+		if err := checkSegment(segment{From: 'T', Pkts: measured}); err != nil {
 			t.Errorf("listener %d: %v", i, err)
 		}
 	}
@@ -169,7 +162,7 @@ func TestFloorHandover(t *testing.T) {
 		segs := segments(l.Received())
 		var tags []byte
 		for _, sg := range segs {
-			tags = append(tags, sg.tag)
+			tags = append(tags, sg.From)
 			if err := checkSegment(sg); err != nil {
 				t.Errorf("listener %d: %v", i, err)
 			}
@@ -180,13 +173,13 @@ func TestFloorHandover(t *testing.T) {
 			t.Fatalf("listener %d heard talkers in the order %q, want \"ABA\"", i, tags)
 		}
 		for j := 1; j < len(segs); j++ {
-			last, first := segs[j-1].pkts[len(segs[j-1].pkts)-1], segs[j].pkts[0]
+			last, first := segs[j-1].Pkts[len(segs[j-1].Pkts)-1], segs[j].Pkts[0]
 			if _, err := testutil.CheckHandover(rtpFrame(last), rtpFrame(first), tolerance); err != nil {
 				t.Errorf("listener %d, handover %d: %v", i, j, err)
 			}
 		}
 		// The second handover followed a pause of at least 15 frames.
-		if step := time.Duration(segs[2].pkts[0].TS-segs[1].pkts[len(segs[1].pkts)-1].TS) * time.Second / 48000; step < 250*time.Millisecond {
+		if step := time.Duration(segs[2].Pkts[0].TS-segs[1].Pkts[len(segs[1].Pkts)-1].TS) * time.Second / 48000; step < 250*time.Millisecond {
 			t.Errorf("listener %d: timestamp step %v over a pause of 300 ms", i, step)
 		}
 	}
@@ -306,16 +299,8 @@ func TestJoinLeaveCycles(t *testing.T) {
 	baseline := testutil.StableGoroutines()
 
 	const cycles, parallel = 100, 4
-	for round := 0; round < cycles/parallel; round++ {
-		done := make(chan error, parallel)
-		for range parallel {
-			go func() { done <- cycle() }()
-		}
-		for range parallel {
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := testutil.InBatches(cycles, parallel, cycle); err != nil {
+		t.Fatal(err)
 	}
 	if st := s.Stats(); st.Peers != 1 || st.Rooms != 1 {
 		t.Errorf("after %d join/leave cycles: %d PeerConnections in %d rooms, want only the talker's", cycles, st.Peers, st.Rooms)

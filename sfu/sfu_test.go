@@ -190,7 +190,7 @@ func TestICERestartKeepsTheConnection(t *testing.T) {
 	if st := s.Stats(); st.Peers != 2 {
 		t.Errorf("%d PeerConnections after an ICE restart, want the same 2", st.Peers)
 	}
-	if err := checkSegment(segment{tag: 'A', pkts: l.Received()}); err != nil {
+	if err := checkSegment(segment{From: 'A', Pkts: l.Received()}); err != nil {
 		t.Errorf("stream across the restart: %v", err)
 	}
 }
@@ -210,7 +210,7 @@ func TestICETCPFallback(t *testing.T) {
 	s.SetFloor(roomID, a.ID)
 	startTalking(t, a)
 	testutil.WaitFor(t, 5*time.Second, "the talker to be heard over ICE-TCP", func() bool { n, _ := l.Count(); return n > 25 })
-	if err := checkSegment(segment{tag: 'A', pkts: l.Received()}); err != nil {
+	if err := checkSegment(segment{From: 'A', Pkts: l.Received()}); err != nil {
 		t.Error(err)
 	}
 }

@@ -24,15 +24,22 @@ type RTPFrame struct {
 	At     time.Time
 }
 
-// Runs splits items into runs of consecutive items with the same key: a
-// listener's packets into turns, one a sender.
-func Runs[T any, K comparable](items []T, key func(T) K) [][]T {
-	var out [][]T
-	for i, it := range items {
-		if i == 0 || key(items[i-1]) != key(it) {
-			out = append(out, nil)
+// Turn is a run of consecutive packets from one sender, as a listener got
+// them: From names the sender (a key id, a tag byte).
+type Turn[T any, K comparable] struct {
+	From K
+	Pkts []T
+}
+
+// Turns splits a listener's packets into turns, a new one wherever from
+// (which sender a packet is from) changes.
+func Turns[T any, K comparable](pkts []T, from func(T) K) []Turn[T, K] {
+	var out []Turn[T, K]
+	for _, p := range pkts {
+		if k := from(p); len(out) == 0 || out[len(out)-1].From != k {
+			out = append(out, Turn[T, K]{From: k})
 		}
-		out[len(out)-1] = append(out[len(out)-1], it)
+		out[len(out)-1].Pkts = append(out[len(out)-1].Pkts, p)
 	}
 	return out
 }
@@ -58,6 +65,21 @@ func CheckRun(frames []RTPFrame) error {
 		}
 	}
 	return nil
+}
+
+// CheckRunOf is CheckRun over a run of any packet type: frame says what
+// CheckRun reads of a packet, or why the packet itself is wrong (it did
+// not decrypt, its payload changed on the way), which ends the check.
+func CheckRunOf[T any](pkts []T, frame func(T) (RTPFrame, error)) error {
+	frames := make([]RTPFrame, len(pkts))
+	for i, p := range pkts {
+		f, err := frame(p)
+		if err != nil {
+			return err
+		}
+		frames[i] = f
+	}
+	return CheckRun(frames)
 }
 
 // CheckHandover verifies the boundary between two talkers at one listener:

@@ -123,13 +123,13 @@ func TestRepoRoot(t *testing.T) {
 	}
 }
 
-func TestRuns(t *testing.T) {
-	got := Runs([]string{"a1", "a2", "b1", "a3"}, func(s string) byte { return s[0] })
-	if fmt.Sprint(got) != "[[a1 a2] [b1] [a3]]" {
-		t.Errorf("Runs = %v", got)
+func TestTurns(t *testing.T) {
+	got := Turns([]string{"a1", "a2", "b1", "a3"}, func(s string) byte { return s[0] })
+	if fmt.Sprint(got) != "[{97 [a1 a2]} {98 [b1]} {97 [a3]}]" {
+		t.Errorf("Turns = %v", got)
 	}
-	if Runs([]int(nil), func(int) int { return 0 }) != nil {
-		t.Error("no items, yet runs")
+	if Turns([]int(nil), func(int) int { return 0 }) != nil {
+		t.Error("no packets, yet turns")
 	}
 }
 
@@ -166,5 +166,26 @@ func TestCheckRunAndHandover(t *testing.T) {
 	late.At = late.At.Add(time.Second)
 	if _, err := CheckHandover(last, late, 10*time.Millisecond); err == nil {
 		t.Error("a timestamp step that does not match the wall clock passed")
+	}
+}
+
+func TestInBatches(t *testing.T) {
+	var ran, running, most atomic.Int32
+	err := InBatches(12, 4, func() error {
+		ran.Add(1)
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		running.Add(-1)
+		return nil
+	})
+	if err != nil || ran.Load() != 12 || most.Load() > 4 {
+		t.Errorf("err %v, ran %d, at most %d at once", err, ran.Load(), most.Load())
+	}
+	boom := fmt.Errorf("boom")
+	ran.Store(0)
+	if err := InBatches(12, 4, func() error { ran.Add(1); return boom }); err != boom || ran.Load() != 4 {
+		t.Errorf("a failing batch: err %v after %d cycles, want boom after 4", err, ran.Load())
 	}
 }
