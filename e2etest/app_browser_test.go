@@ -186,7 +186,7 @@ func TestAppInBrowser(t *testing.T) {
 // BenchmarkPressToHear measures the time from "Hold to talk" going down at
 // the talker to sound at the listener's speaker, on loopback, over 12 presses.
 // The fake microphone plays a steady tone, so sound starts the moment audio
-// flows. Run: go test -run '^$' -bench PressToHear -benchtime 1x .
+// flows. Run: go test -run '^$' -bench PressToHear -benchtime 1x ./e2etest/
 func BenchmarkPressToHear(b *testing.B) {
 	const presses = 12
 	srv := startBinary(b)
@@ -264,7 +264,7 @@ func toneWAV(t testing.TB) string {
 // everything it loads until the network is quiet. The service worker's own
 // precache fetches run in another target and are not in this figure; see
 // scripts/shell-size.sh for the file-by-file count that includes them.
-// Run: go test -run '^$' -bench FirstLoad -benchtime 1x .
+// Run: go test -run '^$' -bench FirstLoad -benchtime 1x ./e2etest/
 func BenchmarkFirstLoad(b *testing.B) {
 	srv := startBinary(b)
 	br := browsertest.Start(b, browsertest.Options{})

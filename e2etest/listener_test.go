@@ -23,9 +23,9 @@ import (
 )
 
 // A request that announces a body and never sends it is closed once
-// readTimeout has passed since it began, whether the handler reads the body
+// Config.ReadTimeout has passed since it began, whether the handler reads the body
 // (the operator API) or not (net/http then reads it to reuse the
-// connection); one whose headers never end, after readHeaderTimeout. A
+// connection); one whose headers never end, after Config.ReadHeaderTimeout. A
 // WebSocket, whose connection the server took over from
 // net/http, is not touched by that deadline.
 func TestRequestBodyThatNeverComes(t *testing.T) {

@@ -1,6 +1,6 @@
 package e2etest
 
-// Full-stack media tests: the real server (run) in this process, real
+// Full-stack media tests: the real server (server.Run) in this process, real
 // clients (sotto/client: gorilla WebSocket + pion PeerConnection + e2ee) over
 // loopback. Everything a browser's voice goes through is on the path:
 // signaling, hellos sealed under the signal key, SDP and trickled ICE, the

@@ -8,7 +8,7 @@ package e2etest
 // syscall it made; then the metrics; and it scans the process's memory for
 // the room's identifiers, which it reports (see memScanNote for why it
 // cannot assert on that). TestMemoryOnlyHeap runs the same server code
-// (run, as the media tests do) in this process, where a garbage collection
+// (server.Run, as the media tests do) in this process, where a garbage collection
 // can be forced and the live heap dumped: after the last leave, no live
 // object and no goroutine stack holds any of the room's identifiers.
 

@@ -6,7 +6,7 @@ package e2etest
 // room, named, and hearing each other within 5 s, with the UI saying
 // "Reconnecting…" in between.
 //
-// Run: go test -run TestReconnect -v .
+// Run: go test -run TestReconnect -v ./e2etest/
 
 import (
 	"fmt"

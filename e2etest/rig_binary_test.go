@@ -74,7 +74,7 @@ func startCmd(t testing.TB, cmd *exec.Cmd) io.Reader {
 	return stdout
 }
 
-// startBinary builds the binary once per test run, starts it on free
+// startBinary builds the binary once per test process (testutil.Sotto), starts it on free
 // loopback ports with metrics on, and kills it when the test ends.
 func startBinary(t testing.TB, args ...string) *runningBinary {
 	t.Helper()

@@ -23,11 +23,11 @@ import (
 	"sotto/internal/testutil"
 )
 
-// mediaServer is the real server, started with run on loopback ports.
+// mediaServer is the real server, started with server.Run on loopback ports.
 type mediaServer struct {
 	ws      string // ws://127.0.0.1:port/ws
 	metrics string // http://127.0.0.1:port/metrics
-	stop    func() // shuts the server down and waits for run to return
+	stop    func() // shuts the server down and waits for Run to return
 }
 
 // startServer runs the server until the test ends, then shuts it down and
@@ -45,7 +45,7 @@ func startServerEnv(t *testing.T, env map[string]string, args ...string) *mediaS
 }
 
 // startServerConfig is startServerEnv with mod, if not nil, applied to the
-// parsed configuration (fields no flag sets, such as readTimeout).
+// parsed configuration (fields no flag sets, such as ReadTimeout).
 func startServerConfig(t *testing.T, env map[string]string, mod func(*server.Config), args ...string) *mediaServer {
 	t.Helper()
 	before := testutil.StableGoroutines()
@@ -85,7 +85,7 @@ func startServerConfig(t *testing.T, env map[string]string, mod func(*server.Con
 
 // runServer runs the server with cfg until the test ends (or stop), then
 // checks that every goroutine started since before is gone. out is what it
-// prints; done gets run's result if it returns by itself.
+// prints; done gets Run's result if it returns by itself.
 func runServer(t *testing.T, before int, cfg server.Config) (out *syncbuf.Buffer, done <-chan error, stop func()) {
 	t.Helper()
 	out = &syncbuf.Buffer{}
@@ -99,7 +99,7 @@ func runServer(t *testing.T, before int, cfg server.Config) (out *syncbuf.Buffer
 			select {
 			case err := <-result:
 				if err != nil {
-					t.Errorf("run: %v", err)
+					t.Errorf("Run: %v", err)
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatal("the server did not stop")
