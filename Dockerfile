@@ -1,7 +1,7 @@
 # Sotto in one container: a static binary on distroless, as a non-root user,
 # with nothing writable needed. README.md (Deploy) has the commands.
 #
-# main_test.go's TestDockerImageBinary reads this file: it builds with the
+# e2etest/docker_test.go's TestDockerImageBinary reads this file: it builds with the
 # `go build` line below exactly as written, runs the binary as the USER below
 # with the ENV below, and runs the HEALTHCHECK command. Keep each on one line.
 

@@ -10,7 +10,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CYCLONEDX_GOMOD ?= $(GO) run github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
 SBOM_DIR ?= bin/sbom
 FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob \
-	./signal:FuzzOrigin ./signal:FuzzSubprotocol .:FuzzForwardedHeaders ./sfu:FuzzOffer ./sfu:FuzzAddCandidate \
+	./signal:FuzzOrigin ./signal:FuzzSubprotocol ./internal/server:FuzzForwardedHeaders ./sfu:FuzzOffer ./sfu:FuzzAddCandidate \
 	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID \
 	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode ./operator:FuzzToken ./operator:FuzzAPI ./sfu:FuzzStunLocalUfrag
 

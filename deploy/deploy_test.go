@@ -15,11 +15,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v2"
+
+	"sotto/internal/testutil"
 )
 
 // tool returns the path of a tool `make deps` installs, failing (never
@@ -33,38 +34,11 @@ func tool(t *testing.T, name, pkg string) string {
 	return p
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds the server once for this package's tests.
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sotto-deploy-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "sotto")
-		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
 // exposedMetrics runs the binary and returns the metric names its /metrics
 // has, from the # TYPE lines.
 func exposedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	cmd := exec.Command(binary(t), "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
+	cmd := exec.Command(testutil.Sotto(t), "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +102,7 @@ func TestSystemdUnit(t *testing.T) {
 		// verify wants ExecStart to exist: point it at a real build.
 		dir := t.TempDir()
 		p := filepath.Join(dir, "sotto.service")
-		text = strings.Replace(text, "ExecStart=/usr/local/bin/sotto", "ExecStart="+binary(t), 1)
+		text = strings.Replace(text, "ExecStart=/usr/local/bin/sotto", "ExecStart="+testutil.Sotto(t), 1)
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -3,10 +3,7 @@ package sfu
 import (
 	"bytes"
 	"context"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +12,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 
+	"sotto/internal/procstat"
+	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
 
@@ -54,14 +53,8 @@ func (l *lineCounter) Write(b []byte) (int, error) {
 
 // rssKB is the process's resident memory (Linux; 0 elsewhere), for the log.
 func rssKB() int {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return n
-		}
-	}
-	return 0
+	kb, _ := procstat.RSSKB(0)
+	return int(kb)
 }
 
 // liveHeap is the heap still reachable, after a full collection.
@@ -79,7 +72,7 @@ func liveHeap() uint64 {
 // grew by a few KB per packet, without end. Now the session is ended after
 // maxRemoteStreams streams and everything it held is freed.
 func TestUnknownSSRCSprayIsBounded(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	const spray = 10_000 // packets, each with a new SSRC
 	var logs lineCounter
 	s := newSFU(t, Config{LogWriter: &logs})
@@ -121,7 +114,7 @@ func TestUnknownSSRCSprayIsBounded(t *testing.T) {
 	// Wait until the server has taken in what it got: pion logs a line for
 	// every unknown SSRC it gives up on; wait for those to stop.
 	last, since := logs.n.Load(), time.Now()
-	waitFor(t, 20*time.Second, "the server to digest the spray", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the server to digest the spray", func() bool {
 		if n := logs.n.Load(); n != last {
 			last, since = n, time.Now()
 		}
@@ -153,8 +146,8 @@ func TestUnknownSSRCSprayIsBounded(t *testing.T) {
 	// And what the session held is gone once it ended and the member left.
 	s.Leave(roomID, c.ID)
 	closeClient()
-	waitFor(t, 10*time.Second, "the sessions to close", func() bool { return s.Stats().Peers == 0 })
-	stableGoroutines()
+	testutil.WaitFor(t, 10*time.Second, "the sessions to close", func() bool { return s.Stats().Peers == 0 })
+	testutil.StableGoroutines()
 	after := liveHeap()
 	t.Logf("after leave: live heap %d KB (start %d KB), RSS %d KB", after>>10, start>>10, rssKB())
 	if rest := int64(after) - int64(start); rest > 2<<20 {
@@ -167,7 +160,7 @@ func TestUnknownSSRCSprayIsBounded(t *testing.T) {
 // get at most forwardRate a second plus one burst. A talker at Opus's 50
 // packets/s, with a second's backlog arriving at once, loses nothing.
 func TestSenderRateCap(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{11, 11}
@@ -187,7 +180,7 @@ func TestSenderRateCap(t *testing.T) {
 
 	s.SetFloor(roomID, flood.ID)
 	warm := uint32(1 << 20)
-	waitFor(t, 10*time.Second, "the listeners to hear the holder", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the listeners to hear the holder", func() bool {
 		_ = flood.Send(warm)
 		warm++
 		time.Sleep(20 * time.Millisecond)
@@ -238,7 +231,7 @@ func TestSenderRateCap(t *testing.T) {
 		n++
 	}
 	n += uint32(normal.Talk(ctx, n, 50, 20*time.Millisecond))
-	waitFor(t, 5*time.Second, "the normal talker's packets", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the normal talker's packets", func() bool {
 		return from(listeners[0], 'N', 0) >= int(n) && from(listeners[1], 'N', 0) >= int(n)
 	})
 	for i, l := range listeners {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
+
+	"sotto/internal/testutil"
 )
 
 // sessionCreds are one member's ICE credentials as its own client knows them.
@@ -113,7 +115,7 @@ func (ps *peerSock) close() { _ = ps.conn.Close(); <-ps.done }
 // to the browser) but the server sent it nothing. And requests that fail
 // integrity, from anyone who saw the ufrag, are never learned.
 func TestMemberMovingManyTimesKeepsMedia(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	roomID := [16]byte{0x0a}
 	s, m := heardRoom(t, roomID, 'm')
 	c := credsOf(t, s, roomID, s.find(roomID, m.ID))
@@ -164,7 +166,7 @@ func TestMemberMovingManyTimesKeepsMedia(t *testing.T) {
 // spoofing many sources gets maxAddrsPerUfrag of them to pion at once (then
 // newAddrInterval's pace), and keeps its own media.
 func TestSpoofedSourcesDoNotReachPion(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	roomID := [16]byte{0x0b}
 	s, m := heardRoom(t, roomID, 'm')
 	c := credsOf(t, s, roomID, s.find(roomID, m.ID))
@@ -200,7 +202,7 @@ func TestSpoofedSourcesDoNotReachPion(t *testing.T) {
 
 	// The member's own address kept its consent and its media.
 	n0, _ := m.Count()
-	waitFor(t, 5*time.Second, "the member to keep hearing the talker", func() bool { n, _ := m.Count(); return n > n0+25 })
+	testutil.WaitFor(t, 5*time.Second, "the member to keep hearing the talker", func() bool { n, _ := m.Count(); return n > n0+25 })
 }
 
 // A bare consent gate (no flood guard, so only its own pacing counts) on a
@@ -415,7 +417,7 @@ func TestLostCheckIsRetriedByMedia(t *testing.T) {
 	if _, err := conn.WriteTo(resp.Raw, srv); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Second, "consent from the answer to the retried check", func() bool { return hasConsent(c, member) })
+	testutil.WaitFor(t, time.Second, "consent from the answer to the retried check", func() bool { return hasConsent(c, member) })
 }
 
 // nullConn is a socket that writes nowhere, so that only the consent gate's

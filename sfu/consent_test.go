@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+
+	"sotto/internal/testutil"
 )
 
 // One member must not be able to point its stream at another host. The
@@ -24,7 +26,7 @@ import (
 // consent check per consentCheckInterval (while the requests last, and for
 // consentRetryWindow after). Fix: consent.go.
 func TestSpoofedNominationGetsNoMedia(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	roomID := [16]byte{0x09}
 	s, m := heardRoom(t, roomID, 'm') // m is the attacker
 

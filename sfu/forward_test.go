@@ -9,82 +9,41 @@ import (
 	"github.com/google/uuid"
 	"github.com/pion/rtp"
 
+	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
 
-// segment is a run of consecutive packets from one talker.
-type segment struct {
-	tag  byte
-	pkts []sfutest.Packet
-}
+// segment is a run of consecutive packets from one talker (its tag byte),
+// as a listener got it.
+type segment = testutil.Turn[sfutest.Packet, byte]
 
+// segments splits what a listener got by talker.
 func segments(pkts []sfutest.Packet) []segment {
-	var out []segment
-	for _, p := range pkts {
-		if len(out) == 0 || out[len(out)-1].tag != p.Tag {
-			out = append(out, segment{tag: p.Tag})
-		}
-		out[len(out)-1].pkts = append(out[len(out)-1].pkts, p)
-	}
-	return out
+	return testutil.Turns(pkts, func(p sfutest.Packet) byte { return p.Tag })
 }
 
 // checkSegment verifies one talker's run as a listener got it: payloads
-// intact, counters strictly increasing, and the rewritten header moving in
-// step with the sender's own numbering (seq +1 and timestamp +960 per frame).
+// intact, and the rewritten header in step with the sender's own numbering.
 func checkSegment(s segment) error {
-	for i, p := range s.pkts {
+	err := testutil.CheckRunOf(s.Pkts, func(p sfutest.Packet) (testutil.RTPFrame, error) {
 		if !p.Intact {
-			return fmt.Errorf("packet %c#%d: payload changed on the way", p.Tag, p.N)
+			return testutil.RTPFrame{}, fmt.Errorf("packet %c#%d: payload changed on the way", p.Tag, p.N)
 		}
-		if i == 0 {
-			continue
-		}
-		q := s.pkts[i-1]
-		if p.N <= q.N {
-			return fmt.Errorf("packet %c#%d after #%d: out of order", p.Tag, p.N, q.N)
-		}
-		dn := p.N - q.N
-		if uint16(p.Seq-q.Seq) != uint16(dn) {
-			return fmt.Errorf("packet %c#%d: seq %d after %d, want +%d", p.Tag, p.N, p.Seq, q.Seq, dn)
-		}
-		if p.TS-q.TS != 960*dn {
-			return fmt.Errorf("packet %c#%d: timestamp +%d, want +%d", p.Tag, p.N, p.TS-q.TS, 960*dn)
-		}
-		if p.SSRC != q.SSRC {
-			return fmt.Errorf("packet %c#%d: SSRC changed within a turn", p.Tag, p.N)
-		}
+		return rtpFrame(p), nil
+	})
+	if err != nil {
+		return fmt.Errorf("talker %c: %w", s.From, err)
 	}
 	return nil
 }
 
-// checkHandover verifies the boundary between two talkers on one listener:
-// one continuous stream (same SSRC, seq +1 exactly), the marker bit on the new
-// talker's first packet, and a timestamp step equal to the time between the
-// two packets (in 48 kHz units) within tolerance, never less than one frame.
-func checkHandover(last, first sfutest.Packet, tolerance time.Duration) error {
-	if first.SSRC != last.SSRC {
-		return fmt.Errorf("SSRC changed from %x to %x at the handover", last.SSRC, first.SSRC)
-	}
-	if first.Seq != last.Seq+1 {
-		return fmt.Errorf("seq %d then %d at the handover, want +1", last.Seq, first.Seq)
-	}
-	if !first.Marker {
-		return fmt.Errorf("no marker bit on the new talker's first packet")
-	}
-	step := time.Duration(first.TS-last.TS) * time.Second / 48000
-	wall := first.At.Sub(last.At)
-	if step < 20*time.Millisecond {
-		return fmt.Errorf("timestamp step %v at the handover, want at least one frame", step)
-	}
-	if d := step - wall; d > tolerance || d < -tolerance {
-		return fmt.Errorf("timestamp step %v but %v passed between the packets", step, wall)
-	}
-	return nil
+// rtpFrame is what the shared continuity checks read of a packet.
+func rtpFrame(p sfutest.Packet) testutil.RTPFrame {
+	return testutil.RTPFrame{N: p.N, Seq: p.Seq, TS: p.TS, SSRC: p.SSRC, Marker: p.Marker, At: p.At}
 }
 
 func TestOneTalkerTwentyListeners(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{1}
@@ -103,7 +62,7 @@ func TestOneTalkerTwentyListeners(t *testing.T) {
 	if n := talker.Talk(ctx, 0, frames, 20*time.Millisecond); n != frames {
 		t.Fatalf("sent %d frames, want %d", n, frames)
 	}
-	waitFor(t, 5*time.Second, "delivery", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "delivery", func() bool {
 		for _, l := range listeners {
 			got := 0
 			for _, p := range l.Received() {
@@ -132,7 +91,7 @@ func TestOneTalkerTwentyListeners(t *testing.T) {
 		if len(measured)*100 < frames*99 {
 			t.Errorf("listener %d got %d of %d frames, want at least 99%%", i, len(measured), frames)
 		}
-		if err := checkSegment(segment{tag: 'T', pkts: measured}); err != nil {
+		if err := checkSegment(segment{From: 'T', Pkts: measured}); err != nil {
 			t.Errorf("listener %d: %v", i, err)
 		}
 	}
@@ -142,7 +101,7 @@ func TestOneTalkerTwentyListeners(t *testing.T) {
 }
 
 func TestFloorHandover(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{2}
@@ -168,19 +127,19 @@ func TestFloorHandover(t *testing.T) {
 		return func() bool { return count(c, tag) >= atLeast }
 	}
 	for _, c := range append([]*sfutest.Client{b}, listeners...) {
-		waitFor(t, 10*time.Second, "A to be heard", heard(c, 'A', 25))
+		testutil.WaitFor(t, 10*time.Second, "A to be heard", heard(c, 'A', 25))
 	}
 
 	// Direct handover A -> B mid-stream, both still sending.
 	s.SetFloor(roomID, b.ID)
 	for _, c := range append([]*sfutest.Client{a}, listeners...) {
-		waitFor(t, 10*time.Second, "B to be heard", heard(c, 'B', 25))
+		testutil.WaitFor(t, 10*time.Second, "B to be heard", heard(c, 'B', 25))
 	}
 
 	// B releases; a pause; A takes the floor again.
 	s.SetFloor(roomID, uuid.Nil)
 	pauseFrom := tb.sent()
-	waitFor(t, 5*time.Second, "a pause of 15 frames", func() bool { return tb.sent() >= pauseFrom+15 })
+	testutil.WaitFor(t, 5*time.Second, "a pause of 15 frames", func() bool { return tb.sent() >= pauseFrom+15 })
 	heardA := make([]int, len(everyone))
 	for i, c := range everyone {
 		heardA[i] = count(c, 'A')
@@ -188,7 +147,7 @@ func TestFloorHandover(t *testing.T) {
 	s.SetFloor(roomID, a.ID)
 	for i, c := range everyone {
 		if c != a {
-			waitFor(t, 10*time.Second, "A to be heard again", func() bool { return count(c, 'A') >= heardA[i]+10 })
+			testutil.WaitFor(t, 10*time.Second, "A to be heard again", func() bool { return count(c, 'A') >= heardA[i]+10 })
 		}
 	}
 	ta.halt()
@@ -203,7 +162,7 @@ func TestFloorHandover(t *testing.T) {
 		segs := segments(l.Received())
 		var tags []byte
 		for _, sg := range segs {
-			tags = append(tags, sg.tag)
+			tags = append(tags, sg.From)
 			if err := checkSegment(sg); err != nil {
 				t.Errorf("listener %d: %v", i, err)
 			}
@@ -214,13 +173,13 @@ func TestFloorHandover(t *testing.T) {
 			t.Fatalf("listener %d heard talkers in the order %q, want \"ABA\"", i, tags)
 		}
 		for j := 1; j < len(segs); j++ {
-			last, first := segs[j-1].pkts[len(segs[j-1].pkts)-1], segs[j].pkts[0]
-			if err := checkHandover(last, first, tolerance); err != nil {
+			last, first := segs[j-1].Pkts[len(segs[j-1].Pkts)-1], segs[j].Pkts[0]
+			if _, err := testutil.CheckHandover(rtpFrame(last), rtpFrame(first), tolerance); err != nil {
 				t.Errorf("listener %d, handover %d: %v", i, j, err)
 			}
 		}
 		// The second handover followed a pause of at least 15 frames.
-		if step := time.Duration(segs[2].pkts[0].TS-segs[1].pkts[len(segs[1].pkts)-1].TS) * time.Second / 48000; step < 250*time.Millisecond {
+		if step := time.Duration(segs[2].Pkts[0].TS-segs[1].Pkts[len(segs[1].Pkts)-1].TS) * time.Second / 48000; step < 250*time.Millisecond {
 			t.Errorf("listener %d: timestamp step %v over a pause of 300 ms", i, step)
 		}
 	}
@@ -238,7 +197,7 @@ func TestFloorHandover(t *testing.T) {
 }
 
 func TestListenOnlyIsNeverForwarded(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{3}
@@ -263,7 +222,7 @@ func TestListenOnlyIsNeverForwarded(t *testing.T) {
 	}
 	all := append([]*sfutest.Client{a, c}, listeners...)
 	for _, l := range append([]*sfutest.Client{c}, listeners...) {
-		waitFor(t, 5*time.Second, "A to be heard", func() bool { n, _ := l.Count(); return n >= 24 })
+		testutil.WaitFor(t, 5*time.Second, "A to be heard", func() bool { n, _ := l.Count(); return n >= 24 })
 	}
 	settle(t, all, 100*time.Millisecond, 5*time.Second)
 	for _, l := range all {
@@ -280,7 +239,7 @@ func TestListenOnlyIsNeverForwarded(t *testing.T) {
 }
 
 func TestJoinWhileTalking(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{4}
@@ -293,7 +252,7 @@ func TestJoinWhileTalking(t *testing.T) {
 	for i := range 3 {
 		start := time.Now()
 		l := join(t, s, api, roomID, Listen, byte('a'+i))
-		waitFor(t, 5*time.Second, "the new member to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
+		testutil.WaitFor(t, 5*time.Second, "the new member to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("joiner %d heard the talker %v after joining, want within 1 s", i, d)
 		} else {
@@ -303,7 +262,7 @@ func TestJoinWhileTalking(t *testing.T) {
 }
 
 func TestJoinLeaveCycles(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{5}
@@ -337,33 +296,25 @@ func TestJoinLeaveCycles(t *testing.T) {
 	if err := cycle(); err != nil {
 		t.Fatal(err)
 	}
-	baseline := stableGoroutines()
+	baseline := testutil.StableGoroutines()
 
 	const cycles, parallel = 100, 4
-	for round := 0; round < cycles/parallel; round++ {
-		done := make(chan error, parallel)
-		for range parallel {
-			go func() { done <- cycle() }()
-		}
-		for range parallel {
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := testutil.InBatches(cycles, parallel, cycle); err != nil {
+		t.Fatal(err)
 	}
 	if st := s.Stats(); st.Peers != 1 || st.Rooms != 1 {
 		t.Errorf("after %d join/leave cycles: %d PeerConnections in %d rooms, want only the talker's", cycles, st.Peers, st.Rooms)
 	}
-	if err := waitGoroutines(baseline, 10*time.Second); err != nil {
+	if err := testutil.WaitGoroutines(baseline, 10*time.Second); err != nil {
 		t.Errorf("after %d join/leave cycles: %v", cycles, err)
 	}
 	// The talker still reaches a new member.
 	l := join(t, s, api, roomID, Listen, 'z')
-	waitFor(t, 5*time.Second, "a member joining after the cycles to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
+	testutil.WaitFor(t, 5*time.Second, "a member joining after the cycles to hear the talker", func() bool { n, _ := l.Count(); return n > 0 })
 }
 
 func TestRewrite(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	var o outStream
 	ms := int64(time.Millisecond)
 	h := func(seq uint16, ts uint32) *rtp.Header {

@@ -2,73 +2,15 @@ package sfu
 
 import (
 	"context"
-	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
-
-// leakCheck records the goroutine count now and, when the test ends (after
-// every cleanup registered later, so after the SFU and clients closed), waits
-// a bounded time for it to come back down. Call it first in every test.
-func leakCheck(t testing.TB) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		if err := waitGoroutines(before, 10*time.Second); err != nil {
-			t.Error(err)
-		}
-	})
-}
-
-// waitGoroutines waits until at most max goroutines run.
-func waitGoroutines(max int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= max {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("goroutine leak: %d running, want at most %d\n%s", n, max, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stableGoroutines returns the goroutine count once it has stopped falling
-// (goroutines of connections closed a moment ago wind down asynchronously).
-func stableGoroutines() int {
-	n := runtime.NumGoroutine()
-	for i := 0; i < 100; i++ {
-		time.Sleep(50 * time.Millisecond)
-		m := runtime.NumGoroutine()
-		if m >= n {
-			return n
-		}
-		n = m
-	}
-	return n
-}
-
-// waitFor polls cond until it holds or the deadline passes. It is how tests
-// wait for the network: conditions with deadlines, never fixed sleeps.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func newSFU(t testing.TB, cfg Config) *SFU {
 	t.Helper()
@@ -199,7 +141,7 @@ func settle(t testing.TB, clients []*sfutest.Client, quiet, timeout time.Duratio
 		return out
 	}
 	last, since := counts(), time.Now()
-	waitFor(t, timeout, "traffic to settle", func() bool {
+	testutil.WaitFor(t, timeout, "traffic to settle", func() bool {
 		now := counts()
 		for i := range now {
 			if now[i] != last[i] {
@@ -221,7 +163,7 @@ func heardRoom(t *testing.T, roomID [16]byte, listenerTag byte) (*SFU, *sfutest.
 	l := join(t, s, api, roomID, Listen, listenerTag)
 	s.SetFloor(roomID, a.ID)
 	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the listener to hear the talker", func() bool { n, _ := l.Count(); return n > 10 })
+	testutil.WaitFor(t, 5*time.Second, "the listener to hear the talker", func() bool { n, _ := l.Count(); return n > 10 })
 	return s, l
 }
 
@@ -231,7 +173,7 @@ func heardRoom(t *testing.T, roomID [16]byte, listenerTag byte) (*SFU, *sfutest.
 func warmUp(t testing.TB, talker *sfutest.Client, listeners []*sfutest.Client) {
 	t.Helper()
 	warm := uint32(1 << 20)
-	waitFor(t, 10*time.Second, "every listener to hear the talker", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "every listener to hear the talker", func() bool {
 		_ = talker.Send(warm)
 		warm++
 		time.Sleep(20 * time.Millisecond)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
 
@@ -69,7 +70,7 @@ func (c *candidateInjector) AddCandidate(roomID [16]byte, member uuid.UUID, cand
 // SettingEngine.DisableActiveTCP, and passive/so TCP candidates are dropped
 // from offers and trickle before pion sees them.
 func TestICETCPNeverDialsOut(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	victim, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

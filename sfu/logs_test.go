@@ -16,6 +16,7 @@ import (
 
 	"sotto/internal/logmarker"
 	"sotto/internal/syncbuf"
+	"sotto/internal/testutil"
 )
 
 // No byte a client chose may reach the log, at any level: pion formats the
@@ -25,7 +26,7 @@ import (
 // debug; no line may hold any part of it. Fix: pion logs through pionLogs
 // (logs.go), which keeps format strings and withholds their arguments.
 func TestLogsHoldNoClientInput(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	marker, token := logmarker.New()
 	var buf syncbuf.Buffer
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

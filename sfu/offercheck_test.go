@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/pion/webrtc/v4"
+
+	"sotto/internal/testutil"
 )
 
 // The server is ICE-lite: it never starts connectivity checks, so it sends
@@ -24,7 +26,7 @@ import (
 // with an a=ice-lite line (browsers are never lite), answered bad_message
 // like any other refused offer.
 func TestOfferIceLite(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	victim, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -81,7 +83,7 @@ func TestOfferIceLite(t *testing.T) {
 // audio section to have a non-zero port and an a=rtpmap line naming
 // opus/48000 (case-insensitive), and refuses with ErrBadOffer otherwise.
 func TestOfferWithoutOpus(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	for name, sdp := range map[string]string{
 		// What FuzzOffer found (testdata/fuzz/FuzzOffer/rejected-section-no-codecs).

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
 
@@ -42,7 +43,7 @@ func offerFrom(t *testing.T, kinds ...webrtc.RTPCodecType) string {
 }
 
 func TestAnswerIsOpusOnlyWithCandidates(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	roomID, member := [16]byte{6}, uuid.New()
 	// A browser offers Opus, RED, CN, G.711 and header extensions; the
@@ -86,7 +87,7 @@ func TestWithOpusParams(t *testing.T) {
 }
 
 func TestOfferRejected(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	roomID := [16]byte{7}
 	for name, offer := range map[string]string{
@@ -113,7 +114,7 @@ func TestOfferRejected(t *testing.T) {
 }
 
 func TestPublicAddressIsAdvertised(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	// 203.0.113.0/24 is reserved for documentation: nothing is sent to it.
 	s := newSFU(t, Config{PublicAddrs: []string{"203.0.113.7"}})
 	answer, err := s.Offer(context.Background(), [16]byte{8}, uuid.New(), Listen, offerFrom(t, webrtc.RTPCodecTypeAudio), nil)
@@ -126,7 +127,7 @@ func TestPublicAddressIsAdvertised(t *testing.T) {
 }
 
 func TestFloorSetBeforeMedia(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{9}
@@ -146,7 +147,7 @@ func TestFloorSetBeforeMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the holder to be heard", func() bool { n, _ := l.Count(); return n > 0 })
+	testutil.WaitFor(t, 5*time.Second, "the holder to be heard", func() bool { n, _ := l.Count(); return n > 0 })
 
 	// Leave of a member that never had media still forgets its floor, and
 	// the room goes when the last member leaves.
@@ -162,7 +163,7 @@ func TestFloorSetBeforeMedia(t *testing.T) {
 }
 
 func TestICERestartKeepsTheConnection(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	roomID := [16]byte{11}
 	s, l := heardRoom(t, roomID, 'l')
 
@@ -185,17 +186,17 @@ func TestICERestartKeepsTheConnection(t *testing.T) {
 		}
 	}
 	n, _ := l.Count()
-	waitFor(t, 5*time.Second, "audio after the restart", func() bool { m, _ := l.Count(); return m > n+25 })
+	testutil.WaitFor(t, 5*time.Second, "audio after the restart", func() bool { m, _ := l.Count(); return m > n+25 })
 	if st := s.Stats(); st.Peers != 2 {
 		t.Errorf("%d PeerConnections after an ICE restart, want the same 2", st.Peers)
 	}
-	if err := checkSegment(segment{tag: 'A', pkts: l.Received()}); err != nil {
+	if err := checkSegment(segment{From: 'A', Pkts: l.Received()}); err != nil {
 		t.Errorf("stream across the restart: %v", err)
 	}
 }
 
 func TestICETCPFallback(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -208,14 +209,14 @@ func TestICETCPFallback(t *testing.T) {
 	l := join(t, s, tcp, roomID, Listen, 'l') // this client can only do TCP
 	s.SetFloor(roomID, a.ID)
 	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the talker to be heard over ICE-TCP", func() bool { n, _ := l.Count(); return n > 25 })
-	if err := checkSegment(segment{tag: 'A', pkts: l.Received()}); err != nil {
+	testutil.WaitFor(t, 5*time.Second, "the talker to be heard over ICE-TCP", func() bool { n, _ := l.Count(); return n > 25 })
+	if err := checkSegment(segment{From: 'A', Pkts: l.Received()}); err != nil {
 		t.Error(err)
 	}
 }
 
 func TestCloseWhileTalking(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{13}
@@ -223,7 +224,7 @@ func TestCloseWhileTalking(t *testing.T) {
 	joinN(t, s, api, roomID, Listen, 'a', 3)
 	s.SetFloor(roomID, a.ID)
 	startTalking(t, a)
-	waitFor(t, 5*time.Second, "forwarding", func() bool { return s.Stats().Forwarded > 30 })
+	testutil.WaitFor(t, 5*time.Second, "forwarding", func() bool { return s.Stats().Forwarded > 30 })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ func TestQuietReports(t *testing.T) {
 // connection) creates no PeerConnection, and does not renegotiate the
 // member's live one, which the new connection now owns.
 func TestCancelledOfferTouchesNothing(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	s := newSFU(t, Config{})
 	api := clientAPI(t, false)
 	roomID := [16]byte{12}
@@ -285,7 +286,7 @@ func TestCancelledOfferTouchesNothing(t *testing.T) {
 	l := join(t, s, api, roomID, Listen, 'l')
 	s.SetFloor(roomID, a.ID)
 	startTalking(t, a)
-	waitFor(t, 5*time.Second, "the talker to be heard", func() bool { n, _ := l.Count(); return n > 10 })
+	testutil.WaitFor(t, 5*time.Second, "the talker to be heard", func() bool { n, _ := l.Count(); return n > 10 })
 	remote := func() string {
 		p := s.find(roomID, l.ID)
 		p.mu.Lock()
@@ -314,7 +315,7 @@ func TestCancelledOfferTouchesNothing(t *testing.T) {
 		t.Fatalf("a candidate with a cancelled ctx: %v, want context.Canceled", err)
 	}
 	n, _ := l.Count()
-	waitFor(t, 5*time.Second, "audio after the cancelled offer", func() bool { m, _ := l.Count(); return m > n+25 })
+	testutil.WaitFor(t, 5*time.Second, "audio after the cancelled offer", func() bool { m, _ := l.Count(); return m > n+25 })
 	if st := s.Stats(); st.Peers != 2 {
 		t.Errorf("%d PeerConnections, want 2", st.Peers)
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sotto/internal/testutil"
 )
 
 // The UDP flood of issue 12 (#10): STUN binding requests with random ufrags
@@ -202,7 +204,7 @@ func rcvbufErrors(t testing.TB) uint64 {
 // hearing its talker. SOTTO_UNGUARDED=1 runs it against the listener as it
 // was before udpGuard (it fails: 82-89% on the 2-core test machine).
 func TestUDPFloodKeepsRoomDelivery(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	r := floodRound(t, Config{unguarded: os.Getenv("SOTTO_UNGUARDED") == "1"}, 3*time.Second, 3)
 	t.Log(r)
 	if r.overall < 97 {
@@ -241,7 +243,7 @@ func BenchmarkUDPFlood(b *testing.B) {
 // address, one per interface address on an unspecified one) get the receive
 // buffer, and report what the kernel granted.
 func TestUDPReadBuffer(t *testing.T) {
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"sotto/internal/testutil"
 	"sotto/room"
 )
 
@@ -213,17 +214,10 @@ func TestFloodDefaults(t *testing.T) {
 		}
 	}()
 	pongs, limited := 0, 0
-	for {
+	testutil.ExpectClose(t, websocket.ClosePolicyViolation, func() error {
 		m, err := f.tryRead(10 * time.Second)
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			if ce.Code != websocket.ClosePolicyViolation {
-				t.Fatalf("close %d, want 1008", ce.Code)
-			}
-			break
-		}
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		switch {
 		case m.Type == typePong:
@@ -233,7 +227,8 @@ func TestFloodDefaults(t *testing.T) {
 		default:
 			t.Fatalf("unexpected %+v", m)
 		}
-	}
+		return nil
+	})
 	f.ws.Close()
 	wg.Wait()
 	// Strikes are forgiven over time, so a slow flood takes a few more.

@@ -6,24 +6,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"sotto/internal/testutil"
 	"sotto/metrics"
 	"sotto/room"
 )
 
 // testServer is the signaling server behind a real HTTP server on loopback,
-// with /metrics wired the way main.go wires it.
+// with /metrics wired the way internal/server/run.go wires it.
 type testServer struct {
 	http *httptest.Server
 	sig  *Server
@@ -43,7 +42,7 @@ func startServer(t testing.TB, cfg Config, rcfg room.Config) *testServer {
 // for tests that need to break a connection in a chosen way.
 func startServerOn(t testing.TB, cfg Config, rcfg room.Config, wrap func(net.Listener) net.Listener) *testServer {
 	t.Helper()
-	leakCheck(t)
+	testutil.LeakCheck(t)
 	// Most tests check what a disconnect does to the room at once; the
 	// resume tests ask for a grace explicitly.
 	if rcfg.ResumeGrace == 0 {
@@ -82,19 +81,7 @@ func startServerOn(t testing.TB, cfg Config, rcfg room.Config, wrap func(net.Lis
 // metric returns the value of one line of /metrics, e.g. `sotto_rooms`.
 func (ts *testServer) metric(t testing.TB, name string) string {
 	t.Helper()
-	resp, err := http.Get(ts.http.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return v
-		}
-	}
-	t.Fatalf("/metrics has no %s:\n%s", name, body)
-	return ""
+	return testutil.Metric(t, ts.http.URL+"/metrics", name)
 }
 
 // waitMetric waits, a bounded time, for a line of /metrics to read want:
@@ -112,30 +99,6 @@ func (ts *testServer) waitMetric(t testing.TB, name, want string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// leakCheck fails the test if, once its cleanups have run, more goroutines
-// are left than it started with. Goroutines take a moment to exit after
-// their connections close, so it waits, up to a bound.
-func leakCheck(t testing.TB) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d goroutines, %d before the test\n%s", n, before, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
 }
 
 // client is a test client: a real gorilla WebSocket over loopback.

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"sotto/internal/procstat"
 	"sotto/room"
 )
 
@@ -131,21 +131,11 @@ func measureIdleConns(b *testing.B) (perConn, perConnGC, stackPerConn, heapPerCo
 	}
 	rss := func() float64 { // KB
 		b.Helper()
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		kb, err := procstat.RSSKB(cmd.Process.Pid)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				if err != nil {
-					b.Fatal(err)
-				}
-				return kb
-			}
-		}
-		b.Fatal("no VmRSS")
-		return 0
+		return float64(kb)
 	}
 
 	// Warm up: the first connections bring in code pages, pools and the

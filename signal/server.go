@@ -547,7 +547,7 @@ func ipKey(remoteAddr string) netip.Prefix {
 // MaxConnsPerIP: the IPv4 address, or the IPv6 /64 (one home or phone gets a
 // /64 and can pick any address in it); an IPv4-mapped address is its IPv4
 // address. The zero Prefix for an invalid address. The TCP cap at accept
-// (addrlimit.go, in main) uses it too, so both count the same "address".
+// (internal/server/addrlimit.go) uses it too, so both count the same "address".
 func AddrKey(a netip.Addr) netip.Prefix {
 	a = a.Unmap().WithZone("")
 	bits := 32

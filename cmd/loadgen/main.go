@@ -40,6 +40,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"sotto/internal/procstat"
 	"sotto/room"
 	"sotto/sfu"
 	"sotto/sfu/sfutest"
@@ -204,19 +205,8 @@ func usage() (user, sys time.Duration) {
 
 // rss is this process's resident set in bytes, from /proc.
 func rss() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	kb, _ := procstat.RSSKB(0) // 0 where there is no /proc
+	return kb << 10
 }
 
 func mallocs() uint64 {

@@ -63,6 +63,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"sotto/internal/procstat"
 )
 
 const subprotocol = "sotto.v1"
@@ -223,21 +225,11 @@ func (s *server) stop() {
 
 // rssKB is the server's resident set size.
 func (s *server) rssKB() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	kb, err := procstat.RSSKB(s.cmd.Process.Pid)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			if err != nil {
-				log.Fatal(err)
-			}
-			return kb
-		}
-	}
-	log.Fatal("no VmRSS")
-	return 0
+	return float64(kb)
 }
 
 // cpu is the server's user+system CPU time so far.
