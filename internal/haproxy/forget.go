@@ -71,6 +71,15 @@ func ParseAddr(s string) (network, addr string, err error) {
 	return "unix", addr, nil
 }
 
+// ValidTable reports why name cannot be a stick table's name on a command
+// line: it is empty, or holds what would end the command or start another.
+func ValidTable(name string) error {
+	if name == "" || strings.ContainsAny(name, " ;\n\r\t") {
+		return errors.New("haproxy: a table name is not empty and has no spaces or semicolons")
+	}
+	return nil
+}
+
 // request is one queued forget.
 type request struct {
 	id   room.ID
@@ -99,8 +108,8 @@ func NewForgetter(addr, table string, m *metrics.Registry) (*Forgetter, error) {
 	if table == "" {
 		table = DefaultTable
 	}
-	if strings.ContainsAny(table, " ;\n\t") || table == "" {
-		return nil, errors.New("haproxy: a table name has no spaces or semicolons")
+	if err := ValidTable(table); err != nil {
+		return nil, err
 	}
 	if m == nil {
 		m = &metrics.Registry{} // counted, not exported

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"sotto/internal/haproxy"
 	"sotto/room"
 	sig "sotto/signal"
 	"sotto/tlsconf"
@@ -64,6 +65,14 @@ type Config struct {
 	shutdownTimeout time.Duration
 	udpPort         int
 	publicAddrs     []string
+
+	// Cluster (docs/cluster.md): the node's nameplate prefix ("" alone), how
+	// many nodes share the guessing budgets, and where HAProxy's runtime API
+	// is ("" : no forgets) with the stick table to forget rooms in.
+	nodePrefix     string
+	clusterSize    int
+	haproxyRuntime string
+	haproxyTable   string
 
 	// Transport security: at most one of the TLS modes (certificate files,
 	// ACME, self-signed) or behindProxy; none only on a loopback address.
@@ -161,6 +170,10 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
 	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port (any free port if that is 0) [SOTTO_UDP_PORT]")
 	fs.StringVar(&public, "public-ip", env("SOTTO_PUBLIC_IP", ""), "comma-separated IPs or host names clients reach this server at, when it is behind NAT or Docker [SOTTO_PUBLIC_IP]")
+	fs.StringVar(&c.nodePrefix, "node-prefix", env("SOTTO_NODE_PREFIX", ""), "in a cluster, this node's 1 to 3 digits, unique per node: every room code it mints starts with them, and it refuses WebSockets naming no room or code [SOTTO_NODE_PREFIX]")
+	fs.IntVar(&c.clusterSize, "cluster-size", envInt("SOTTO_CLUSTER_SIZE", 1), "how many nodes share the room-code and failed-join guessing budgets; each node takes 1/N of them [SOTTO_CLUSTER_SIZE]")
+	fs.StringVar(&c.haproxyRuntime, "haproxy-runtime", env("SOTTO_HAPROXY_RUNTIME", ""), "HAProxy's runtime API (tcp://host:port, or a Unix socket path), told to forget each room this node no longer holds; needs --node-prefix [SOTTO_HAPROXY_RUNTIME]")
+	fs.StringVar(&c.haproxyTable, "haproxy-table", env("SOTTO_HAPROXY_TABLE", haproxy.DefaultTable), "the stick table --haproxy-runtime forgets rooms in (the backend's name in haproxy.cfg) [SOTTO_HAPROXY_TABLE]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur("SOTTO_SHUTDOWN_TIMEOUT", defaultShutdownTimeout), "how long to wait for connections to close on SIGTERM [SOTTO_SHUTDOWN_TIMEOUT]")
 	fs.StringVar(&c.tlsCert, "tls-cert", env("SOTTO_TLS_CERT", ""), "TLS certificate chain (PEM) to serve; re-read when it changes [SOTTO_TLS_CERT]")
 	fs.StringVar(&c.tlsKey, "tls-key", env("SOTTO_TLS_KEY", ""), "private key (PEM) of --tls-cert [SOTTO_TLS_KEY]")
@@ -220,6 +233,9 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		return c, errors.New("--knocks-per-ip must be at least 1")
 	case c.shutdownTimeout <= 0:
 		return c, errors.New("--shutdown-timeout must be positive")
+	}
+	if err := c.checkCluster(); err != nil {
+		return c, err
 	}
 	var err error
 	if c.acmeDomains, err = parseDomains(domains); err != nil {

@@ -86,3 +86,64 @@ func TestParseConfigRejectsNonsense(t *testing.T) {
 		}
 	}
 }
+
+// The cluster flags: defaults for a single node, values by flag and by
+// environment, and each malformed value refused at start.
+func TestParseConfigCluster(t *testing.T) {
+	c, err := ParseConfig(nil, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.nodePrefix != "" || c.clusterSize != 1 || c.haproxyRuntime != "" || c.haproxyTable != "nodes" || c.clustered() {
+		t.Errorf("single-node defaults: prefix %q, size %d, runtime %q, table %q, clustered %v",
+			c.nodePrefix, c.clusterSize, c.haproxyRuntime, c.haproxyTable, c.clustered())
+	}
+
+	c, err = ParseConfig([]string{"--node-prefix", "12", "--cluster-size", "3",
+		"--haproxy-runtime", "tcp://10.0.0.5:9999", "--haproxy-table", "rooms"}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.nodePrefix != "12" || c.clusterSize != 3 || c.haproxyRuntime != "tcp://10.0.0.5:9999" || c.haproxyTable != "rooms" || !c.clustered() {
+		t.Errorf("flags: prefix %q, size %d, runtime %q, table %q, clustered %v",
+			c.nodePrefix, c.clusterSize, c.haproxyRuntime, c.haproxyTable, c.clustered())
+	}
+
+	env := map[string]string{"SOTTO_NODE_PREFIX": "007", "SOTTO_CLUSTER_SIZE": "5",
+		"SOTTO_HAPROXY_RUNTIME": "/run/haproxy/nodes.sock", "SOTTO_HAPROXY_TABLE": "t"}
+	c, err = ParseConfig([]string{"--cluster-size", "4"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.nodePrefix != "007" || c.clusterSize != 4 || c.haproxyRuntime != "/run/haproxy/nodes.sock" || c.haproxyTable != "t" {
+		t.Errorf("environment (flag wins for the size): prefix %q, size %d, runtime %q, table %q",
+			c.nodePrefix, c.clusterSize, c.haproxyRuntime, c.haproxyTable)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string // in the error, naming the setting at fault
+	}{
+		{args: []string{"--node-prefix", "1234"}, want: "--node-prefix"},
+		{args: []string{"--node-prefix", "1a"}, want: "--node-prefix"},
+		{args: []string{"--node-prefix", "-1"}, want: "--node-prefix"},
+		{env: map[string]string{"SOTTO_NODE_PREFIX": "x"}, want: "--node-prefix"},
+		{args: []string{"--cluster-size", "0"}, want: "--cluster-size"},
+		{args: []string{"--cluster-size", "-2"}, want: "--cluster-size"},
+		{args: []string{"--cluster-size", "three"}, want: "cluster-size"},
+		{env: map[string]string{"SOTTO_CLUSTER_SIZE": "many"}, want: "SOTTO_CLUSTER_SIZE"},
+		{args: []string{"--node-prefix", "1", "--haproxy-runtime", "10.0.0.5:9999"}, want: "--haproxy-runtime"},
+		{args: []string{"--node-prefix", "1", "--haproxy-runtime", "tcp://10.0.0.5"}, want: "--haproxy-runtime"},
+		{args: []string{"--node-prefix", "1", "--haproxy-runtime", "relative.sock"}, want: "--haproxy-runtime"},
+		{args: []string{"--haproxy-runtime", "tcp://10.0.0.5:9999"}, want: "--node-prefix"},
+		{args: []string{"--haproxy-table", "a b"}, want: "--haproxy-table"},
+		{args: []string{"--haproxy-table", "a;shutdown"}, want: "--haproxy-table"},
+		{args: []string{"--haproxy-table", ""}, want: "--haproxy-table"},
+	} {
+		_, err := ParseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q %v: error %v, want one naming %s", tc.args, tc.env, err, tc.want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"sotto/internal/haproxy"
 	"sotto/metrics"
 	"sotto/operator"
 	"sotto/room"
@@ -108,6 +109,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		TalkTimeLimit:     cfg.talkLimit,
 		MaxKnockFailures:  cfg.knockFailures,
 		ResumeGrace:       resumeGrace(cfg.resumeGrace),
+		NodePrefix:        cfg.nodePrefix,
 		// The SFU forwards whoever the registry says holds the floor.
 		OnFloor: func(id room.ID, holder uuid.UUID) { media.SetFloor(id, holder) },
 		// A member the operator makes listen-only is dropped by the SFU at once.
@@ -129,6 +131,17 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	mreg.CounterFunc("sotto_media_udp_filtered_packets_total", "STUN packets at the UDP port naming no ufrag the SFU issued, dropped before ICE.", func() uint64 { return media.Stats().UDPFiltered })
 	mreg.GaugeFunc("sotto_media_udp_read_buffer_bytes", "Receive buffer the kernel granted the UDP socket, as getsockopt reports it.", func() int64 { return int64(media.Stats().UDPReadBuffer) })
 
+	if cfg.haproxyRuntime != "" {
+		// Closed after the WebSockets (deferred after the shutdown below):
+		// their closing is what lets rooms be forgotten.
+		forgetter, err := haproxy.NewForgetter(cfg.haproxyRuntime, cfg.haproxyTable, &mreg)
+		if err != nil {
+			webLn.Close()
+			return fmt.Errorf("--haproxy-runtime: %w", err)
+		}
+		defer forgetter.Close()
+	}
+
 	var admit sig.AdmitFunc
 	if cfg.operatorSecret != nil {
 		tokens := operator.NewVerifier(cfg.operatorSecret)
@@ -145,6 +158,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		KnockAddrBurst: cfg.knocksPerIP,
 		ClientIP:       sec.clientIP, // nil unless behind a trusted proxy
 		Admit:          admit,        // nil unless in operator mode
+		RequireRoute:   cfg.clustered(),
+		ClusterSize:    cfg.clusterSize,
 	})
 
 	if !cfg.behindProxy {
