@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -31,6 +32,18 @@ const (
 	writeWait  = 10 * time.Second
 	closeGrace = 2 * time.Second
 )
+
+// ErrUnavailable is a WebSocket the server refused for now: it is shutting
+// down, the address is over a limit for a while, or (in a cluster) the
+// room's id is being forgotten at the load balancer. Dial again after a
+// short wait, as the app does.
+var ErrUnavailable = errors.New("client: server refused the connection for now; try again")
+
+// retryableStatus reports whether a refused WebSocket's HTTP status says
+// "not now" rather than "never".
+func retryableStatus(code int) bool {
+	return code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests
+}
 
 type signaling struct {
 	ws     *websocket.Conn
@@ -55,8 +68,11 @@ type signaling struct {
 // starts its reader and writer. handle sees every message from the server.
 func dialSignaling(ctx context.Context, url string, handle func(*inMsg)) (*signaling, error) {
 	d := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 10 * time.Second}
-	ws, _, err := d.DialContext(ctx, url, nil)
+	ws, res, err := d.DialContext(ctx, url, nil)
 	if err != nil {
+		if res != nil && retryableStatus(res.StatusCode) {
+			return nil, fmt.Errorf("client: dialing %s: HTTP %d: %w", url, res.StatusCode, ErrUnavailable)
+		}
 		return nil, fmt.Errorf("client: dialing %s: %w", url, err)
 	}
 	if ws.Subprotocol() != subprotocol {

@@ -86,6 +86,12 @@ type Config struct {
 	// media layer to stop forwarding a member made listen-only even before
 	// the floor change reaches it. Same rules as OnFloor.
 	OnRole func(id ID, member uuid.UUID, role Role)
+	// OnGone, if set, is told each room that is purged (its last member
+	// gone, detached members included), after it is deleted, for the
+	// signaling layer to tell a load balancer to forget the room's id.
+	// Same rules as OnFloor; WithRoom runs under the same lock, so the two
+	// see one order of events.
+	OnGone func(id ID)
 	// MaxKnockFailures: see DefaultMaxKnockFailures.
 	MaxKnockFailures int
 	// ResumeGrace: see DefaultResumeGrace. Negative: no grace, a dropped
@@ -249,11 +255,26 @@ func (r *Registry) purge(rm *liveRoom) {
 		rm.floor = Floor{}
 		r.floorChanged(rm)
 	}
+	id := rm.id
 	delete(r.nameplates, rm.nameplate)
 	delete(r.rooms, string(rm.id[:]))
+	if r.cfg.OnGone != nil {
+		r.cfg.OnGone(id)
+	}
 	// Drop our references so nothing derived from the secret stays reachable
 	// through a stray pointer to the struct.
 	*rm = liveRoom{}
+}
+
+// WithRoom calls f, under the registry's lock, with whether a room with id
+// lives (members waiting for a resume count), so that what f decides cannot
+// race the room's creation or its purge (OnGone). f must neither block nor
+// call back into the Registry.
+func (r *Registry) WithRoom(id ID, f func(live bool)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, live := r.rooms[string(id[:])]
+	f(live)
 }
 
 // find looks up a member of a live room. Caller holds r.mu.

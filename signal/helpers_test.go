@@ -48,6 +48,12 @@ func startServerOn(t testing.TB, cfg Config, rcfg room.Config, wrap func(net.Lis
 	if rcfg.ResumeGrace == 0 {
 		rcfg.ResumeGrace = -1
 	}
+	// With a forgetter the registry tells the server of purged rooms, as
+	// run.go wires it; srv is set before the server serves.
+	var srv *Server
+	if cfg.Forget != nil && rcfg.OnGone == nil {
+		rcfg.OnGone = func(id room.ID) { srv.RoomGone(id) }
+	}
 	reg := room.NewRegistry(rcfg)
 	var mreg metrics.Registry
 	mreg.GaugeFunc("sotto_rooms", "Live rooms.", func() int64 { n, _ := reg.Counts(); return int64(n) })
@@ -58,6 +64,7 @@ func startServerOn(t testing.TB, cfg Config, rcfg room.Config, wrap func(net.Lis
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := NewServer(cfg)
+	srv = s
 	mux := http.NewServeMux()
 	mux.Handle("/ws", s)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { mreg.WriteTo(w) })

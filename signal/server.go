@@ -95,6 +95,15 @@ type Config struct {
 	// divideBudgets.
 	ClusterSize int
 
+	// Forget, if not nil, asks the load balancer to forget a room id
+	// (lbforget.go): called once the id has no live room here and no open
+	// WebSocket named it. It must neither block nor call back into the
+	// Server or the Registry, and it calls done once the forget is
+	// answered, has failed or was dropped: at once, or later from any
+	// goroutine. Until then a WebSocket naming the id gets HTTP 503. The
+	// Registry's OnGone must call RoomGone (NewServer panics without one).
+	Forget func(id room.ID, done func())
+
 	// now is the clock of the flood cooldowns and of the failed-join and
 	// knock budgets; nil means time.Now. Tests
 	// set it to move time on without waiting.
@@ -147,6 +156,7 @@ type Server struct {
 	guesses  *guessBudget
 	blobs    *blobBudget
 	knocks   *knockTable
+	lb       *lbForgets // nil without Config.Forget
 
 	mu     sync.Mutex
 	closed bool
@@ -183,6 +193,9 @@ func NewServer(cfg Config) *Server {
 	if cfg.Registry == nil {
 		panic("signal: Config.Registry is required")
 	}
+	if cfg.Forget != nil && cfg.Registry.Config().OnGone == nil {
+		panic("signal: Config.Forget needs the Registry's OnGone to call Server.RoomGone")
+	}
 	cfg.setDefaults()
 	knockLimits := cfg.divideBudgets()
 	s := &Server{
@@ -194,6 +207,7 @@ func NewServer(cfg Config) *Server {
 		guesses:   newGuessBudget(&cfg),
 		blobs:     newBlobBudget(&cfg),
 		knocks:    newKnockTable(knockLimits, cfg.now),
+		lb:        newLBForgets(cfg.Forget),
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[netip.Prefix]int),
 		cooldowns: make(map[netip.Prefix]cooldown),
@@ -264,6 +278,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
+	if !s.lb.acquire(rt) {
+		s.releaseIP(key)
+		w.Header().Set("Retry-After", strconv.Itoa(int(ForgetRetryAfter/time.Second)))
+		s.refuse(w, http.StatusServiceUnavailable, reasonForgetPending, "busy; try again in a moment")
+		return
+	}
 
 	var hdr http.Header
 	if p := chooseSubprotocol(websocket.Subprotocols(r)); p != "" {
@@ -271,14 +291,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := s.upgrader.Upgrade(w, r, hdr)
 	if err != nil {
-		s.releaseIP(key) // Upgrade has answered the request
+		s.releaseConn(key, rt) // Upgrade has answered the request
 		return
 	}
 	s.m.connections.Inc()
 	if ws.Subprotocol() != Subprotocol {
 		s.m.reject(reasonVersion)
 		s.closeNow(ws, CloseUnsupportedVersion, "unsupported protocol version")
-		s.releaseIP(key)
+		s.releaseConn(key, rt)
 		return
 	}
 	c := newConn(s, ws, key, rt)
@@ -286,7 +306,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.closed { // Shutdown began during the upgrade
 		s.mu.Unlock()
 		s.closeNow(ws, websocket.CloseGoingAway, "server shutting down")
-		s.releaseIP(key)
+		s.releaseConn(key, rt)
 		return
 	}
 	s.conns[c] = struct{}{}
@@ -341,10 +361,23 @@ func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
-	s.releaseIP(c.ipKey)
+	s.releaseConn(c.ipKey, c.route)
 	s.m.open.Dec()
 	s.log.Debug("signal: connection closed", "code", c.closeCode)
 }
+
+// releaseConn gives back what a connection that got past the checks held:
+// its place in its address's count, and its part in keeping its room's id
+// known to the load balancer.
+func (s *Server) releaseConn(key netip.Prefix, rt route) {
+	s.releaseIP(key)
+	s.lb.release(s.reg, rt)
+}
+
+// RoomGone is to be called by the Registry's OnGone (room.Config): with
+// Config.Forget, a purged room no open WebSocket names is forgotten at the
+// load balancer. It neither blocks nor calls the Registry.
+func (s *Server) RoomGone(id room.ID) { s.lb.roomGone(id) }
 
 func (s *Server) releaseIP(key netip.Prefix) {
 	s.mu.Lock()

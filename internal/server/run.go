@@ -103,6 +103,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			"granted_bytes", got/2, "asked_bytes", sfu.UDPReadBuffer)
 	}
 
+	// The registry tells the signaling server, made below, of each room it
+	// purges (for the load balancer to forget it); it purges none before
+	// the server serves.
+	var signaling *sig.Server
 	registry := room.NewRegistry(room.Config{
 		MaxRooms:          cfg.maxRooms,
 		MaxMembersPerRoom: cfg.maxMembers,
@@ -114,6 +118,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		OnFloor: func(id room.ID, holder uuid.UUID) { media.SetFloor(id, holder) },
 		// A member the operator makes listen-only is dropped by the SFU at once.
 		OnRole: func(id room.ID, member uuid.UUID, role room.Role) { media.SetRole(id, member, role) },
+		OnGone: func(id room.ID) { signaling.RoomGone(id) },
 	})
 	var mreg metrics.Registry
 	bi := readBuildInfo(cfg.Stamp)
@@ -131,6 +136,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	mreg.CounterFunc("sotto_media_udp_filtered_packets_total", "STUN packets at the UDP port naming no ufrag the SFU issued, dropped before ICE.", func() uint64 { return media.Stats().UDPFiltered })
 	mreg.GaugeFunc("sotto_media_udp_read_buffer_bytes", "Receive buffer the kernel granted the UDP socket, as getsockopt reports it.", func() int64 { return int64(media.Stats().UDPReadBuffer) })
 
+	var forget func(room.ID, func())
 	if cfg.haproxyRuntime != "" {
 		// Closed after the WebSockets (deferred after the shutdown below):
 		// their closing is what lets rooms be forgotten.
@@ -140,6 +146,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 			return fmt.Errorf("--haproxy-runtime: %w", err)
 		}
 		defer forgetter.Close()
+		forget = func(id room.ID, done func()) { forgetter.Forget(id, func(string) { done() }) }
 	}
 
 	var admit sig.AdmitFunc
@@ -148,7 +155,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		admit = admitWith(tokens)
 		mreg.GaugeFunc("sotto_operator_tokens_used", "Used operator tokens remembered until they expire.", func() int64 { return int64(tokens.UsedTokens()) })
 	}
-	signaling := sig.NewServer(sig.Config{
+	signaling = sig.NewServer(sig.Config{
 		Registry:       registry,
 		Metrics:        &mreg,
 		Logger:         log,
@@ -160,6 +167,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		Admit:          admit,        // nil unless in operator mode
 		RequireRoute:   cfg.clustered(),
 		ClusterSize:    cfg.clusterSize,
+		Forget:         forget, // nil unless --haproxy-runtime
 	})
 
 	if !cfg.behindProxy {

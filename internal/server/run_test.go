@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,29 +24,12 @@ const runStartTimeout = 10 * time.Second
 // goroutine it started gone.
 func TestRunServesAndShutsDown(t *testing.T) {
 	before := testutil.StableGoroutines()
-	cfg, err := ParseConfig([]string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"}, noEnv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	r := startRun(t, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn")
+	if !strings.Contains(r.out.String(), "Voice on UDP 127.0.0.1:") {
+		t.Errorf("no voice line:\n%s", r.out.String())
 	}
-	cfg.Stamp = Stamp{Revision: "feedface", Date: "2026-01-02T03:04:05Z"}
-	cfg.LogOut = io.Discard
-	var out syncbuf.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, &out) }()
-
-	appRE := regexp.MustCompile(`Open (http://127\.0\.0\.1:\d+/) in a browser`)
-	metricsRE := regexp.MustCompile(`Metrics at (http://\S+/metrics)`)
-	testutil.WaitFor(t, runStartTimeout, "the banner", func() bool {
-		return appRE.MatchString(out.String()) && metricsRE.MatchString(out.String())
-	})
-	if !strings.Contains(out.String(), "Voice on UDP 127.0.0.1:") {
-		t.Errorf("no voice line:\n%s", out.String())
-	}
-	app := appRE.FindStringSubmatch(out.String())[1]
 	for _, path := range []string{"healthz", "readyz", ""} {
-		res, err := http.Get(app + path)
+		res, err := http.Get(r.app + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,10 +38,10 @@ func TestRunServesAndShutsDown(t *testing.T) {
 			t.Errorf("/%s: %d, CSP %q", path, res.StatusCode, res.Header.Get("Content-Security-Policy"))
 		}
 	}
-	if rooms := testutil.Metric(t, metricsRE.FindStringSubmatch(out.String())[1], "sotto_rooms"); rooms != "0" {
+	if rooms := testutil.Metric(t, r.metrics, "sotto_rooms"); rooms != "0" {
 		t.Errorf("sotto_rooms %s", rooms)
 	}
-	res, err := http.Get(metricsRE.FindStringSubmatch(out.String())[1])
+	res, err := http.Get(r.metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,15 +51,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Errorf("sotto_build_info lacks the stamped revision:\n%s", body)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(runStartTimeout):
-		t.Fatal("Run did not return after cancel")
-	}
+	r.stop(t)
 	if err := testutil.WaitGoroutines(before, runStartTimeout); err != nil {
 		t.Error(err)
 	}
@@ -96,5 +72,62 @@ func TestRunRefusesBadCertificateFiles(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("printed before failing: %q", out.String())
+	}
+}
+
+// running is a Run started by startRun.
+type running struct {
+	out     syncbuf.Buffer
+	app     string // http://127.0.0.1:port/
+	metrics string // http://127.0.0.1:port/metrics, if --metrics-addr was given
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// startRun parses args, stamps the build, runs the server and waits for its
+// banner (and the metrics line, with --metrics-addr). Cleanup stops it if
+// the test has not.
+func startRun(t *testing.T, args ...string) *running {
+	t.Helper()
+	cfg, err := ParseConfig(args, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Stamp = Stamp{Revision: "feedface", Date: "2026-01-02T03:04:05Z"}
+	cfg.LogOut = io.Discard
+	r := &running{done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- Run(ctx, cfg, &r.out) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+
+	appRE := regexp.MustCompile(`Open (http://127\.0\.0\.1:\d+/) in a browser`)
+	metricsRE := regexp.MustCompile(`Metrics at (http://\S+/metrics)`)
+	wantMetrics := slices.Contains(args, "--metrics-addr")
+	testutil.WaitFor(t, runStartTimeout, "the banner", func() bool {
+		return appRE.MatchString(r.out.String()) && (!wantMetrics || metricsRE.MatchString(r.out.String()))
+	})
+	r.app = appRE.FindStringSubmatch(r.out.String())[1]
+	if m := metricsRE.FindStringSubmatch(r.out.String()); m != nil {
+		r.metrics = m[1]
+	}
+	return r
+}
+
+// stop cancels the run and checks that it returns nil in time.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(runStartTimeout):
+		t.Fatal("Run did not return after cancel")
 	}
 }
