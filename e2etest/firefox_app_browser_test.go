@@ -1,7 +1,7 @@
-package main
+package e2etest
 
 // The app in Firefox, at the level of a user: a Chromium page (the rig of
-// app_browser_test.go) creates a room, and a Firefox page, driven over
+// rig_app_test.go) creates a room, and a Firefox page, driven over
 // WebDriver BiDi by role and accessible name, opens the invite link, enters,
 // hears the Chromium talker, is heard by it, and leaves. Firefox takes the
 // RTCRtpScriptTransform path (design.md §9), the one Safari takes. A second
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"sotto/browsertest"
+	"sotto/internal/testutil"
 )
 
 // Firefox's fake microphone (media.navigator.streams.fake) plays a steady
@@ -81,9 +82,9 @@ func (p *firefoxPerson) state() appState {
 // waitFor polls cond until it holds or timeout passes.
 func (p *firefoxPerson) waitFor(what string, timeout time.Duration, cond func() bool) {
 	p.t.Helper()
-	// Each check is a round trip to Firefox: paced, not eventually's 5 ms.
+	// Each check is a round trip to Firefox: paced, not testutil.Eventually's 5 ms.
 	paced := func() bool { time.Sleep(firefoxPoll); return cond() }
-	if !cond() && !eventually(timeout, paced) {
+	if !cond() && !testutil.Eventually(timeout, paced) {
 		errs, _ := p.page.Errors()
 		p.t.Fatalf("%s (Firefox): timed out waiting for %s; state %+v; page errors %q", p.name, what, p.state(), errs)
 	}
