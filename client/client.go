@@ -4,9 +4,11 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"sync"
 	"time"
@@ -52,6 +54,13 @@ type Config struct {
 	// OnEvent, if set, is called for every room event, on the signaling
 	// reader goroutine: it must return quickly.
 	OnEvent func(Event)
+	// LocalAddr, if valid, is the address the signaling connection (and a
+	// code knock's) is made from. Cluster and load tests give each member
+	// an address of its own in 127/8, as members on different networks
+	// have, so that per-address limits count them apart.
+	LocalAddr netip.Addr
+	// TLS, if set, configures wss:// connections (a test's own CA).
+	TLS *tls.Config
 }
 
 // Event is something that happened in the room.
@@ -162,7 +171,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.sig, err = dialSignaling(ctx, wsURL, c.handle)
+	c.sig, err = dialSignaling(ctx, cfg, wsURL, c.handle)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func (c *Client) Code() string {
 // ConnectByCode gets the room secret for a typed code, then connects as
 // Connect does with it.
 func ConnectByCode(ctx context.Context, cfg Config, code string) (*Client, error) {
-	secret, err := SecretFromCode(ctx, cfg.URL, code)
+	secret, err := secretFromCode(ctx, cfg, code)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +67,12 @@ func ConnectByCode(ctx context.Context, cfg Config, code string) (*Client, error
 // its own, and returns the room secret a member sends. A wrong code ends
 // in ErrWrongCode.
 func SecretFromCode(ctx context.Context, url, code string) ([]byte, error) {
+	return secretFromCode(ctx, Config{URL: url}, code)
+}
+
+// secretFromCode is SecretFromCode from cfg.URL, with cfg's LocalAddr and
+// TLS.
+func secretFromCode(ctx context.Context, cfg Config, code string) ([]byte, error) {
 	plate, password, err := pake.ParseCode(code)
 	if err != nil {
 		return nil, err
@@ -79,11 +85,11 @@ func SecretFromCode(ctx context.Context, url, code string) ([]byte, error) {
 	defer cancel()
 	in := make(chan *inMsg, 8)
 	// The nameplate routes the knock to the node that minted it (route.go).
-	knockURL, err := routedURL(url, routeNameplateParam, plate)
+	knockURL, err := routedURL(cfg.URL, routeNameplateParam, plate)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := dialSignaling(ctx, knockURL, func(m *inMsg) {
+	sig, err := dialSignaling(ctx, cfg, knockURL, func(m *inMsg) {
 		if m.Type == "knock_data" || m.Type == "knock_done" {
 			select {
 			case in <- m:

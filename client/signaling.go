@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -64,10 +66,15 @@ type signaling struct {
 	err   error // why the reader stopped
 }
 
-// dialSignaling opens the WebSocket, with the subprotocol sotto.v1, and
-// starts its reader and writer. handle sees every message from the server.
-func dialSignaling(ctx context.Context, url string, handle func(*inMsg)) (*signaling, error) {
-	d := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 10 * time.Second}
+// dialSignaling opens the WebSocket to url, with the subprotocol sotto.v1,
+// from cfg.LocalAddr and with cfg.TLS if set, and starts its reader and
+// writer. handle sees every message from the server.
+func dialSignaling(ctx context.Context, cfg Config, url string, handle func(*inMsg)) (*signaling, error) {
+	d := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 10 * time.Second, TLSClientConfig: cfg.TLS}
+	if cfg.LocalAddr.IsValid() {
+		local := &net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(cfg.LocalAddr, 0))}
+		d.NetDialContext = local.DialContext
+	}
 	ws, res, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if res != nil && retryableStatus(res.StatusCode) {
