@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v2"
+
+	"sotto/internal/testutil"
 )
 
 // composeFile is what the tests read of `docker-compose config`.
@@ -57,7 +59,7 @@ func haproxyVars(t *testing.T) []string {
 // it listens, the nodes trust HAProxy's address and forget rooms at its
 // runtime socket, and each node's voice port is its own.
 func TestClusterCompose(t *testing.T) {
-	compose := tool(t, "docker-compose", "docker-compose")
+	compose := testutil.Tool(t, "docker-compose", "docker-compose")
 	run := func(env ...string) (string, error) {
 		cmd := exec.Command(compose, "-f", "compose.yaml", "config")
 		cmd.Env = append(os.Environ(), env...)

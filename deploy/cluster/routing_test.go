@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"sotto/internal/b64url"
 	"sotto/internal/haproxy"
 	"sotto/room"
+
+	"sotto/internal/testutil"
 )
 
 // What these tests establish about haproxy.cfg, with stub nodes (the
@@ -43,7 +44,7 @@ func randomRoomID() string {
 // cluster is three stub nodes behind haproxy.cfg.
 type cluster struct {
 	nodes [3]*stubNode
-	lb    *runningHAProxy
+	lb    *testutil.HAProxy
 	http  *http.Client
 }
 
@@ -58,8 +59,8 @@ func startCluster(t *testing.T) *cluster {
 		c.nodes[i] = startStub(t, fmt.Sprintf("n%d", i), "127.0.0.1:0")
 		addrs[i] = c.nodes[i].addr
 	}
-	c.lb = startHAProxy(t, newHAProxyEnv(t, dir, mapPath, addrs))
-	c.lb.waitServers(t, map[string]bool{"n0": true, "n1": true, "n2": true})
+	c.lb = testutil.StartHAProxy(t, "haproxy.cfg", testutil.NewHAProxyEnv(t, dir, mapPath, addrs))
+	c.lb.WaitServers(t, map[string]bool{"n0": true, "n1": true, "n2": true})
 	return c
 }
 
@@ -75,7 +76,7 @@ func (c *cluster) room(t *testing.T, id string) string {
 
 // tryRoom is room for other goroutines than the test's.
 func (c *cluster) tryRoom(id string) (string, error) {
-	res, err := c.http.Get(c.lb.url + "/ws?r=" + id)
+	res, err := c.http.Get(c.lb.URL + "/ws?r=" + id)
 	if err != nil {
 		return "", err
 	}
@@ -112,10 +113,10 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	c := startCluster(t)
 
 	// A WebSocket without a key is refused; files go to any node.
-	if status, node := c.lb.get(t, c.http, "/ws"); status != http.StatusBadRequest || node != "" {
+	if status, node := get(t, c.lb, c.http, "/ws"); status != http.StatusBadRequest || node != "" {
 		t.Errorf("/ws without a key: HTTP %d from %q, want 400 from HAProxy", status, node)
 	}
-	if status, node := c.lb.get(t, c.http, "/js/app.js"); status != http.StatusOK || node == "" {
+	if status, node := get(t, c.lb, c.http, "/js/app.js"); status != http.StatusOK || node == "" {
 		t.Errorf("/js/app.js: HTTP %d from %q, want a node", status, node)
 	}
 
@@ -132,7 +133,7 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	if worst > 0.15 {
 		t.Errorf("a node is %.1f%% off the mean, want within 15%%", 100*worst)
 	}
-	stick := c.lb.stickEntries(t)
+	stick := c.lb.StickEntries(t)
 	for _, id := range ids {
 		if stick[id] != before[id] {
 			t.Fatalf("room %s went to %s, its stick entry says %q", id, before[id], stick[id])
@@ -144,22 +145,22 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	for i, n := range c.nodes {
 		for range 100 {
 			plate := fmt.Sprintf("%d%06d", i+1, randInt(1e6))
-			if _, node := c.lb.get(t, c.http, "/ws?np="+plate); node != n.name {
+			if _, node := get(t, c.lb, c.http, "/ws?np="+plate); node != n.name {
 				t.Fatalf("nameplate %s went to %q, want %s", plate, node, n.name)
 			}
 		}
 	}
-	if status, node := c.lb.get(t, c.http, "/ws?np=9123456"); status != http.StatusOK || node == "" {
+	if status, node := get(t, c.lb, c.http, "/ws?np=9123456"); status != http.StatusOK || node == "" {
 		t.Errorf("a nameplate no prefix matches: HTTP %d from %q, want some node", status, node)
 	}
 
 	// An entry's expiry is renewed by each request naming its room.
 	probe := ids[0]
-	e1 := c.lb.stickExpiry(t, probe)
+	e1 := c.lb.StickExpiry(t, probe)
 	time.Sleep(1200 * time.Millisecond)
-	e2 := c.lb.stickExpiry(t, probe)
+	e2 := c.lb.StickExpiry(t, probe)
 	c.room(t, probe)
-	e3 := c.lb.stickExpiry(t, probe)
+	e3 := c.lb.StickExpiry(t, probe)
 	t.Logf("stick expiry: %d ms, 1.2 s later %d ms, after a request %d ms", e1, e2, e3)
 	if e2 >= e1 || e3 <= e2+1000 {
 		t.Errorf("a request did not renew the entry's expiry (%d, %d, %d ms)", e1, e2, e3)
@@ -215,8 +216,8 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	if split > 0 {
 		t.Errorf("%d rooms' members landed on different nodes", split)
 	}
-	c.lb.waitServers(t, map[string]bool{"n0": false, "n1": true, "n2": true})
-	stick = c.lb.stickEntries(t)
+	c.lb.WaitServers(t, map[string]bool{"n0": false, "n1": true, "n2": true})
+	stick = c.lb.StickEntries(t)
 	stale := 0
 	for _, id := range lost[50:] {
 		if stick[id] == "n0" {
@@ -231,13 +232,13 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	for _, id := range lost[50:] {
 		rebuilt[id] = c.room(t, id)
 	}
-	stick = c.lb.stickEntries(t)
+	stick = c.lb.StickEntries(t)
 	for id, node := range rebuilt {
 		if node == "n0" || stick[id] != node {
 			t.Fatalf("room %s of n0 rebuilt on %s, stick entry %q: want another node, and the entry naming it", id, node, stick[id])
 		}
 	}
-	if status, node := c.lb.get(t, c.http, "/ws?np=1123456"); status != http.StatusOK || node == "" || node == "n0" {
+	if status, node := get(t, c.lb, c.http, "/ws?np=1123456"); status != http.StatusOK || node == "" || node == "n0" {
 		t.Errorf("n0's nameplate with n0 down: HTTP %d from %q, want another node", status, node)
 	}
 	for _, id := range kept {
@@ -249,7 +250,7 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	// n0 comes back on its address: no room goes back to it, but new rooms
 	// reach it again.
 	c.nodes[0] = startStub(t, "n0", c.nodes[0].addr)
-	c.lb.waitServers(t, map[string]bool{"n0": true, "n1": true, "n2": true})
+	c.lb.WaitServers(t, map[string]bool{"n0": true, "n1": true, "n2": true})
 	movedBack := 0
 	for id, node := range rebuilt {
 		if c.room(t, id) != node {
@@ -268,7 +269,7 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	// A node forgets a room that emptied, over the nodes' (operator) socket,
 	// with the forgetter a node uses: the room's next create goes to its
 	// place on the ring, n0.
-	forget := strings.TrimPrefix(c.lb.env.forget, "ipv4@")
+	forget := strings.TrimPrefix(c.lb.Env.Forget, "ipv4@")
 	f, err := haproxy.NewForgetter("tcp://"+forget, "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -284,13 +285,13 @@ func TestHAProxyRoutesRooms(t *testing.T) {
 	if r := <-result; r != haproxy.ResultOK {
 		t.Fatalf("forget: %s", r)
 	}
-	if _, still := c.lb.stickEntries(t)[id]; still {
+	if _, still := c.lb.StickEntries(t)[id]; still {
 		t.Fatal("the forgotten room is still in the stick table")
 	}
 	if node := c.room(t, id); node != "n0" {
 		t.Errorf("a forgotten room of n0 went to %s, want n0", node)
 	}
-	if out := runtimeAt(t, "tcp", forget, "disable server nodes/n1"); !strings.Contains(out, "Permission denied") {
+	if out := testutil.RuntimeAt(t, "tcp", forget, "disable server nodes/n1"); !strings.Contains(out, "Permission denied") {
 		t.Errorf("the nodes' socket can disable a server: %q", out)
 	}
 }
@@ -316,7 +317,7 @@ func TestHAProxyReloadKeepsStickTable(t *testing.T) {
 	c := startCluster(t)
 	ids := roomIDs(200)
 	before := c.place(t, ids)
-	old := c.lb.stickEntries(t)
+	old := c.lb.StickEntries(t)
 	if len(old) != len(ids) {
 		t.Fatalf("%d stick entries for %d rooms", len(old), len(ids))
 	}
@@ -324,19 +325,19 @@ func TestHAProxyReloadKeepsStickTable(t *testing.T) {
 	// (about 5 s after it started: measured, a reload before then passed
 	// nothing on).
 	waitStart := time.Now()
-	for !strings.Contains(c.lb.runtime(t, "show peers"), "resync_timeout=<PAST>") {
+	for !strings.Contains(c.lb.Runtime(t, "show peers"), "resync_timeout=<PAST>") {
 		if time.Since(waitStart) > 15*time.Second {
-			t.Fatalf("the peers section never finished its resync:\n%s", c.lb.runtime(t, "show peers"))
+			t.Fatalf("the peers section never finished its resync:\n%s", c.lb.Runtime(t, "show peers"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("resync phase over %v after the rooms were placed", time.Since(waitStart).Round(100*time.Millisecond))
-	oldWorker := c.lb.workerPID(t)
-	if err := c.lb.proc.Signal(syscall.SIGUSR2); err != nil {
+	oldWorker := c.lb.WorkerPID(t)
+	if err := c.lb.Proc.Signal(syscall.SIGUSR2); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
-	for c.lb.workerPID(t) == oldWorker {
+	for c.lb.WorkerPID(t) == oldWorker {
 		if time.Now().After(deadline) {
 			t.Fatal("no new worker after SIGUSR2")
 		}
@@ -345,7 +346,7 @@ func TestHAProxyReloadKeepsStickTable(t *testing.T) {
 	// The new worker's table, once the old one has pushed it.
 	var kept map[string]string
 	for {
-		kept = c.lb.stickEntries(t)
+		kept = c.lb.StickEntries(t)
 		if len(kept) >= len(ids) || time.Now().After(deadline) {
 			break
 		}
@@ -357,14 +358,4 @@ func TestHAProxyReloadKeepsStickTable(t *testing.T) {
 			t.Fatalf("after the reload room %s's entry is %q, want %s", id, kept[id], node)
 		}
 	}
-}
-
-// workerPID returns the pid of the worker answering the runtime API.
-func (h *runningHAProxy) workerPID(t *testing.T) string {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^Pid: (\d+)`).FindStringSubmatch(h.runtimeRetry(t, "show info"))
-	if m == nil {
-		t.Fatal("show info has no Pid")
-	}
-	return m[1]
 }
