@@ -82,3 +82,22 @@ func ClosedAtAccept(t testing.TB, from, addr, req string) bool {
 	var ne net.Error
 	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }
+
+// CanListen reports whether addr's TCP port (and, with udpToo, its UDP
+// port) can be bound now: a process that just died may leave it taken a
+// moment.
+func CanListen(addr string, udpToo bool) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ln.Close()
+	if !udpToo {
+		return nil
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	return pc.Close()
+}
