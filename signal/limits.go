@@ -101,8 +101,9 @@ const (
 	// a cluster of N (a burst of 96/N, cluster.go) members of one address
 	// arriving together that find it spent are refused only on their first
 	// request, holding nothing, and find it given back when they retry
-	// (32 behind one NAT on a node of 3, at once: 26 to 32 got in at the
-	// first try). The failing address is refused first: its burst (96) is under the share of the server-wide budget
+	// (TestNodeFailureStorm: 32 behind one NAT on a node of 3, at once,
+	// all in by the app's first retry; before, none in 31 s). The failing
+	// address is refused first: its burst (96) is under the share of the server-wide budget
 	// (200) a suspect address may take, and at its rate one address cannot
 	// empty that budget (20/s); and since addresses that failed within
 	// FailedJoinMemory may not take its last FailedJoinPriority share,
