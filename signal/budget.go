@@ -7,7 +7,9 @@ package signal
 // (it succeeded, or failed for a reason that tells nothing, such as
 // room_full). Reserving first is what makes the bound hold: a budget that
 // is only checked at the start and charged at the end lets every request
-// in flight through at once (docs/abuse.md, issue 12 #6).
+// in flight through at once (docs/abuse.md, issue 12 #6). A connection
+// that enters a room gets back the misses it spent on that room
+// (repay.go).
 
 import (
 	"net/netip"
@@ -89,11 +91,18 @@ type guessBudget struct {
 type guessAddr struct {
 	b      bucket
 	failed time.Time // its last failed join (zero: none)
+	// held counts its misses that connections remember and may yet repay
+	// (repay.go), heldLast is when the latest of them was kept (zero when
+	// held is): failed joins that entering the room would take back.
+	held     int
+	heldLast time.Time
 }
 
-// suspect reports whether the address failed within FailedJoinMemory.
+// suspect reports whether the address failed within FailedJoinMemory,
+// counting the misses it may yet repay.
 func (a *guessAddr) suspect(now time.Time) bool {
-	return !a.failed.IsZero() && now.Sub(a.failed) < FailedJoinMemory
+	recent := func(t time.Time) bool { return !t.IsZero() && now.Sub(t) < FailedJoinMemory }
+	return recent(a.failed) || recent(a.heldLast)
 }
 
 func newGuessBudget(cfg *Config) *guessBudget {
@@ -186,24 +195,6 @@ func (g *guessBudget) settle(key netip.Prefix, guess bool) {
 	}
 	g.global.give(now)
 	if a != nil {
-		a.b.give(now)
-	}
-}
-
-// settleServerOnly ends a reservation whose answer was bad_resume: the
-// server's token is kept, the address's given back, and the address is not
-// marked. A resume token is 256 random bits, so charging its address
-// protects nothing, while every member behind a NAT coming back after a
-// restart (or a grace that ran out) gets bad_resume once (review of issue
-// 12, item 9). The server-wide charge stays: its bound holds for every
-// answer that tells anything (a bad_resume says the room exists), and a
-// restart costs it at most one token per member, which its burst and
-// clients' backoff absorb.
-func (g *guessBudget) settleServerOnly(key netip.Prefix) {
-	now := g.now()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if a := g.addrs[key]; a != nil {
 		a.b.give(now)
 	}
 }

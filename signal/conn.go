@@ -80,6 +80,7 @@ type conn struct {
 	dropped    bool // the network ended the connection (readFailed, writeFailed): the member may resume
 	mediaUsed  bool
 	mediaCtx   context.Context
+	misses     []heldMiss // failed joins entering their room would repay (repay.go)
 }
 
 func newConn(s *Server, ws *websocket.Conn, ipKey netip.Prefix, rt route) *conn {
@@ -379,6 +380,7 @@ func (c *conn) teardown() {
 	// Leave first, so the room hears at once, even if the writer is still
 	// stuck in a write to a client that stopped reading.
 	c.dropRoom()
+	c.forgetMisses()
 	<-c.writerDone
 	netConn := c.ws.NetConn()
 	switch c.closeCode {

@@ -61,21 +61,19 @@ var tryLater = &protoError{codeTryLater, "too many failed joins from your addres
 
 // reserveGuess reserves one failed join from the connection's address and
 // from the server (budget.go) before the registry is asked anything, so
-// that even the refusal tells a guesser nothing. On true, settleGuess must
-// follow with the registry's answer.
-func (c *conn) reserveGuess(m *inMsg) bool {
-	if !c.s.guesses.reserve(c.ipKey) {
-		c.fail(m.ID, tryLater)
-		return false
+// that even the refusal tells a guesser nothing. When the budget refuses,
+// a connection that holds a miss for the same room goes ahead on it
+// instead (repay.go); own reports which. On ok, settleEntry must follow
+// with the registry's answer.
+func (c *conn) reserveGuess(m *inMsg) (own, ok bool) {
+	if c.s.guesses.reserve(c.ipKey) {
+		return true, true
 	}
-	return true
-}
-
-// settleGuess keeps the reserved failed join when err is what a guesser
-// gets (an unknown room, a wrong auth or resume token, or a create that
-// found the room live) and gives it back otherwise: a success is no guess.
-func (c *conn) settleGuess(err error) {
-	c.s.guesses.settle(c.ipKey, isGuess(err))
+	if c.holdsMiss(m.Room) {
+		return false, true
+	}
+	c.fail(m.ID, tryLater)
+	return false, false
 }
 
 // owner is whom the connection's rooms count against in the registry
@@ -98,7 +96,8 @@ func (c *conn) enter(m *inMsg) {
 		c.fail(m.ID, perr)
 		return
 	}
-	if !c.reserveGuess(m) {
+	own, ok := c.reserveGuess(m)
+	if !ok {
 		if pass.Undo != nil {
 			pass.Undo() // the token was not used: the app may try again with it
 		}
@@ -112,7 +111,7 @@ func (c *conn) enter(m *inMsg) {
 	} else {
 		snap, err = c.s.reg.JoinFrom(m.Room, m.Auth[:], role, pass.User, c.owner(), c)
 	}
-	c.settleGuess(err)
+	c.settleEntry(m.Room, own, err)
 	if err != nil {
 		c.unhold(nil, false)
 		if pass.Undo != nil {

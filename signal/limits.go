@@ -89,16 +89,25 @@ const (
 	// covers every connection an address may have coming back after a
 	// server restart: each member's resume finds no room (or, once another
 	// member made it again, a spent token: bad_resume, which costs the
-	// address nothing, see guessBudget.settleServerOnly), each room's first
+	// address nothing, see guessBudget.keep), each room's first
 	// member spends a second on its join, and its create then needs one more
 	// reserved while the registry is asked (given back when it succeeds).
 	// (20 made more than ~18 people behind one NAT wait try_later: review of
-	// issue 12, item 9.) The failing address is refused first: its burst
-	// (96) is under the share of the server-wide budget (200) a suspect
-	// address may take, and at its rate one address cannot empty that
-	// budget (20/s); and since addresses that
-	// failed within FailedJoinMemory may not take its last
-	// FailedJoinPriority share, others keep creating, joining and resuming
+	// issue 12, item 9.) Those misses are held only until the member is
+	// in: its connection then gets back what it spent on that room
+	// (repay.go), so a restart, or a cluster node's failure, costs the
+	// address nothing once everyone is back; and a member that got its
+	// first answer goes on even when the budget is spent, so on a node of
+	// a cluster of N (a burst of 96/N, cluster.go) members of one address
+	// arriving together that find it spent are refused only on their first
+	// request, holding nothing, and find it given back when they retry
+	// (TestNodeFailureStorm: 32 behind one NAT on a node of 3, at once,
+	// all in by the app's first retry; before, none in 31 s). The failing
+	// address is refused first: its burst (96) is under the share of the server-wide budget
+	// (200) a suspect address may take, and at its rate one address cannot
+	// empty that budget (20/s); and since addresses that failed within
+	// FailedJoinMemory may not take its last FailedJoinPriority share,
+	// others keep creating, joining and resuming
 	// until an attacker brings fresh addresses faster than the budget
 	// refills (more than 20 a second, each then suspect for a minute: over
 	// 1,200 addresses).

@@ -7,12 +7,7 @@ package signal
 // token; the others get member_back and greet it again. No operator token
 // is needed: the resume token is the proof, and it is spent by its use.
 
-import (
-	"errors"
-	"time"
-
-	"sotto/room"
-)
+import "time"
 
 // CloseReplaced is the close code of a connection whose member was resumed
 // on another connection (it was half-open, and its client had moved on).
@@ -26,16 +21,16 @@ const CloseClientLostServer = 4000
 func (c *conn) resume(m *inMsg) {
 	// Resume tokens are 256 random bits; the budget is a second line of
 	// defence, as for joins.
-	if !c.mayEnter(m) || !c.reserveGuess(m) {
+	if !c.mayEnter(m) {
+		return
+	}
+	own, ok := c.reserveGuess(m)
+	if !ok {
 		return
 	}
 	c.q.hold()
 	snap, err := c.s.reg.Resume(m.Room, m.Resume[:], c)
-	if errors.Is(err, room.ErrBadResume) {
-		c.s.guesses.settleServerOnly(c.ipKey) // see there: not the address's
-	} else {
-		c.settleGuess(err)
-	}
+	c.settleEntry(m.Room, own, err) // a bad_resume costs the server only: see guessBudget.keep
 	if err != nil {
 		c.unhold(nil, false)
 		c.fail(m.ID, c.registryError(err))
