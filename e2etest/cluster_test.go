@@ -15,6 +15,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ const (
 	clusterRecoveryP95     = 5 * time.Second
 	clusterRecoveryMax     = 10 * time.Second
 	clusterJoinsAfterBack  = 200
+	// clusterTestTimeout bounds the whole test: it takes about a minute.
+	clusterTestTimeout = 4 * time.Minute
 	// clusterConcurrency is how many members the test connects at once.
 	clusterConcurrency = 64
 )
@@ -63,7 +66,7 @@ func parallel(n int, f func(i int) error) error {
 
 func TestCluster(t *testing.T) {
 	c := startCluster(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTestTimeout)
 	defer cancel()
 
 	t.Run("spread", func(t *testing.T) {
@@ -145,7 +148,121 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	// The placement rooms live on through the failure and the node's
+	// return.
+	rooms := make([]*clusterRoom, clusterPlacementRooms)
+	defer func() {
+		for _, r := range rooms {
+			if r != nil {
+				closeAll(r.members)
+			}
+		}
+	}()
+	t.Run("placement", func(t *testing.T) {
+		// Each room: its creator, three joiners by link, one by the code
+		// the creator's app shows. Each joiner must be in the creator's
+		// room, which only its node has: a joiner sent elsewhere would
+		// find no room there and make a second one (client.Join does, as
+		// the app does), without the creator in it.
+		err := parallel(clusterPlacementRooms, func(i int) error {
+			r, err := c.placeRoom(ctx)
+			rooms[i] = r
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byNode := map[string]int{}
+		for _, r := range rooms {
+			byNode[c.nodeOf(t, r)]++
+		}
+		t.Logf("%d rooms of %d members, all with their creator: by node %v", len(rooms), 2+clusterLinkJoiners, byNode)
+		waitRooms(t, c, clusterPlacementRooms)
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("join latency", func(t *testing.T) { c.joinLatency(t, ctx, rooms) })
+
+	victim := c.nodes[0]
+	var moved []*clusterRoom
+	t.Run("failure", func(t *testing.T) {
+		var stay []*clusterRoom
+		for _, r := range rooms {
+			if c.nodeOf(t, r) == victim.name {
+				moved = append(moved, r)
+			} else {
+				stay = append(stay, r)
+			}
+		}
+		for _, r := range stay {
+			r.watch() // from now on, any join or leave there is a failure
+		}
+		killed := time.Now()
+		c.kill(t, victim)
+		took := make([]time.Duration, len(moved))
+		err := parallel(len(moved), func(i int) error {
+			d, err := moved[i].rebuild(ctx, killed)
+			took[i] = d
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p50, p95, worst := quantile(took, 0.50), quantile(took, 0.95), quantile(took, 1)
+		t.Logf("SIGKILL of %s: %d rooms of %d members rebuilt on the others, every member back: p50 %v, p95 %v, max %v", victim.name, len(moved), 2+clusterLinkJoiners, p50, p95, worst)
+		if p95 > clusterRecoveryP95 || worst > clusterRecoveryMax {
+			t.Errorf("recovery p95 %v, max %v; want p95 <= %v, none over %v", p95, worst, clusterRecoveryP95, clusterRecoveryMax)
+		}
+		for _, r := range moved {
+			if n := c.nodeOf(t, r); n == victim.name {
+				t.Fatalf("a rebuilt room is still routed to %s", n)
+			}
+		}
+		// Give stray events time to arrive before counting them.
+		time.Sleep(time.Second)
+		noticed := 0
+		for _, r := range stay {
+			noticed += r.noticed()
+		}
+		if noticed > 0 {
+			t.Errorf("members of the %d rooms on other nodes saw %d joins or leaves", len(stay), noticed)
+		}
+		waitRooms(t, c, clusterPlacementRooms)
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("no split room", func(t *testing.T) {
+		c.restart(t, victim)
+		// 200 more joins, spread over the moved rooms, each by link.
+		err := parallel(clusterJoinsAfterBack, func(i int) error {
+			return moved[i%len(moved)].joinOneMore(ctx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := c.rooms(t, victim); n != 0 {
+			t.Errorf("%s came back and holds %d rooms, want 0: a moved room split", victim.name, n)
+		}
+		waitRooms(t, c, clusterPlacementRooms)
+		for _, r := range moved {
+			if err := r.whole(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Logf("%s back; %d joins to %d moved rooms all found them; the nodes hold %d rooms, one per room id", victim.name, clusterJoinsAfterBack, len(moved), clusterPlacementRooms)
+	})
+
 	t.Run("memory only", func(t *testing.T) { c.checkMemoryOnly(t) })
+}
+
+// quantile is the nearest-rank q-quantile of ds, which it sorts.
+func quantile(ds []time.Duration, q float64) time.Duration {
+	slices.Sort(ds)
+	return ds[max(0, int(math.Ceil(q*float64(len(ds))))-1)]
 }
 
 // b64url is how the wire writes bytes.
@@ -176,14 +293,16 @@ func closeAll(ms []*client.Client) {
 	}
 }
 
-// waitRooms waits until the nodes hold want rooms in all.
+// waitRooms waits until the running nodes hold want rooms in all.
 func waitRooms(t *testing.T, c *clusterRig, want int) {
 	t.Helper()
 	got := -1
 	if !testutil.Eventually(30*time.Second, func() bool {
 		got = 0
 		for _, node := range c.nodes {
-			got += c.rooms(t, node)
+			if node.running() {
+				got += c.rooms(t, node)
+			}
 		}
 		return got == want
 	}) {

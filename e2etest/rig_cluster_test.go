@@ -115,7 +115,8 @@ func (c *clusterRig) start(t *testing.T, node *clusterNode) {
 	stdout := startCmd(t, cmd)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	// The rig's test, not a subtest that restarts the node, ends it.
+	c.t.Cleanup(func() {
 		cmd.Process.Kill()
 		node.mu.Lock()
 		if node.pid != 0 {
@@ -156,6 +157,13 @@ func (c *clusterRig) kill(t *testing.T, node *clusterNode) {
 	case <-time.After(clusterNodeStart):
 		t.Fatalf("%s did not die", node.name)
 	}
+}
+
+// running reports whether the node's binary runs (it was not killed).
+func (n *clusterNode) running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.pid != 0
 }
 
 // restart starts a node that was killed again, on the same ports, and

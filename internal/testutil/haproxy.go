@@ -275,6 +275,16 @@ func (h *HAProxy) StickEntries(t testing.TB) map[string]string {
 	return out
 }
 
+// StickEntry returns the server the stick table names for key, "" if none.
+func (h *HAProxy) StickEntry(t testing.TB, key string) string {
+	t.Helper()
+	m := stickEntryRE.FindStringSubmatch(h.Runtime(t, "show table nodes key "+key))
+	if m == nil || m[1] != key {
+		return ""
+	}
+	return m[2]
+}
+
 // StickExpiry returns the milliseconds left on key's stick entry.
 func (h *HAProxy) StickExpiry(t testing.TB, key string) int {
 	t.Helper()
