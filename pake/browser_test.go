@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"sotto/browsertest"
+	"sotto/internal/vectorfile"
 	"sotto/static"
 )
 
@@ -140,16 +141,7 @@ func appWithVectors(t *testing.T) (*http.ServeMux, []byte) {
 // checkBrowserRun compares a page's run of browserScript with the vectors.
 func checkBrowserRun(t *testing.T, browser string, vectors []byte, res browserRun) {
 	t.Helper()
-	var v struct {
-		Ristretto struct {
-			G     string `json:"g"`
-			ISKIR string `json:"isk_ir"`
-		} `json:"cpace_ristretto255"`
-		Exchanges []struct {
-			Secret                 string
-			Msg1, Msg2, Msg3, Msg4 string
-		} `json:"exchanges"`
-	}
+	var v vectorfile.PAKE
 	if err := json.Unmarshal(vectors, &v); err != nil {
 		t.Fatal(err)
 	}
