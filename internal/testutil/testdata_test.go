@@ -5,43 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
-
-// fatalTB is a testing.TB whose Fatal and Fatalf record the message and
-// end the goroutine, as testing.T's do, so a helper's failure can be
-// checked.
-type fatalTB struct {
-	testing.TB
-	msg string
-}
-
-func (f *fatalTB) Helper() {}
-
-func (f *fatalTB) Fatal(args ...any) {
-	f.msg = fmt.Sprint(args...)
-	runtime.Goexit()
-}
-
-func (f *fatalTB) Fatalf(format string, args ...any) {
-	f.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-// failure runs f with a fatalTB on its own goroutine and returns the
-// message it failed with ("" if it did not fail).
-func failure(t *testing.T, f func(testing.TB)) string {
-	tb := &fatalTB{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f(tb)
-	}()
-	<-done
-	return tb.msg
-}
 
 func TestReadJSON(t *testing.T) {
 	dir := t.TempDir()
@@ -62,10 +28,10 @@ func TestReadJSON(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"name":`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if msg := failure(t, func(tb testing.TB) { ReadJSON(tb, bad, &v) }); !strings.HasPrefix(msg, bad+": ") {
+	if msg := CatchFatal(t, func(tb testing.TB) { ReadJSON(tb, bad, &v) }); !strings.HasPrefix(msg, bad+": ") {
 		t.Errorf("truncated JSON: failed with %q, want the path and the error", msg)
 	}
-	if msg := failure(t, func(tb testing.TB) { ReadJSON(tb, filepath.Join(dir, "missing.json"), &v) }); msg == "" {
+	if msg := CatchFatal(t, func(tb testing.TB) { ReadJSON(tb, filepath.Join(dir, "missing.json"), &v) }); msg == "" {
 		t.Error("a missing file did not fail the test")
 	}
 }
@@ -78,7 +44,7 @@ func TestUnhex(t *testing.T) {
 		t.Errorf("Unhex(\"\") = %x", got)
 	}
 	for _, bad := range []string{"0", "zz", "00 ff"} {
-		if msg := failure(t, func(tb testing.TB) { Unhex(tb, bad) }); !strings.Contains(msg, fmt.Sprintf("%q", bad)) {
+		if msg := CatchFatal(t, func(tb testing.TB) { Unhex(tb, bad) }); !strings.Contains(msg, fmt.Sprintf("%q", bad)) {
 			t.Errorf("Unhex(%q) failed with %q, want a message naming the input", bad, msg)
 		}
 	}
