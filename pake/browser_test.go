@@ -168,6 +168,9 @@ try { await post(await ` + browserScript + `); } catch (err) { await post({ erro
 // firefoxDeadline bounds Firefox's start-up and the page's run.
 const firefoxDeadline = 45 * time.Second
 
+// firefoxResultBytes bounds the page's result: a few hex strings.
+const firefoxResultBytes = 1 << 20
+
 // TestFirefoxExchange runs the same script in headless Firefox (Debian's
 // firefox-esr), the other engine the app supports: the vendored noble
 // modules load there too, and the vectors and a random run come out the
@@ -175,29 +178,13 @@ const firefoxDeadline = 45 * time.Second
 func TestFirefoxExchange(t *testing.T) {
 	version, _ := browsertest.FirefoxVersion(t)
 	mux, vectors := appWithVectors(t)
-	results := browsertest.NewPageResult(1 << 20)
 	mux.HandleFunc("/pake-firefox.html", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, firefoxPage)
 	})
-	mux.Handle("POST /result", results)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	ff := browsertest.StartFirefox(t, srv.URL+"/pake-firefox.html", browsertest.FirefoxOptions{})
-	defer ff.Stop() // before srv.Close: no request from Firefox outlives the test
-	body := ff.Wait(t, results, firefoxDeadline)
-	ff.Stop()
-	var res struct {
-		browserRun
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(body, &res); err != nil {
-		t.Fatalf("result %q: %v", body, err)
-	}
-	if res.Error != "" {
-		t.Fatalf("the page failed in %s: %s", version, res.Error)
-	}
-	checkBrowserRun(t, version, vectors, res.browserRun)
+	var res browserRun
+	page := browsertest.FirefoxPage{Handler: mux, Path: "/pake-firefox.html", MaxResult: firefoxResultBytes, Deadline: firefoxDeadline}
+	page.Run(t, &res)
+	checkBrowserRun(t, version, vectors, res)
 	t.Logf("%s: draft vectors, exchange vector, a random run and a wrong code as in Go", version)
 }
