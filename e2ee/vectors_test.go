@@ -12,12 +12,8 @@ import (
 	"sotto/internal/vectorfile"
 )
 
-func loadVectors(t testing.TB) *vectorfile.E2EE {
-	t.Helper()
-	v := new(vectorfile.E2EE)
-	testutil.ReadJSON(t, "testdata/vectors.json", v)
-	return v
-}
+// vectorsFile is written by cmd/e2ee-vectors.
+const vectorsFile = "testdata/vectors.json"
 
 func fromDec(t testing.TB, s string) uint64 {
 	t.Helper()
@@ -29,7 +25,7 @@ func fromDec(t testing.TB, s string) uint64 {
 }
 
 func TestVectorsRFC9605Headers(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	if len(v.RFCHeaders) != 289 { // RFC 9605 C.1: 17 KIDs x 17 CTRs
 		t.Fatalf("got %d header vectors, want 289", len(v.RFCHeaders))
 	}
@@ -46,7 +42,7 @@ func TestVectorsRFC9605Headers(t *testing.T) {
 }
 
 func TestVectorsRFC9605SFrame(t *testing.T) {
-	r := loadVectors(t).RFCSFrame
+	r := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile).RFCSFrame
 	if r.CipherSuite != CipherSuite {
 		t.Fatalf("vector suite %#x, want %#x", r.CipherSuite, CipherSuite)
 	}
@@ -103,7 +99,7 @@ func TestVectorsRFC9605SFrame(t *testing.T) {
 }
 
 func TestVectorsKeySchedule(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	if len(v.KeySchedule) == 0 {
 		t.Fatal("no key schedule vectors")
 	}
@@ -138,7 +134,7 @@ func TestVectorsKeySchedule(t *testing.T) {
 }
 
 func TestVectorsSenderKeys(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	for _, sk := range v.SenderKeys {
 		kid := fromDec(t, sk.KID)
 		base, err := SenderBaseKey(testutil.Unhex(t, sk.Media), kid)
@@ -165,7 +161,7 @@ func TestVectorsSenderKeys(t *testing.T) {
 }
 
 func TestVectorsFrames(t *testing.T) {
-	fv := loadVectors(t).Frames
+	fv := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile).Frames
 	k, err := DeriveRoomKeys(testutil.Unhex(t, fv.Secret))
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +196,7 @@ func TestVectorsFrames(t *testing.T) {
 }
 
 func TestVectorsFrameCases(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	codes := map[string]bool{}
 	for _, fc := range v.FrameCases {
 		k, err := DeriveRoomKeys(testutil.Unhex(t, fc.Secret))
@@ -235,7 +231,7 @@ func TestVectorsFrameCases(t *testing.T) {
 }
 
 func TestVectorsBlobs(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	for _, bv := range v.Blobs {
 		key, pt := testutil.Unhex(t, bv.Key), testutil.Unhex(t, bv.Plaintext)
 		got, err := OpenBlob(key, bv.Blob)
@@ -256,7 +252,7 @@ func TestVectorsBlobs(t *testing.T) {
 }
 
 func TestVectorsLinks(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	for _, lv := range v.Links {
 		got, err := FormatLink(lv.Base, testutil.Unhex(t, lv.Secret))
 		if err != nil || got != lv.Link {

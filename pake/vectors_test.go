@@ -15,12 +15,8 @@ import (
 	"sotto/pake/cpace"
 )
 
-func loadVectors(t testing.TB) *vectorfile.PAKE {
-	t.Helper()
-	v := new(vectorfile.PAKE)
-	testutil.ReadJSON(t, "testdata/vectors.json", v)
-	return v
-}
+// vectorsFile is written by cmd/pake-vectors.
+const vectorsFile = "testdata/vectors.json"
 
 // fixed is a reader of the given hex bytes, then EOF.
 func fixed(t testing.TB, hexes ...string) *bytes.Reader {
@@ -35,7 +31,7 @@ func eqHex(t *testing.T, what string, got []byte, want string) {
 }
 
 func TestDraftStringVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	s := v.Strings
 	if !strings.Contains(s.Source, "draft-irtf-cfrg-cpace-21") || len(s.PrependLen) != 4 {
 		t.Fatalf("unexpected source or count: %q, %d", s.Source, len(s.PrependLen))
@@ -69,7 +65,7 @@ func TestDraftStringVectors(t *testing.T) {
 // TestDraftRistretto255Vectors: the draft's Appendix B.3 run, byte for
 // byte, from the generator string to ISK in both transcript settings.
 func TestDraftRistretto255Vectors(t *testing.T) {
-	r := loadVectors(t).Ristretto
+	r := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile).Ristretto
 	if !strings.Contains(r.Source, "draft-irtf-cfrg-cpace-21, Appendix B.3") {
 		t.Fatalf("source %q", r.Source)
 	}
@@ -111,7 +107,7 @@ func TestDraftRistretto255Vectors(t *testing.T) {
 }
 
 func TestDraftScalarMultVectors(t *testing.T) {
-	sm := loadVectors(t).ScalarMult
+	sm := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile).ScalarMult
 	s, err := cpace.ScalarFromBytes(testutil.Unhex(t, sm.S))
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +131,7 @@ func TestDraftScalarMultVectors(t *testing.T) {
 }
 
 func TestCodeVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	for _, c := range v.Codes {
 		pw, err := CodePassword(testutil.Unhex(t, c.Secret), c.Nameplate)
 		if err != nil || pw != c.Password {
@@ -162,7 +158,7 @@ func TestCodeVectors(t *testing.T) {
 }
 
 func TestExchangeVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	if len(v.Exchanges) != 3 {
 		t.Fatalf("%d exchanges", len(v.Exchanges))
 	}
@@ -224,7 +220,7 @@ func TestExchangeVectors(t *testing.T) {
 }
 
 func TestWrongCodeVector(t *testing.T) {
-	w := loadVectors(t).WrongCode
+	w := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile).WrongCode
 	if w.MemberPassword == w.JoinerPassword {
 		t.Fatal("the wrong-code vector uses the right code")
 	}
@@ -255,7 +251,7 @@ func TestWrongCodeVector(t *testing.T) {
 }
 
 func TestMessageErrorVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	e := v.Exchanges[0]
 	if len(v.MessageErrors) < 20 {
 		t.Fatalf("only %d cases", len(v.MessageErrors))

@@ -7,17 +7,19 @@ import (
 	"testing"
 )
 
-// ReadJSON decodes the JSON file at path (a test-vector file, say) into v,
-// and fails the test if the file is missing or is not JSON of v's shape.
-func ReadJSON(t testing.TB, path string, v any) {
+// ReadJSON decodes the JSON file at path (a test-vector file, say) as a V,
+// and fails the test if the file is missing or is not JSON of V's shape.
+func ReadJSON[V any](t testing.TB, path string) *V {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	v := new(V)
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	return v
 }
 
 // Unhex decodes the hex string s (a value from a test-vector file) and

@@ -15,11 +15,11 @@ func TestReadJSON(t *testing.T) {
 	if err := os.WriteFile(good, []byte(`{"name":"a","n":[1,2]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var v struct {
+	type shape struct {
 		Name string `json:"name"`
 		N    []int  `json:"n"`
 	}
-	ReadJSON(t, good, &v)
+	v := ReadJSON[shape](t, good)
 	if v.Name != "a" || len(v.N) != 2 || v.N[1] != 2 {
 		t.Errorf("read %+v", v)
 	}
@@ -28,10 +28,10 @@ func TestReadJSON(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"name":`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if msg := CatchFatal(t, func(tb testing.TB) { ReadJSON(tb, bad, &v) }); !strings.HasPrefix(msg, bad+": ") {
+	if msg := CatchFatal(t, func(tb testing.TB) { ReadJSON[shape](tb, bad) }); !strings.HasPrefix(msg, bad+": ") {
 		t.Errorf("truncated JSON: failed with %q, want the path and the error", msg)
 	}
-	if msg := CatchFatal(t, func(tb testing.TB) { ReadJSON(tb, filepath.Join(dir, "missing.json"), &v) }); msg == "" {
+	if msg := CatchFatal(t, func(tb testing.TB) { ReadJSON[shape](tb, filepath.Join(dir, "missing.json")) }); msg == "" {
 		t.Error("a missing file did not fail the test")
 	}
 }
