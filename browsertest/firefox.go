@@ -3,12 +3,13 @@ package browsertest
 // Firefox has no CDP (it was removed) and we take no WebDriver dependency,
 // so Firefox is driven without a driver: StartFirefox opens one URL in a
 // fresh profile, and the page reports back to the test's HTTP server by
-// itself (fetch POST). The profile's user.js turns on the fake microphone,
-// turns off permission prompts and autoplay blocking, and turns off every
-// first-run page and background service that would reach for the network
-// (the test machine has none); its HTTP proxy is a tripwire that refuses
-// and records whatever still tries (OutsideRequests). Tests fail, never
-// skip, when firefox-esr is missing: .ci/run installs it.
+// itself (fetch POST; FirefoxPage.Run serves, starts, waits and decodes).
+// The profile's user.js turns on the fake microphone, turns off permission
+// prompts and autoplay blocking, and turns off every first-run page and
+// background service that would reach for the network (the test machine
+// has none); its HTTP proxy is a tripwire that refuses and records
+// whatever still tries (OutsideRequests). Tests fail, never skip, when
+// firefox-esr is missing: .ci/run installs it.
 
 import (
 	"bytes"
@@ -525,45 +526,4 @@ func firefoxEnv(home string) []string {
 		env = append(env, "PATH="+p)
 	}
 	return env
-}
-
-// PageResult receives what a page under test POSTs when it has run: Firefox
-// has no CDP to evaluate anything from the test, so the page reports by
-// itself. Only the first body counts.
-type PageResult struct {
-	maxBytes int64
-	body     chan []byte
-}
-
-// NewPageResult takes results of at most maxBytes.
-func NewPageResult(maxBytes int64) *PageResult {
-	return &PageResult{maxBytes: maxBytes, body: make(chan []byte, 1)}
-}
-
-// ServeHTTP takes the page's POST.
-func (r *PageResult) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(req.Body, r.maxBytes))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	select {
-	case r.body <- body:
-	default: // only the first result counts
-	}
-}
-
-// Wait returns the page's result. It fails the test if Firefox exits
-// first, or if nothing comes within deadline, with what Firefox printed.
-func (f *Firefox) Wait(t testing.TB, r *PageResult, deadline time.Duration) []byte {
-	t.Helper()
-	select {
-	case body := <-r.body:
-		return body
-	case <-f.Exited():
-		t.Fatalf("Firefox exited before the page reported; it printed:\n%s", f.Output())
-	case <-time.After(deadline):
-		t.Fatalf("no result from the page within %v; Firefox printed:\n%s", deadline, f.Output())
-	}
-	return nil
 }

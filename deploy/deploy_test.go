@@ -23,17 +23,6 @@ import (
 	"sotto/internal/testutil"
 )
 
-// tool returns the path of a tool `make deps` installs, failing (never
-// skipping) when it is missing.
-func tool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found: run `make deps` (Debian package %s)", name, pkg)
-	}
-	return p
-}
-
 // exposedMetrics runs the binary and returns the metric names its /metrics
 // has, from the # TYPE lines.
 func exposedMetrics(t *testing.T) map[string]bool {
@@ -79,7 +68,7 @@ var metricRE = regexp.MustCompile(`\b((?:sotto|go|process)_[a-z_]+|up)\b`)
 // complaint (it exits 0 on unknown values and only prints them, so any
 // output fails), and the unit keeps the hardening the README promises.
 func TestSystemdUnit(t *testing.T) {
-	analyze := tool(t, "systemd-analyze", "systemd")
+	analyze := testutil.Tool(t, "systemd-analyze", "systemd")
 	unit, err := os.ReadFile("sotto.service")
 	if err != nil {
 		t.Fatal(err)
@@ -125,17 +114,10 @@ func TestSystemdUnit(t *testing.T) {
 // service matches the image (Dockerfile): its ports, read-only with the ACME
 // volume where SOTTO_ACME_CACHE points, and the domain required.
 func TestCompose(t *testing.T) {
-	compose := tool(t, "docker-compose", "docker-compose")
-	run := func(env ...string) (string, error) {
-		cmd := exec.Command(compose, "-f", "compose.yaml", "config")
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	if out, err := run(); err == nil || !strings.Contains(out, "SOTTO_ACME_DOMAIN") {
+	if out, err := testutil.ComposeConfig(t, "compose.yaml"); err == nil || !strings.Contains(out, "SOTTO_ACME_DOMAIN") {
 		t.Errorf("compose without SOTTO_ACME_DOMAIN: %v, %q (want a refusal naming it)", err, out)
 	}
-	out, err := run("SOTTO_ACME_DOMAIN=talk.example.com", "SOTTO_PUBLIC_IP=talk.example.com")
+	out, err := testutil.ComposeConfig(t, "compose.yaml", "SOTTO_ACME_DOMAIN=talk.example.com", "SOTTO_PUBLIC_IP=talk.example.com")
 	if err != nil {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)
 	}
@@ -194,7 +176,7 @@ func TestCompose(t *testing.T) {
 // TestPrometheusRules: promtool accepts the alert rules and their unit tests
 // pass, and every metric they name is one the binary exposes.
 func TestPrometheusRules(t *testing.T) {
-	promtool := tool(t, "promtool", "prometheus")
+	promtool := testutil.Tool(t, "promtool", "prometheus")
 	for _, args := range [][]string{{"check", "rules", "prometheus-alerts.yaml"}, {"test", "rules", "prometheus-alerts.test.yaml"}} {
 		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -217,7 +199,7 @@ func TestPrometheusRules(t *testing.T) {
 // recording rules, with the dashboard's variables filled in), and every
 // metric it reads is one the binary exposes.
 func TestGrafanaDashboard(t *testing.T) {
-	promtool := tool(t, "promtool", "prometheus")
+	promtool := testutil.Tool(t, "promtool", "prometheus")
 	data, err := os.ReadFile("grafana-dashboard.json")
 	if err != nil {
 		t.Fatal(err)

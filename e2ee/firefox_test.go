@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"testing"
@@ -96,9 +95,9 @@ type firefoxDuplexSide struct {
 	Transceivers []string      `json:"transceivers"`
 }
 
-// firefoxResult is what firefox.js POSTs to /result.
+// firefoxResult is what firefox.js POSTs to /result (its "error", when
+// the page failed, is browsertest.FirefoxPage's to report).
 type firefoxResult struct {
-	Error              string                     `json:"error"`
 	UserAgent          string                     `json:"userAgent"`
 	API                string                     `json:"api"`
 	HasScriptTransform bool                       `json:"hasScriptTransform"`
@@ -110,6 +109,10 @@ type firefoxResult struct {
 // scenarios (about 25 s in all).
 const firefoxDeadline = 55 * time.Second
 
+// firefoxResultBytes bounds the page's result: the seven scenarios' counts
+// and events.
+const firefoxResultBytes = 1 << 22
+
 // TestFirefox runs the E2EE loopback of TestBrowserLoopback in headless
 // Firefox (Debian's firefox-esr), where the app uses RTCRtpScriptTransform
 // in a dedicated Worker. Firefox has no CDP, so the page
@@ -119,7 +122,6 @@ func TestFirefox(t *testing.T) {
 	version, _ := browsertest.FirefoxVersion(t)
 	t.Log(version)
 
-	results := browsertest.NewPageResult(1 << 22)
 	mux := http.NewServeMux()
 	mux.Handle("/js/", http.FileServerFS(os.DirFS("../static")))
 	mux.Handle("/", http.FileServerFS(os.DirFS("testdata/browser")))
@@ -129,24 +131,12 @@ func TestFirefox(t *testing.T) {
 			t.Logf("page: %s", m.Msg)
 		}
 	})
-	mux.Handle("POST /result", results)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	ff := browsertest.StartFirefox(t, srv.URL+"/firefox.html", browsertest.FirefoxOptions{})
-	defer ff.Stop() // before srv.Close: no request from Firefox outlives the test
-	body := ff.Wait(t, results, firefoxDeadline)
-	ff.Stop()
-	if os.Getenv("SOTTO_FIREFOX_OUTPUT") != "" {
-		t.Logf("Firefox printed:\n%s", ff.Output())
-	}
 
 	var res firefoxResult
-	if err := json.Unmarshal(body, &res); err != nil {
-		t.Fatalf("result %q: %v", body, err)
-	}
-	if res.Error != "" {
-		t.Fatalf("the page failed: %s\nFirefox printed:\n%s", res.Error, ff.Output())
+	page := browsertest.FirefoxPage{Handler: mux, Path: "/firefox.html", MaxResult: firefoxResultBytes, Deadline: firefoxDeadline}
+	ff := page.Run(t, &res)
+	if os.Getenv("SOTTO_FIREFOX_OUTPUT") != "" {
+		t.Logf("Firefox printed:\n%s", ff.Output())
 	}
 	t.Logf("%s: RTCRtpScriptTransform %v, createEncodedStreams %v", res.UserAgent, res.HasScriptTransform, res.HasEncodedStreams)
 

@@ -5,90 +5,15 @@ import (
 	"crypto/hkdf"
 	"crypto/sha512"
 	"encoding/hex"
-	"encoding/json"
-	"os"
 	"strconv"
 	"testing"
+
+	"sotto/internal/testutil"
+	"sotto/internal/vectorfile"
 )
 
-// The shape of testdata/vectors.json (written by cmd/e2ee-vectors). It is
-// declared again here, not imported, so the tests read the file as any
-// other implementation would.
-type testVectors struct {
-	RFCHeaders []struct{ KID, CTR, Header string } `json:"rfc9605_headers"`
-	RFCSFrame  struct {
-		CipherSuite uint16 `json:"cipher_suite"`
-		KID         string `json:"kid"`
-		CTR         string `json:"ctr"`
-		BaseKey     string `json:"base_key"`
-		KeyLabel    string `json:"sframe_key_label"`
-		SaltLabel   string `json:"sframe_salt_label"`
-		Secret      string `json:"sframe_secret"`
-		Key         string `json:"sframe_key"`
-		Salt        string `json:"sframe_salt"`
-		Metadata    string `json:"metadata"`
-		Nonce       string `json:"nonce"`
-		AAD         string `json:"aad"`
-		PT          string `json:"pt"`
-		CT          string `json:"ct"`
-	} `json:"rfc9605_sframe"`
-	KeySchedule []struct {
-		Secret     string `json:"secret"`
-		RoomID     string `json:"room_id"`
-		RoomAuth   string `json:"room_auth"`
-		Verifier   string `json:"verifier"`
-		Signal     string `json:"signal"`
-		Media      string `json:"media"`
-		SAS        string `json:"sas"`
-		SafetyCode string `json:"safety_code"`
-	} `json:"key_schedule"`
-	SenderKeys []struct {
-		Media   string `json:"media"`
-		KID     string `json:"kid"`
-		BaseKey string `json:"base_key"`
-		Key     string `json:"key"`
-		Salt    string `json:"salt"`
-	} `json:"sender_keys"`
-	KIDText []struct{ KID, Text string } `json:"kid_text"`
-	Frames  struct {
-		Secret string                                    `json:"secret"`
-		KID    string                                    `json:"kid"`
-		Frames []struct{ Name, Plaintext, Frame string } `json:"frames"`
-	} `json:"frames"`
-	FrameCases []struct {
-		Name     string                                     `json:"name"`
-		Secret   string                                     `json:"secret"`
-		Register []string                                   `json:"register"`
-		Steps    []struct{ Frame, Error, Plaintext string } `json:"steps"`
-	} `json:"frame_cases"`
-	Blobs      []struct{ Key, Nonce, Plaintext, Blob string } `json:"blobs"`
-	BlobErrors []struct{ Name, Key, Blob, Error string }      `json:"blob_errors"`
-	Links      []struct{ Base, Secret, Link string }          `json:"links"`
-	LinkParses []struct{ Input, Secret string }               `json:"link_parses"`
-	LinkErrors []struct{ Name, Input, Error string }          `json:"link_errors"`
-}
-
-func loadVectors(t testing.TB) *testVectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := new(testVectors)
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func fromHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex in vectors: %v", err)
-	}
-	return b
-}
+// vectorsFile is written by cmd/e2ee-vectors.
+const vectorsFile = "testdata/vectors.json"
 
 func fromDec(t testing.TB, s string) uint64 {
 	t.Helper()
@@ -100,12 +25,12 @@ func fromDec(t testing.TB, s string) uint64 {
 }
 
 func TestVectorsRFC9605Headers(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	if len(v.RFCHeaders) != 289 { // RFC 9605 C.1: 17 KIDs x 17 CTRs
 		t.Fatalf("got %d header vectors, want 289", len(v.RFCHeaders))
 	}
 	for _, hv := range v.RFCHeaders {
-		kid, ctr, want := fromDec(t, hv.KID), fromDec(t, hv.CTR), fromHex(t, hv.Header)
+		kid, ctr, want := fromDec(t, hv.KID), fromDec(t, hv.CTR), testutil.Unhex(t, hv.Header)
 		if got := AppendHeader(nil, kid, ctr); !bytes.Equal(got, want) {
 			t.Errorf("AppendHeader(%d, %d) = %x, want %x", kid, ctr, got, want)
 		}
@@ -117,27 +42,27 @@ func TestVectorsRFC9605Headers(t *testing.T) {
 }
 
 func TestVectorsRFC9605SFrame(t *testing.T) {
-	r := loadVectors(t).RFCSFrame
+	r := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile).RFCSFrame
 	if r.CipherSuite != CipherSuite {
 		t.Fatalf("vector suite %#x, want %#x", r.CipherSuite, CipherSuite)
 	}
 	kid, ctr := fromDec(t, r.KID), fromDec(t, r.CTR)
-	base := fromHex(t, r.BaseKey)
+	base := testutil.Unhex(t, r.BaseKey)
 
-	if got := []byte(sframeLabel("key", kid)); !bytes.Equal(got, fromHex(t, r.KeyLabel)) {
+	if got := []byte(sframeLabel("key", kid)); !bytes.Equal(got, testutil.Unhex(t, r.KeyLabel)) {
 		t.Errorf("key label %x, want %s", got, r.KeyLabel)
 	}
-	if got := []byte(sframeLabel("salt", kid)); !bytes.Equal(got, fromHex(t, r.SaltLabel)) {
+	if got := []byte(sframeLabel("salt", kid)); !bytes.Equal(got, testutil.Unhex(t, r.SaltLabel)) {
 		t.Errorf("salt label %x, want %s", got, r.SaltLabel)
 	}
-	if got, _ := hkdf.Extract(sha512.New, base, nil); !bytes.Equal(got, fromHex(t, r.Secret)) {
+	if got, _ := hkdf.Extract(sha512.New, base, nil); !bytes.Equal(got, testutil.Unhex(t, r.Secret)) {
 		t.Errorf("sframe_secret %x, want %s", got, r.Secret)
 	}
 	key, salt, err := DeriveKeySalt(base, kid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(key, fromHex(t, r.Key)) || !bytes.Equal(salt, fromHex(t, r.Salt)) {
+	if !bytes.Equal(key, testutil.Unhex(t, r.Key)) || !bytes.Equal(salt, testutil.Unhex(t, r.Salt)) {
 		t.Fatalf("key/salt = %x/%x, want %s/%s", key, salt, r.Key, r.Salt)
 	}
 
@@ -147,17 +72,17 @@ func TestVectorsRFC9605SFrame(t *testing.T) {
 	}
 	var nonce [NonceSize]byte
 	fk.nonce(&nonce, ctr)
-	if !bytes.Equal(nonce[:], fromHex(t, r.Nonce)) {
+	if !bytes.Equal(nonce[:], testutil.Unhex(t, r.Nonce)) {
 		t.Errorf("nonce %x, want %s", nonce, r.Nonce)
 	}
-	meta := fromHex(t, r.Metadata)
+	meta := testutil.Unhex(t, r.Metadata)
 	hdr := AppendHeader(nil, kid, ctr)
-	if aad := append(hdr, meta...); !bytes.Equal(aad, fromHex(t, r.AAD)) {
+	if aad := append(hdr, meta...); !bytes.Equal(aad, testutil.Unhex(t, r.AAD)) {
 		t.Errorf("aad %x, want %s", aad, r.AAD)
 	}
 	var s scratch
-	ct := fk.seal(nil, kid, ctr, meta, fromHex(t, r.PT), &s)
-	if !bytes.Equal(ct, fromHex(t, r.CT)) {
+	ct := fk.seal(nil, kid, ctr, meta, testutil.Unhex(t, r.PT), &s)
+	if !bytes.Equal(ct, testutil.Unhex(t, r.CT)) {
 		t.Fatalf("ciphertext\n got %x\nwant %s", ct, r.CT)
 	}
 	pk, pc, n, err := ParseHeader(ct)
@@ -165,7 +90,7 @@ func TestVectorsRFC9605SFrame(t *testing.T) {
 		t.Fatalf("ParseHeader of RFC ciphertext: %v", err)
 	}
 	pt, err := fk.open(nil, ct[:n], ctr, meta, ct[n:], &s)
-	if err != nil || !bytes.Equal(pt, fromHex(t, r.PT)) {
+	if err != nil || !bytes.Equal(pt, testutil.Unhex(t, r.PT)) {
 		t.Fatalf("open RFC ciphertext = %x, %v", pt, err)
 	}
 	if _, err := fk.open(nil, ct[:n], ctr, meta[1:], ct[n:], &s); err != ErrAuth {
@@ -174,12 +99,12 @@ func TestVectorsRFC9605SFrame(t *testing.T) {
 }
 
 func TestVectorsKeySchedule(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	if len(v.KeySchedule) == 0 {
 		t.Fatal("no key schedule vectors")
 	}
 	for _, ks := range v.KeySchedule {
-		k, err := DeriveRoomKeys(fromHex(t, ks.Secret))
+		k, err := DeriveRoomKeys(testutil.Unhex(t, ks.Secret))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +120,7 @@ func TestVectorsKeySchedule(t *testing.T) {
 			{"media", k.Media[:], ks.Media},
 			{"sas", k.SAS[:], ks.SAS},
 		} {
-			if !bytes.Equal(c.got, fromHex(t, c.want)) {
+			if !bytes.Equal(c.got, testutil.Unhex(t, c.want)) {
 				t.Errorf("%s = %x, want %s", c.name, c.got, c.want)
 			}
 		}
@@ -209,10 +134,10 @@ func TestVectorsKeySchedule(t *testing.T) {
 }
 
 func TestVectorsSenderKeys(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	for _, sk := range v.SenderKeys {
 		kid := fromDec(t, sk.KID)
-		base, err := SenderBaseKey(fromHex(t, sk.Media), kid)
+		base, err := SenderBaseKey(testutil.Unhex(t, sk.Media), kid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,8 +161,8 @@ func TestVectorsSenderKeys(t *testing.T) {
 }
 
 func TestVectorsFrames(t *testing.T) {
-	fv := loadVectors(t).Frames
-	k, err := DeriveRoomKeys(fromHex(t, fv.Secret))
+	fv := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile).Frames
+	k, err := DeriveRoomKeys(testutil.Unhex(t, fv.Secret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +177,7 @@ func TestVectorsFrames(t *testing.T) {
 	}
 	sizes := map[int]bool{}
 	for _, f := range fv.Frames {
-		pt, want := fromHex(t, f.Plaintext), fromHex(t, f.Frame)
+		pt, want := testutil.Unhex(t, f.Plaintext), testutil.Unhex(t, f.Frame)
 		sizes[len(pt)] = true
 		got, err := snd.Encrypt(nil, pt)
 		if err != nil || !bytes.Equal(got, want) {
@@ -271,10 +196,10 @@ func TestVectorsFrames(t *testing.T) {
 }
 
 func TestVectorsFrameCases(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	codes := map[string]bool{}
 	for _, fc := range v.FrameCases {
-		k, err := DeriveRoomKeys(fromHex(t, fc.Secret))
+		k, err := DeriveRoomKeys(testutil.Unhex(t, fc.Secret))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +210,7 @@ func TestVectorsFrameCases(t *testing.T) {
 			}
 		}
 		for i, st := range fc.Steps {
-			pt, err := rcv.Decrypt(nil, fromHex(t, st.Frame))
+			pt, err := rcv.Decrypt(nil, testutil.Unhex(t, st.Frame))
 			if got := Code(err); got != st.Error {
 				t.Errorf("%s step %d: error %q (%v), want %q", fc.Name, i, got, err, st.Error)
 			}
@@ -306,20 +231,20 @@ func TestVectorsFrameCases(t *testing.T) {
 }
 
 func TestVectorsBlobs(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	for _, bv := range v.Blobs {
-		key, pt := fromHex(t, bv.Key), fromHex(t, bv.Plaintext)
+		key, pt := testutil.Unhex(t, bv.Key), testutil.Unhex(t, bv.Plaintext)
 		got, err := OpenBlob(key, bv.Blob)
 		if err != nil || !bytes.Equal(got, pt) {
 			t.Errorf("OpenBlob(%d-byte vector) = %v", len(pt), err)
 		}
 		aead, _ := blobAEAD(key)
-		if sealed := sealBlobNonce(aead, [12]byte(fromHex(t, bv.Nonce)), pt); sealed != bv.Blob {
+		if sealed := sealBlobNonce(aead, [12]byte(testutil.Unhex(t, bv.Nonce)), pt); sealed != bv.Blob {
 			t.Errorf("sealing the %d-byte vector gave a different blob", len(pt))
 		}
 	}
 	for _, be := range v.BlobErrors {
-		pt, err := OpenBlob(fromHex(t, be.Key), be.Blob)
+		pt, err := OpenBlob(testutil.Unhex(t, be.Key), be.Blob)
 		if got := Code(err); got != be.Error || pt != nil {
 			t.Errorf("%s: error %q (%v), want %q", be.Name, got, err, be.Error)
 		}
@@ -327,9 +252,9 @@ func TestVectorsBlobs(t *testing.T) {
 }
 
 func TestVectorsLinks(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.E2EE](t, vectorsFile)
 	for _, lv := range v.Links {
-		got, err := FormatLink(lv.Base, fromHex(t, lv.Secret))
+		got, err := FormatLink(lv.Base, testutil.Unhex(t, lv.Secret))
 		if err != nil || got != lv.Link {
 			t.Errorf("FormatLink = %q, %v; want %q", got, err, lv.Link)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"sotto/browsertest"
+	"sotto/internal/vectorfile"
 	"sotto/static"
 )
 
@@ -140,16 +141,7 @@ func appWithVectors(t *testing.T) (*http.ServeMux, []byte) {
 // checkBrowserRun compares a page's run of browserScript with the vectors.
 func checkBrowserRun(t *testing.T, browser string, vectors []byte, res browserRun) {
 	t.Helper()
-	var v struct {
-		Ristretto struct {
-			G     string `json:"g"`
-			ISKIR string `json:"isk_ir"`
-		} `json:"cpace_ristretto255"`
-		Exchanges []struct {
-			Secret                 string
-			Msg1, Msg2, Msg3, Msg4 string
-		} `json:"exchanges"`
-	}
+	var v vectorfile.PAKE
 	if err := json.Unmarshal(vectors, &v); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +168,9 @@ try { await post(await ` + browserScript + `); } catch (err) { await post({ erro
 // firefoxDeadline bounds Firefox's start-up and the page's run.
 const firefoxDeadline = 45 * time.Second
 
+// firefoxResultBytes bounds the page's result: a few hex strings.
+const firefoxResultBytes = 1 << 20
+
 // TestFirefoxExchange runs the same script in headless Firefox (Debian's
 // firefox-esr), the other engine the app supports: the vendored noble
 // modules load there too, and the vectors and a random run come out the
@@ -183,29 +178,13 @@ const firefoxDeadline = 45 * time.Second
 func TestFirefoxExchange(t *testing.T) {
 	version, _ := browsertest.FirefoxVersion(t)
 	mux, vectors := appWithVectors(t)
-	results := browsertest.NewPageResult(1 << 20)
 	mux.HandleFunc("/pake-firefox.html", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, firefoxPage)
 	})
-	mux.Handle("POST /result", results)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	ff := browsertest.StartFirefox(t, srv.URL+"/pake-firefox.html", browsertest.FirefoxOptions{})
-	defer ff.Stop() // before srv.Close: no request from Firefox outlives the test
-	body := ff.Wait(t, results, firefoxDeadline)
-	ff.Stop()
-	var res struct {
-		browserRun
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(body, &res); err != nil {
-		t.Fatalf("result %q: %v", body, err)
-	}
-	if res.Error != "" {
-		t.Fatalf("the page failed in %s: %s", version, res.Error)
-	}
-	checkBrowserRun(t, version, vectors, res.browserRun)
+	var res browserRun
+	page := browsertest.FirefoxPage{Handler: mux, Path: "/pake-firefox.html", MaxResult: firefoxResultBytes, Deadline: firefoxDeadline}
+	page.Run(t, &res)
+	checkBrowserRun(t, version, vectors, res)
 	t.Logf("%s: draft vectors, exchange vector, a random run and a wrong code as in Go", version)
 }

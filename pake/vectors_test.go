@@ -5,153 +5,22 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/gtank/ristretto255"
 
+	"sotto/internal/testutil"
+	"sotto/internal/vectorfile"
 	"sotto/pake/cpace"
 )
 
-// The shape of testdata/vectors.json (written by cmd/pake-vectors). It is
-// declared again here, not imported, so the tests read the file as any
-// other implementation would.
-type testVectors struct {
-	Strings struct {
-		Source     string                           `json:"source"`
-		PrependLen []struct{ Input, Output string } `json:"prepend_len"`
-		LVCat      struct {
-			Inputs []string `json:"inputs"`
-			Output string   `json:"output"`
-		} `json:"lv_cat"`
-		Larger []struct {
-			A, B   string
-			Larger bool
-		} `json:"lexiographically_larger"`
-		OCat         []struct{ A, B, Output string }             `json:"o_cat"`
-		TranscriptIR []struct{ Ya, ADa, Yb, ADb, Output string } `json:"transcript_ir"`
-		TranscriptOC []struct{ Ya, ADa, Yb, ADb, Output string } `json:"transcript_oc"`
-	} `json:"cpace_strings"`
-	Ristretto struct {
-		Source          string `json:"source"`
-		DSI             string `json:"dsi"`
-		PRS             string `json:"prs"`
-		CI              string `json:"ci"`
-		SID             string `json:"sid"`
-		ZPadLen         int    `json:"zpad_len"`
-		GeneratorString string `json:"generator_string"`
-		GeneratorHash   string `json:"generator_hash"`
-		G               string `json:"g"`
-		YaScalar        string `json:"ya"`
-		ADa             string `json:"ADa"`
-		Ya              string `json:"Ya"`
-		YbScalar        string `json:"yb"`
-		ADb             string `json:"ADb"`
-		Yb              string `json:"Yb"`
-		K               string `json:"K"`
-		TranscriptIR    string `json:"transcript_ir"`
-		ISKDSI          string `json:"isk_dsi"`
-		ISKInputIR      string `json:"isk_input_ir"`
-		ISKIR           string `json:"isk_ir"`
-		TranscriptOC    string `json:"transcript_oc"`
-		ISKInputOC      string `json:"isk_input_oc"`
-		ISKOC           string `json:"isk_oc"`
-		SIDOutputIR     string `json:"sid_output_ir"`
-		SIDOutputOC     string `json:"sid_output_oc"`
-	} `json:"cpace_ristretto255"`
-	ScalarMult struct {
-		Source        string   `json:"source"`
-		S             string   `json:"s"`
-		X             string   `json:"X"`
-		ScalarMult    string   `json:"scalar_mult"`
-		ScalarMultVfy string   `json:"scalar_mult_vfy"`
-		Invalid       []string `json:"invalid"`
-		Identity      string   `json:"identity"`
-	} `json:"cpace_scalar_mult"`
-	Codes []struct {
-		Secret    string `json:"secret"`
-		Nameplate string `json:"nameplate"`
-		Info      string `json:"hkdf_info"`
-		HKDF      string `json:"hkdf_output"`
-		Password  string `json:"password"`
-		Code      string `json:"code"`
-	} `json:"codes"`
-	CodeParses []struct{ Input, Nameplate, Password string } `json:"code_parses"`
-	CodeErrors []struct{ Name, Input, Error string }         `json:"code_errors"`
-	Exchanges  []struct {
-		Name      string `json:"name"`
-		Secret    string `json:"secret"`
-		Nameplate string `json:"nameplate"`
-		Password  string `json:"password"`
-		Code      string `json:"code"`
-		CI        string `json:"ci"`
-		SID       string `json:"sid"`
-		YaRandom  string `json:"ya_random"`
-		YaScalar  string `json:"ya"`
-		YbRandom  string `json:"yb_random"`
-		YbScalar  string `json:"yb"`
-		Nonce     string `json:"nonce"`
-		G         string `json:"g"`
-		Ya        string `json:"Ya"`
-		Yb        string `json:"Yb"`
-		K         string `json:"K"`
-		ISK       string `json:"isk"`
-		TH        string `json:"transcript_hash"`
-		KCMember  string `json:"kc_member"`
-		KCJoiner  string `json:"kc_joiner"`
-		SealKey   string `json:"seal_key"`
-		TagM      string `json:"tag_m"`
-		TagJ      string `json:"tag_j"`
-		Msg1      string `json:"msg1"`
-		Msg2      string `json:"msg2"`
-		Msg3      string `json:"msg3"`
-		Msg4      string `json:"msg4"`
-	} `json:"exchanges"`
-	WrongCode struct {
-		Secret         string `json:"secret"`
-		Nameplate      string `json:"nameplate"`
-		MemberPassword string `json:"member_password"`
-		JoinerPassword string `json:"joiner_password"`
-		SID            string `json:"sid"`
-		YaRandom       string `json:"ya_random"`
-		YbRandom       string `json:"yb_random"`
-		Msg1           string `json:"msg1"`
-		Msg2           string `json:"msg2"`
-		JoinerError    string `json:"joiner_error"`
-		ForgedMsg3     string `json:"forged_msg3"`
-		MemberError    string `json:"member_error"`
-		AbortError     string `json:"abort_error"`
-	} `json:"wrong_code"`
-	MessageErrors []struct{ Name, Step, Input, Error string } `json:"message_errors"`
-}
-
-func loadVectors(t testing.TB) *testVectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := new(testVectors)
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+// vectorsFile is written by cmd/pake-vectors.
+const vectorsFile = "testdata/vectors.json"
 
 // fixed is a reader of the given hex bytes, then EOF.
 func fixed(t testing.TB, hexes ...string) *bytes.Reader {
-	return bytes.NewReader(unhex(t, strings.Join(hexes, "")))
+	return bytes.NewReader(testutil.Unhex(t, strings.Join(hexes, "")))
 }
 
 func eqHex(t *testing.T, what string, got []byte, want string) {
@@ -162,43 +31,46 @@ func eqHex(t *testing.T, what string, got []byte, want string) {
 }
 
 func TestDraftStringVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	s := v.Strings
 	if !strings.Contains(s.Source, "draft-irtf-cfrg-cpace-21") || len(s.PrependLen) != 4 {
 		t.Fatalf("unexpected source or count: %q, %d", s.Source, len(s.PrependLen))
 	}
 	for _, c := range s.PrependLen {
-		eqHex(t, "prepend_len", cpace.PrependLen(unhex(t, c.Input)), c.Output)
+		eqHex(t, "prepend_len", cpace.PrependLen(testutil.Unhex(t, c.Input)), c.Output)
 	}
 	var parts [][]byte
 	for _, p := range s.LVCat.Inputs {
-		parts = append(parts, unhex(t, p))
+		parts = append(parts, testutil.Unhex(t, p))
 	}
 	eqHex(t, "lv_cat", cpace.LVCat(parts...), s.LVCat.Output)
 	for _, c := range s.Larger {
-		if cpace.LexicographicallyLarger(unhex(t, c.A), unhex(t, c.B)) != c.Larger {
+		if cpace.LexicographicallyLarger(testutil.Unhex(t, c.A), testutil.Unhex(t, c.B)) != c.Larger {
 			t.Errorf("lexiographically_larger(%s, %s) != %v", c.A, c.B, c.Larger)
 		}
 	}
 	for _, c := range s.OCat {
-		eqHex(t, "o_cat", cpace.OCat(unhex(t, c.A), unhex(t, c.B)), c.Output)
+		eqHex(t, "o_cat", cpace.OCat(testutil.Unhex(t, c.A), testutil.Unhex(t, c.B)), c.Output)
 	}
 	for _, c := range s.TranscriptIR {
-		eqHex(t, "transcript_ir", cpace.TranscriptIR(unhex(t, c.Ya), unhex(t, c.ADa), unhex(t, c.Yb), unhex(t, c.ADb)), c.Output)
+		ya, ada, yb, adb := testutil.Unhex(t, c.Ya), testutil.Unhex(t, c.ADa), testutil.Unhex(t, c.Yb), testutil.Unhex(t, c.ADb)
+		eqHex(t, "transcript_ir", cpace.TranscriptIR(ya, ada, yb, adb), c.Output)
 	}
 	for _, c := range s.TranscriptOC {
-		eqHex(t, "transcript_oc", cpace.TranscriptOC(unhex(t, c.Ya), unhex(t, c.ADa), unhex(t, c.Yb), unhex(t, c.ADb)), c.Output)
+		ya, ada, yb, adb := testutil.Unhex(t, c.Ya), testutil.Unhex(t, c.ADa), testutil.Unhex(t, c.Yb), testutil.Unhex(t, c.ADb)
+		eqHex(t, "transcript_oc", cpace.TranscriptOC(ya, ada, yb, adb), c.Output)
 	}
 }
 
 // TestDraftRistretto255Vectors: the draft's Appendix B.3 run, byte for
 // byte, from the generator string to ISK in both transcript settings.
 func TestDraftRistretto255Vectors(t *testing.T) {
-	r := loadVectors(t).Ristretto
+	r := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile).Ristretto
 	if !strings.Contains(r.Source, "draft-irtf-cfrg-cpace-21, Appendix B.3") {
 		t.Fatalf("source %q", r.Source)
 	}
-	prs, ci, sid, ada, adb := unhex(t, r.PRS), unhex(t, r.CI), unhex(t, r.SID), unhex(t, r.ADa), unhex(t, r.ADb)
+	prs, ci, sid := testutil.Unhex(t, r.PRS), testutil.Unhex(t, r.CI), testutil.Unhex(t, r.SID)
+	ada, adb := testutil.Unhex(t, r.ADa), testutil.Unhex(t, r.ADb)
 	eqHex(t, "DSI", []byte(cpace.DSI), r.DSI)
 	gs := cpace.GeneratorString([]byte(cpace.DSI), prs, ci, sid, 128)
 	eqHex(t, "generator_string", gs, r.GeneratorString)
@@ -208,11 +80,11 @@ func TestDraftRistretto255Vectors(t *testing.T) {
 	eqHex(t, "generator hash", cpace.GeneratorHash(prs, ci, sid), r.GeneratorHash)
 	g := cpace.CalculateGenerator(prs, ci, sid)
 	eqHex(t, "g", g.Bytes(), r.G)
-	ya, err := cpace.ScalarFromBytes(unhex(t, r.YaScalar))
+	ya, err := cpace.ScalarFromBytes(testutil.Unhex(t, r.YaScalar))
 	if err != nil {
 		t.Fatal(err)
 	}
-	yb, err := cpace.ScalarFromBytes(unhex(t, r.YbScalar))
+	yb, err := cpace.ScalarFromBytes(testutil.Unhex(t, r.YbScalar))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +93,7 @@ func TestDraftRistretto255Vectors(t *testing.T) {
 	eqHex(t, "Yb", ybPub, r.Yb)
 	eqHex(t, "K (A)", cpace.ScalarMultVfy(ya, ybPub), r.K)
 	eqHex(t, "K (B)", cpace.ScalarMultVfy(yb, yaPub), r.K)
-	k := unhex(t, r.K)
+	k := testutil.Unhex(t, r.K)
 	tir, toc := cpace.TranscriptIR(yaPub, ada, ybPub, adb), cpace.TranscriptOC(yaPub, ada, ybPub, adb)
 	eqHex(t, "transcript_ir", tir, r.TranscriptIR)
 	eqHex(t, "transcript_oc", toc, r.TranscriptOC)
@@ -235,22 +107,22 @@ func TestDraftRistretto255Vectors(t *testing.T) {
 }
 
 func TestDraftScalarMultVectors(t *testing.T) {
-	sm := loadVectors(t).ScalarMult
-	s, err := cpace.ScalarFromBytes(unhex(t, sm.S))
+	sm := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile).ScalarMult
+	s, err := cpace.ScalarFromBytes(testutil.Unhex(t, sm.S))
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := ristretto255.NewIdentityElement().SetCanonicalBytes(unhex(t, sm.X))
+	x, err := ristretto255.NewIdentityElement().SetCanonicalBytes(testutil.Unhex(t, sm.X))
 	if err != nil {
 		t.Fatal(err)
 	}
 	eqHex(t, "scalar_mult", cpace.ScalarMult(s, x), sm.ScalarMult)
-	eqHex(t, "scalar_mult_vfy", cpace.ScalarMultVfy(s, unhex(t, sm.X)), sm.ScalarMultVfy)
+	eqHex(t, "scalar_mult_vfy", cpace.ScalarMultVfy(s, testutil.Unhex(t, sm.X)), sm.ScalarMultVfy)
 	if len(sm.Invalid) != 2 {
 		t.Fatalf("%d invalid points", len(sm.Invalid))
 	}
 	for _, bad := range sm.Invalid {
-		k := cpace.ScalarMultVfy(s, unhex(t, bad))
+		k := cpace.ScalarMultVfy(s, testutil.Unhex(t, bad))
 		eqHex(t, "scalar_mult_vfy(invalid)", k, sm.Identity)
 		if !cpace.IsIdentity(k) {
 			t.Errorf("%s: not reported as the identity", bad)
@@ -259,13 +131,13 @@ func TestDraftScalarMultVectors(t *testing.T) {
 }
 
 func TestCodeVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	for _, c := range v.Codes {
-		pw, err := CodePassword(unhex(t, c.Secret), c.Nameplate)
+		pw, err := CodePassword(testutil.Unhex(t, c.Secret), c.Nameplate)
 		if err != nil || pw != c.Password {
 			t.Errorf("CodePassword(%s, %s) = %q, %v; want %s", c.Secret, c.Nameplate, pw, err, c.Password)
 		}
-		okm, _ := hkdf.Key(sha256.New, unhex(t, c.Secret), []byte("sotto/v1"), string(unhex(t, c.Info)), 8)
+		okm, _ := hkdf.Key(sha256.New, testutil.Unhex(t, c.Secret), []byte("sotto/v1"), string(testutil.Unhex(t, c.Info)), 8)
 		eqHex(t, "hkdf output", okm, c.HKDF)
 		code, err := FormatCode(c.Nameplate, c.Password)
 		if err != nil || code != c.Code {
@@ -286,13 +158,13 @@ func TestCodeVectors(t *testing.T) {
 }
 
 func TestExchangeVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	if len(v.Exchanges) != 3 {
 		t.Fatalf("%d exchanges", len(v.Exchanges))
 	}
 	for _, e := range v.Exchanges {
 		t.Run(e.Name, func(t *testing.T) {
-			secret := unhex(t, e.Secret)
+			secret := testutil.Unhex(t, e.Secret)
 			if pw, _ := CodePassword(secret, e.Nameplate); pw != e.Password {
 				t.Fatalf("password %s, want %s", pw, e.Password)
 			}
@@ -301,8 +173,9 @@ func TestExchangeVectors(t *testing.T) {
 			eqHex(t, "ya", ya, e.YaScalar)
 			yb, _ := cpace.SampleScalar(fixed(t, e.YbRandom))
 			eqHex(t, "yb", yb, e.YbScalar)
-			eqHex(t, "g", cpace.CalculateGenerator([]byte(e.Password), unhex(t, e.CI), unhex(t, e.SID)).Bytes(), e.G)
-			keys, err := deriveSession(unhex(t, e.Msg1), unhex(t, e.SID), unhex(t, e.Ya), unhex(t, e.Yb), unhex(t, e.K))
+			sid, yaPub, ybPub, k := testutil.Unhex(t, e.SID), testutil.Unhex(t, e.Ya), testutil.Unhex(t, e.Yb), testutil.Unhex(t, e.K)
+			eqHex(t, "g", cpace.CalculateGenerator([]byte(e.Password), testutil.Unhex(t, e.CI), sid).Bytes(), e.G)
+			keys, err := deriveSession(testutil.Unhex(t, e.Msg1), sid, yaPub, ybPub, k)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -310,7 +183,7 @@ func TestExchangeVectors(t *testing.T) {
 			eqHex(t, "kc_joiner", keys.confirmJoiner, e.KCJoiner)
 			eqHex(t, "seal key", keys.seal, e.SealKey)
 			eqHex(t, "transcript hash", keys.th, e.TH)
-			eqHex(t, "isk", cpace.ISK(unhex(t, e.SID), unhex(t, e.K), cpace.TranscriptIR(unhex(t, e.Ya), nil, unhex(t, e.Yb), nil)), e.ISK)
+			eqHex(t, "isk", cpace.ISK(sid, k, cpace.TranscriptIR(yaPub, nil, ybPub, nil)), e.ISK)
 
 			j, msg1, err := NewJoinerWithRand(fixed(t, e.SID, e.YaRandom), e.Nameplate, e.Password)
 			if err != nil {
@@ -347,7 +220,7 @@ func TestExchangeVectors(t *testing.T) {
 }
 
 func TestWrongCodeVector(t *testing.T) {
-	w := loadVectors(t).WrongCode
+	w := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile).WrongCode
 	if w.MemberPassword == w.JoinerPassword {
 		t.Fatal("the wrong-code vector uses the right code")
 	}
@@ -356,7 +229,7 @@ func TestWrongCodeVector(t *testing.T) {
 		t.Fatal(err)
 	}
 	eqHex(t, "msg1", msg1, w.Msg1)
-	m, _ := NewMemberWithRand(fixed(t, w.YbRandom), unhex(t, w.Secret), w.Nameplate)
+	m, _ := NewMemberWithRand(fixed(t, w.YbRandom), testutil.Unhex(t, w.Secret), w.Nameplate)
 	msg2, err := m.Respond(msg1)
 	if err != nil {
 		t.Fatal(err)
@@ -365,10 +238,10 @@ func TestWrongCodeVector(t *testing.T) {
 	if msg3, err := j.Confirm(msg2); msg3 != nil || Code(err) != w.JoinerError {
 		t.Errorf("Confirm: %x, %v; want %s", msg3, err, w.JoinerError)
 	}
-	if msg4, err := m.Finish(unhex(t, w.ForgedMsg3)); msg4 != nil || Code(err) != w.MemberError {
+	if msg4, err := m.Finish(testutil.Unhex(t, w.ForgedMsg3)); msg4 != nil || Code(err) != w.MemberError {
 		t.Errorf("Finish: %x, %v; want %s", msg4, err, w.MemberError)
 	}
-	m2, _ := NewMemberWithRand(fixed(t, w.YbRandom), unhex(t, w.Secret), w.Nameplate)
+	m2, _ := NewMemberWithRand(fixed(t, w.YbRandom), testutil.Unhex(t, w.Secret), w.Nameplate)
 	if _, err := m2.Respond(msg1); err != nil {
 		t.Fatal(err)
 	}
@@ -378,15 +251,15 @@ func TestWrongCodeVector(t *testing.T) {
 }
 
 func TestMessageErrorVectors(t *testing.T) {
-	v := loadVectors(t)
+	v := testutil.ReadJSON[vectorfile.PAKE](t, vectorsFile)
 	e := v.Exchanges[0]
 	if len(v.MessageErrors) < 20 {
 		t.Fatalf("only %d cases", len(v.MessageErrors))
 	}
 	for _, c := range v.MessageErrors {
 		j, _, _ := NewJoinerWithRand(fixed(t, e.SID, e.YaRandom), e.Nameplate, e.Password)
-		m, _ := NewMemberWithRand(fixed(t, e.YbRandom, e.Nonce), unhex(t, e.Secret), e.Nameplate)
-		in := unhex(t, c.Input)
+		m, _ := NewMemberWithRand(fixed(t, e.YbRandom, e.Nonce), testutil.Unhex(t, e.Secret), e.Nameplate)
+		in := testutil.Unhex(t, c.Input)
 		var out []byte
 		var err error
 		switch c.Step {
@@ -395,12 +268,12 @@ func TestMessageErrorVectors(t *testing.T) {
 		case "confirm":
 			out, err = j.Confirm(in)
 		case "finish":
-			if _, err := m.Respond(unhex(t, e.Msg1)); err != nil {
+			if _, err := m.Respond(testutil.Unhex(t, e.Msg1)); err != nil {
 				t.Fatal(err)
 			}
 			out, err = m.Finish(in)
 		case "open":
-			if _, err := j.Confirm(unhex(t, e.Msg2)); err != nil {
+			if _, err := j.Confirm(testutil.Unhex(t, e.Msg2)); err != nil {
 				t.Fatal(err)
 			}
 			out, err = j.Open(in)

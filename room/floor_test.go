@@ -34,7 +34,7 @@ func TestFloorTakesTurns(t *testing.T) {
 		}
 		f, _ = r.RequestFloor(id, h) // (asking again while holding changes nothing)
 		held[f.Holder] += tick
-		clk.advance(tick)
+		clk.Add(tick)
 	}
 	t.Logf("the waiter first had the floor after %v (-1ns: never); over 20 s the holder had it %v, the waiter %v", firstWin, held[h], held[w])
 	if firstWin < 0 || firstWin > limit+time.Second {
@@ -78,7 +78,7 @@ func TestFloor(t *testing.T) {
 	}
 
 	// The cap releases it, with reason timeout.
-	clk.advance(10 * time.Second)
+	clk.Add(10 * time.Second)
 	if ev := b.take(); len(ev) != 1 || ev[0].Kind != FloorReleased || ev[0].Reason != ReasonTimedOut {
 		t.Fatalf("timeout events %+v", ev)
 	}
@@ -98,7 +98,7 @@ func TestFloor(t *testing.T) {
 	if _, err := r.RequestFloor(id, sa.Self.ID); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(5 * time.Second)
+	clk.Add(5 * time.Second)
 	if f, _ := r.RequestFloor(id, sa.Self.ID); f.Holder != sa.Self.ID {
 		t.Fatal("floor lost early")
 	}
@@ -129,7 +129,7 @@ func TestOnFloorSeesEveryChange(t *testing.T) {
 	r.RequestFloor(id, b.Self.ID) // busy: no change
 	r.ReleaseFloor(id, a.Self.ID)
 	r.RequestFloor(id, b.Self.ID)
-	clk.advance(time.Second) // timeout
+	clk.Add(time.Second) // timeout
 	r.RequestFloor(id, a.Self.ID)
 	r.LeaveFrom(id, a.Self.ID, sinkA) // holder leaves, b remains
 	r.RequestFloor(id, b.Self.ID)

@@ -52,11 +52,11 @@ func TestOnGoneOncePerPurgedRoom(t *testing.T) {
 	c := &recorder{}
 	sc, _ := r.CreateFrom(ID{4}, VerifierOf(token(4)), RoleTalk, "", "", c)
 	r.Detach(ID{4}, sc.Self.ID, c)
-	clk.advance(9 * time.Second)
+	clk.Add(9 * time.Second)
 	if len(gone) != 0 || !live(ID{4}) {
 		t.Fatalf("a detached member's room: gone %v, live %v", gone, live(ID{4}))
 	}
-	clk.advance(2 * time.Second)
+	clk.Add(2 * time.Second)
 	if !slices.Equal(gone, []ID{{4}}) || live(ID{4}) {
 		t.Fatalf("after the grace: gone %v", gone)
 	}

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"sync"
 	"time"
+
+	"sotto/internal/testutil"
 )
 
 // recorder is a Sink that keeps every event it is given.
@@ -29,69 +31,11 @@ func (r *recorder) take() []Event {
 	return ev
 }
 
-// fakeClock runs the talk-time timers only when the test says so.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	at      time.Time
-	f       func()
-	stopped bool
-	clock   *fakeClock
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.clock.mu.Lock()
-	defer t.clock.mu.Unlock()
-	was := !t.stopped
-	t.stopped = true
-	return was
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), f: f, clock: c}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// advance moves time on and fires due timers outside the clock's lock, as
-// time.AfterFunc would from its own goroutine.
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []func()
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		switch {
-		case t.stopped:
-		case !t.at.After(c.now):
-			t.stopped = true
-			due = append(due, t.f)
-		default:
-			kept = append(kept, t)
-		}
-	}
-	c.timers = kept
-	c.mu.Unlock()
-	for _, f := range due {
-		f()
-	}
-}
-
-func newTestRegistry(cfg Config) (*Registry, *fakeClock) {
-	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	cfg.AfterFunc = clk.AfterFunc
+// newTestRegistry wires cfg to a clock the test moves: the talk-time
+// timers run only when it calls Add.
+func newTestRegistry(cfg Config) (*Registry, *testutil.Clock) {
+	clk := testutil.NewClock(time.Unix(1_700_000_000, 0))
+	cfg.AfterFunc = func(d time.Duration, f func()) Timer { return clk.AfterFunc(d, f) }
 	cfg.Now = clk.Now
 	return NewRegistry(cfg), clk
 }

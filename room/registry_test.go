@@ -74,7 +74,7 @@ func TestRoomsPerOwner(t *testing.T) {
 	}
 	// The grace runs out: rooms 2 and 3 are gone (room 1 has its second
 	// member), and "a" may have two more.
-	clk.advance(10 * time.Second)
+	clk.Add(10 * time.Second)
 	sink20 := &recorder{}
 	s20, err := r.CreateFrom(ID{20}, VerifierOf(token(1)), RoleTalk, "", "a", sink20)
 	if err != nil {
@@ -260,7 +260,7 @@ func runRandomSequence(t *testing.T, seed uint64, steps int) {
 		case 6: // time passes; the cap may release floors
 			d := time.Duration(rng.IntN(2000)) * time.Millisecond
 			before := holders(m)
-			clk.advance(d)
+			clk.Add(d)
 			for rid, h := range before {
 				// The registry is the source of truth for timers; mirror it.
 				if rr := r.rooms[string(rid[:])]; rr != nil && rr.floor.Holder == uuid.Nil && h != uuid.Nil {

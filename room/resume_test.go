@@ -37,7 +37,7 @@ func TestDetachAndResume(t *testing.T) {
 		t.Fatalf("%d members while b is detached", members)
 	}
 	r.RelayIf(id, sa.Self.ID, sb.Self.ID, []byte("x"), nil) // lost, not an error
-	clk.advance(9 * time.Second)
+	clk.Add(9 * time.Second)
 
 	// A wrong token, a token of another room: refused.
 	if _, err := r.Resume(id, bytes.Repeat([]byte{1}, ResumeTokenSize), b2); !errors.Is(err, ErrBadResume) {
@@ -65,7 +65,7 @@ func TestDetachAndResume(t *testing.T) {
 	if _, err := r.Resume(id, sb.Resume, &recorder{}); !errors.Is(err, ErrBadResume) {
 		t.Fatalf("replayed token: %v", err)
 	}
-	clk.advance(time.Hour)
+	clk.Add(time.Hour)
 	if _, members := r.Counts(); members != 2 {
 		t.Fatalf("the old grace took the resumed member out: %d members", members)
 	}
@@ -110,7 +110,7 @@ func TestDetachAndResume(t *testing.T) {
 	if err := r.Detach(id, sb.Self.ID, b3); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(10 * time.Second)
+	clk.Add(10 * time.Second)
 	if ev := a.take(); len(ev) != 1 || ev[0].Kind != MemberLeft || ev[0].Member != sb.Self {
 		t.Fatalf("a saw %+v, want b to leave", ev)
 	}
@@ -121,7 +121,7 @@ func TestDetachAndResume(t *testing.T) {
 	if err := r.Detach(id, sa.Self.ID, a); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(10 * time.Second)
+	clk.Add(10 * time.Second)
 	if rooms, members := r.Counts(); rooms != 0 || members != 0 {
 		t.Fatalf("after the last grace: %d rooms, %d members", rooms, members)
 	}

@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"sotto/internal/testutil"
 	"sotto/room"
 )
 
 // clusterNode is a server as one node of a cluster of n, on a stopped clock.
-func clusterNode(t *testing.T, n int) (*Server, *fakeClock) {
+func clusterNode(t *testing.T, n int) (*Server, *testutil.Clock) {
 	t.Helper()
 	clk := newFakeClock()
 	s := NewServer(Config{Registry: room.NewRegistry(room.Config{}), ClusterSize: n, now: clk.Now})

@@ -6,39 +6,24 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"sotto/internal/testutil"
 	"sotto/room"
 )
 
-// fakeClock is the flood cooldowns' clock in tests (Config.now).
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newFakeClock is the flood cooldowns' clock in tests (Config.now).
+func newFakeClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // cooldownServer is a server whose connections count against the address in
 // the X-Test-Client header (as behind a proxy; the TCP peer without it), and
 // are closed with 1008 at their second message within a minute.
-func cooldownServer(t *testing.T, clk *fakeClock) *testServer {
+func cooldownServer(t *testing.T, clk *testutil.Clock) *testServer {
 	t.Helper()
 	return startServer(t, Config{
 		MessageRate:  1.0 / 60,

@@ -189,3 +189,16 @@ func TestInBatches(t *testing.T) {
 		t.Errorf("a failing batch: err %v after %d cycles, want boom after 4", err, ran.Load())
 	}
 }
+
+func TestCatchFatal(t *testing.T) {
+	if msg := CatchFatal(t, func(tb testing.TB) { tb.Fatalf("no %s", "luck"); panic("not reached") }); msg != "no luck" {
+		t.Errorf("Fatalf: caught %q", msg)
+	}
+	if msg := CatchFatal(t, func(tb testing.TB) { tb.Fatal("no", 1) }); msg != "no 1" {
+		t.Errorf("Fatal: caught %q", msg)
+	}
+	ran := false
+	if msg := CatchFatal(t, func(tb testing.TB) { ran = true }); msg != "" || !ran {
+		t.Errorf("a passing f: caught %q, ran %v", msg, ran)
+	}
+}

@@ -1,7 +1,9 @@
 // Package vectorfile is what the test-vector generators (cmd/e2ee-vectors,
 // cmd/pake-vectors) share: building the file from steps, writing it, and
-// the tests that keep the committed file equal to what the code makes.
-// Each generator keeps its own vector types and steps.
+// the tests that keep the committed file equal to what the code makes. It
+// is also the one home of each file's JSON shape (E2EE, PAKE), which the
+// generator writes and the Go tests of e2ee/ and pake/ read; each generator
+// keeps its own steps.
 package vectorfile
 
 import (
@@ -76,4 +78,12 @@ func CheckDeterministic(t testing.TB, generate func() ([]byte, error)) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two runs of generate differ")
 	}
+}
+
+// InputError is an input that must be refused with an error code: the
+// same shape in both files (PAKE's code_errors, E2EE's link_errors).
+type InputError struct {
+	Name  string `json:"name"`
+	Input string `json:"input"`
+	Error string `json:"error"`
 }

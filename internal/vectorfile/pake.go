@@ -1,55 +1,56 @@
-package main
+package vectorfile
 
-// The JSON shape of pake/testdata/vectors.json. The tests in pake/ and
-// pake/jstest/ read the same field names. Bytes are hex; PRS, AD and other
-// text inputs are noted where they are ASCII.
-
-type vectors struct {
-	Comment     string             `json:"comment"`
-	Strings     stringVectors      `json:"cpace_strings"`
-	Ristretto   ristrettoVector    `json:"cpace_ristretto255"`
-	ScalarMult  scalarMultVector   `json:"cpace_scalar_mult"`
-	Codes       []codeVector       `json:"codes"`
-	CodeParses  []codeParseVector  `json:"code_parses"`
-	CodeErrors  []codeErrorVector  `json:"code_errors"`
-	Exchanges   []exchangeVector   `json:"exchanges"`
-	WrongCode   wrongCodeVector    `json:"wrong_code"`
-	MessageErrs []messageErrVector `json:"message_errors"`
+// PAKE is the JSON shape of pake/testdata/vectors.json: cmd/pake-vectors
+// writes it and the Go tests in pake/ read it; pake/jstest/ and the browser
+// tests read the same field names from JavaScript. Bytes are hex; PRS, AD
+// and other text inputs are noted where they are ASCII.
+type PAKE struct {
+	Comment       string          `json:"comment"`
+	Strings       CPaceStrings    `json:"cpace_strings"`
+	Ristretto     CPaceRistretto  `json:"cpace_ristretto255"`
+	ScalarMult    CPaceScalarMult `json:"cpace_scalar_mult"`
+	Codes         []Code          `json:"codes"`
+	CodeParses    []CodeParse     `json:"code_parses"`
+	CodeErrors    []InputError    `json:"code_errors"`
+	Exchanges     []Exchange      `json:"exchanges"`
+	WrongCode     WrongCode       `json:"wrong_code"`
+	MessageErrors []MessageError  `json:"message_errors"`
 }
 
-type stringVectors struct {
-	Source       string           `json:"source"`
-	PrependLen   []bytesIO        `json:"prepend_len"`
-	LVCat        lvCatVector      `json:"lv_cat"`
-	Larger       []largerVector   `json:"lexiographically_larger"`
-	OCat         []oCatVector     `json:"o_cat"`
-	TranscriptIR []transcriptCase `json:"transcript_ir"`
-	TranscriptOC []transcriptCase `json:"transcript_oc"`
+// CPaceStrings are the draft's string-function vectors.
+type CPaceStrings struct {
+	Source       string       `json:"source"`
+	PrependLen   []BytesIO    `json:"prepend_len"`
+	LVCat        LVCat        `json:"lv_cat"`
+	Larger       []Larger     `json:"lexiographically_larger"`
+	OCat         []OCat       `json:"o_cat"`
+	TranscriptIR []Transcript `json:"transcript_ir"`
+	TranscriptOC []Transcript `json:"transcript_oc"`
 }
 
-type bytesIO struct {
+type BytesIO struct {
 	Input  string `json:"input"`
 	Output string `json:"output"`
 }
 
-type lvCatVector struct {
+type LVCat struct {
 	Inputs []string `json:"inputs"`
 	Output string   `json:"output"`
 }
 
-type largerVector struct {
+type Larger struct {
 	A      string `json:"a"`
 	B      string `json:"b"`
 	Larger bool   `json:"larger"`
 }
 
-type oCatVector struct {
+type OCat struct {
 	A      string `json:"a"`
 	B      string `json:"b"`
 	Output string `json:"output"`
 }
 
-type transcriptCase struct {
+type Transcript struct {
 	Ya     string `json:"Ya"`
 	ADa    string `json:"ADa"`
 	Yb     string `json:"Yb"`
@@ -57,7 +58,9 @@ type transcriptCase struct {
 	Output string `json:"output"`
 }
 
-type ristrettoVector struct {
+// CPaceRistretto is the draft's Appendix B.3 run, from the generator string
+// to ISK in both transcript settings.
+type CPaceRistretto struct {
 	Source          string `json:"source"`
 	DSI             string `json:"dsi"`
 	PRS             string `json:"prs"`
@@ -85,7 +88,7 @@ type ristrettoVector struct {
 	SIDOutputOC     string `json:"sid_output_oc"`
 }
 
-type scalarMultVector struct {
+type CPaceScalarMult struct {
 	Source        string   `json:"source"`
 	S             string   `json:"s"`
 	X             string   `json:"X"`
@@ -95,7 +98,8 @@ type scalarMultVector struct {
 	Identity      string   `json:"identity"`
 }
 
-type codeVector struct {
+// Code is a room code derived from a secret and a nameplate.
+type Code struct {
 	Secret    string `json:"secret"`
 	Nameplate string `json:"nameplate"`
 	Info      string `json:"hkdf_info"`
@@ -104,19 +108,15 @@ type codeVector struct {
 	Code      string `json:"code"`
 }
 
-type codeParseVector struct {
+// CodeParse is a typed code and what ParseCode makes of it.
+type CodeParse struct {
 	Input     string `json:"input"`
 	Nameplate string `json:"nameplate"`
 	Password  string `json:"password"`
 }
 
-type codeErrorVector struct {
-	Name  string `json:"name"`
-	Input string `json:"input"`
-	Error string `json:"error"`
-}
-
-type exchangeVector struct {
+// Exchange is one whole exchange with fixed randomness, message by message.
+type Exchange struct {
 	Name      string `json:"name"`
 	Secret    string `json:"secret"`
 	Nameplate string `json:"nameplate"`
@@ -146,7 +146,8 @@ type exchangeVector struct {
 	Msg4      string `json:"msg4"`
 }
 
-type wrongCodeVector struct {
+// WrongCode is an exchange in which the joiner typed a wrong password part.
+type WrongCode struct {
 	Name           string `json:"name"`
 	Secret         string `json:"secret"`
 	Nameplate      string `json:"nameplate"`
@@ -163,11 +164,11 @@ type wrongCodeVector struct {
 	AbortError     string `json:"abort_error"`  // from Abort() when no msg3 ever comes
 }
 
-// messageErrVector: one bad message at one step of the first exchange
-// vector (exchanges[0], same randomness): "respond" feeds a fresh member,
+// MessageError is one bad message at one step of the first exchange
+// (exchanges[0], same randomness): "respond" feeds a fresh member,
 // "confirm" a fresh joiner, "finish" the member after Respond(msg1),
 // "open" the joiner after Confirm(msg2).
-type messageErrVector struct {
+type MessageError struct {
 	Name  string `json:"name"`
 	Step  string `json:"step"`
 	Input string `json:"input"`

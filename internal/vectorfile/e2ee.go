@@ -1,31 +1,31 @@
-package main
+package vectorfile
 
-// The JSON shape of vectors.json. The tests in e2ee/ and e2ee/jstest/ read
-// the same field names.
-
-type vectors struct {
-	Comment     string           `json:"comment"`
-	RFCHeaders  []headerVector   `json:"rfc9605_headers"`
-	RFCSFrame   rfcSFrameVector  `json:"rfc9605_sframe"`
-	KeySchedule []keyScheduleVec `json:"key_schedule"`
-	SenderKeys  []senderKeyVec   `json:"sender_keys"`
-	KIDText     []kidTextVec     `json:"kid_text"`
-	Frames      frameSequence    `json:"frames"`
-	FrameCases  []frameCase      `json:"frame_cases"`
-	Blobs       []blobVec        `json:"blobs"`
-	BlobErrors  []blobErrorVec   `json:"blob_errors"`
-	Links       []linkVec        `json:"links"`
-	LinkParses  []linkParseVec   `json:"link_parses"`
-	LinkErrors  []linkErrorVec   `json:"link_errors"`
+// E2EE is the JSON shape of e2ee/testdata/vectors.json: cmd/e2ee-vectors
+// writes it and the Go tests in e2ee/ read it; e2ee/jstest/ reads the same
+// field names from JavaScript. Integers are decimal strings, bytes hex.
+type E2EE struct {
+	Comment     string        `json:"comment"`
+	RFCHeaders  []RFCHeader   `json:"rfc9605_headers"`
+	RFCSFrame   RFCSFrame     `json:"rfc9605_sframe"`
+	KeySchedule []KeySchedule `json:"key_schedule"`
+	SenderKeys  []SenderKey   `json:"sender_keys"`
+	KIDText     []KIDText     `json:"kid_text"`
+	Frames      FrameSequence `json:"frames"`
+	FrameCases  []FrameCase   `json:"frame_cases"`
+	Blobs       []Blob        `json:"blobs"`
+	BlobErrors  []BlobError   `json:"blob_errors"`
+	Links       []Link        `json:"links"`
+	LinkParses  []LinkParse   `json:"link_parses"`
+	LinkErrors  []InputError  `json:"link_errors"` // an input starting with "http" is a full link, else a fragment
 }
 
-type headerVector struct {
+type RFCHeader struct {
 	KID    string `json:"kid"`
 	CTR    string `json:"ctr"`
 	Header string `json:"header"`
 }
 
-type rfcSFrameVector struct {
+type RFCSFrame struct {
 	CipherSuite uint16 `json:"cipher_suite"`
 	KID         string `json:"kid"`
 	CTR         string `json:"ctr"`
@@ -42,7 +42,7 @@ type rfcSFrameVector struct {
 	CT          string `json:"ct"`
 }
 
-type keyScheduleVec struct {
+type KeySchedule struct {
 	Secret     string `json:"secret"`
 	RoomID     string `json:"room_id"`
 	RoomAuth   string `json:"room_auth"`
@@ -53,7 +53,7 @@ type keyScheduleVec struct {
 	SafetyCode string `json:"safety_code"`
 }
 
-type senderKeyVec struct {
+type SenderKey struct {
 	Media   string `json:"media"`
 	KID     string `json:"kid"`
 	BaseKey string `json:"base_key"`
@@ -61,69 +61,63 @@ type senderKeyVec struct {
 	Salt    string `json:"salt"`
 }
 
-type kidTextVec struct {
+type KIDText struct {
 	KID  string `json:"kid"`
 	Text string `json:"text"`
 }
 
-// frameSequence: a fresh Sender (Secret, KID) encrypting the plaintexts in
+// FrameSequence: a fresh Sender (Secret, KID) encrypting the plaintexts in
 // order yields exactly these frames; a Receiver decrypts them back.
-type frameSequence struct {
-	Secret string     `json:"secret"`
-	KID    string     `json:"kid"`
-	Frames []frameVec `json:"frames"`
+type FrameSequence struct {
+	Secret string  `json:"secret"`
+	KID    string  `json:"kid"`
+	Frames []Frame `json:"frames"`
 }
 
-type frameVec struct {
+type Frame struct {
 	Name      string `json:"name"`
 	Plaintext string `json:"plaintext"`
 	Frame     string `json:"frame"`
 }
 
-// frameCase: a fresh Receiver for Secret with the KIDs in Register gets the
+// FrameCase: a fresh Receiver for Secret with the KIDs in Register gets the
 // frames of Steps in order; each must succeed (Error "") or fail with Error.
-type frameCase struct {
+type FrameCase struct {
 	Name     string      `json:"name"`
 	Secret   string      `json:"secret"`
 	Register []string    `json:"register"`
-	Steps    []frameStep `json:"steps"`
+	Steps    []FrameStep `json:"steps"`
 }
 
-type frameStep struct {
+type FrameStep struct {
 	Frame     string `json:"frame"`
 	Error     string `json:"error"`
 	Plaintext string `json:"plaintext,omitempty"`
 }
 
-type blobVec struct {
+type Blob struct {
 	Key       string `json:"key"`
 	Nonce     string `json:"nonce"`
 	Plaintext string `json:"plaintext"`
 	Blob      string `json:"blob"`
 }
 
-type blobErrorVec struct {
+type BlobError struct {
 	Name  string `json:"name"`
 	Key   string `json:"key"`
 	Blob  string `json:"blob"`
 	Error string `json:"error"`
 }
 
-type linkVec struct {
+type Link struct {
 	Base   string `json:"base"`
 	Secret string `json:"secret"`
 	Link   string `json:"link"`
 }
 
-// linkParseVec and linkErrorVec: an input starting with "http" is a full
-// link (ParseLink), anything else a fragment (ParseFragment).
-type linkParseVec struct {
+// LinkParse: an input starting with "http" is a full link (ParseLink),
+// anything else a fragment (ParseFragment).
+type LinkParse struct {
 	Input  string `json:"input"`
 	Secret string `json:"secret"`
-}
-
-type linkErrorVec struct {
-	Name  string `json:"name"`
-	Input string `json:"input"`
-	Error string `json:"error"`
 }
