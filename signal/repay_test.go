@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"sotto/internal/testutil"
 	"sotto/room"
 )
 
@@ -99,7 +100,7 @@ type storm struct {
 // without the jitter): every member still out tries again in the same wave,
 // the clock moved on by the wait; nothing refills within a wave. It gives
 // up after 30 s, counting those still out as later than that.
-func comeBack(t *testing.T, ts *testServer, clk *fakeClock, all []*returning) storm {
+func comeBack(t *testing.T, ts *testServer, clk *testutil.Clock, all []*returning) storm {
 	t.Helper()
 	g := ts.sig.guesses
 	budget := func() float64 {

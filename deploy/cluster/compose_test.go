@@ -59,13 +59,7 @@ func haproxyVars(t *testing.T) []string {
 // it listens, the nodes trust HAProxy's address and forget rooms at its
 // runtime socket, and each node's voice port is its own.
 func TestClusterCompose(t *testing.T) {
-	compose := testutil.Tool(t, "docker-compose", "docker-compose")
-	run := func(env ...string) (string, error) {
-		cmd := exec.Command(compose, "-f", "compose.yaml", "config")
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	run := func(env ...string) (string, error) { return testutil.ComposeConfig(t, "compose.yaml", env...) }
 	if out, err := run("SOTTO_TLS_PEM=/x.pem"); err == nil || !strings.Contains(out, "SOTTO_PUBLIC_IP") {
 		t.Errorf("compose without SOTTO_PUBLIC_IP: %v, %q (want a refusal naming it)", err, out)
 	}

@@ -27,17 +27,6 @@ import (
 	"sotto/internal/syncbuf"
 )
 
-// Tool returns the path of a program `make deps` installs (Debian package
-// pkg), failing (never skipping) when it is missing.
-func Tool(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found: run `make deps` (Debian package %s)", name, pkg)
-	}
-	return p
-}
-
 // haproxyWait bounds waiting for HAProxy: its runtime socket opens in
 // milliseconds, and a server changes state after fall (2) or rise (3)
 // checks one second apart (haproxy.cfg).
