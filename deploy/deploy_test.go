@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v2"
-
 	"sotto/internal/testutil"
 )
 
@@ -121,22 +119,7 @@ func TestCompose(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)
 	}
-	var cfg struct {
-		Services map[string]struct {
-			ReadOnly    bool              `yaml:"read_only"`
-			Environment map[string]string `yaml:"environment"`
-			Ports       []struct {
-				Target    int    `yaml:"target"`
-				Published any    `yaml:"published"`
-				Protocol  string `yaml:"protocol"`
-			} `yaml:"ports"`
-			Volumes []any    `yaml:"volumes"`
-			CapDrop []string `yaml:"cap_drop"`
-		} `yaml:"services"`
-	}
-	if err := yaml.Unmarshal([]byte(out), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := testutil.ParseCompose(t, out)
 	s, ok := cfg.Services["sotto"]
 	if !ok {
 		t.Fatalf("no sotto service:\n%s", out)

@@ -10,28 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v2"
-
 	"sotto/internal/testutil"
 )
-
-// composeFile is what the tests read of `docker-compose config`.
-type composeFile struct {
-	Services map[string]struct {
-		ReadOnly    bool              `yaml:"read_only"`
-		CapDrop     []string          `yaml:"cap_drop"`
-		Environment map[string]string `yaml:"environment"`
-		Ports       []struct {
-			Target    int    `yaml:"target"`
-			Published any    `yaml:"published"`
-			Protocol  string `yaml:"protocol"`
-		} `yaml:"ports"`
-		Networks map[string]struct {
-			IPv4 string `yaml:"ipv4_address"`
-		} `yaml:"networks"`
-		Volumes []string `yaml:"volumes"`
-	} `yaml:"services"`
-}
 
 // haproxyVars returns the environment variables haproxy.cfg reads.
 func haproxyVars(t *testing.T) []string {
@@ -67,10 +47,7 @@ func TestClusterCompose(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)
 	}
-	var cf composeFile
-	if err := yaml.Unmarshal([]byte(out), &cf); err != nil {
-		t.Fatal(err)
-	}
+	cf := testutil.ParseCompose(t, out)
 	lb, ok := cf.Services["haproxy"]
 	if !ok {
 		t.Fatalf("no haproxy service:\n%s", out)
@@ -81,7 +58,7 @@ func TestClusterCompose(t *testing.T) {
 		}
 	}
 	for _, file := range []string{"haproxy.cfg", "nameplates.map"} {
-		if !slices.ContainsFunc(lb.Volumes, func(v string) bool { return strings.Contains(v, "/"+file+":") }) {
+		if !slices.ContainsFunc(lb.Volumes, func(v any) bool { return strings.Contains(fmt.Sprint(v), "/"+file+":") }) {
 			t.Errorf("%s is not mounted into haproxy: %q", file, lb.Volumes)
 		}
 	}
