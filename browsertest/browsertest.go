@@ -8,6 +8,10 @@ package browsertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +35,12 @@ type Options struct {
 	// FakeAudio is a WAV file the fake microphone plays in a loop; empty
 	// means Chromium's built-in beep.
 	FakeAudio string
+	// TrustCert is a PEM file whose first certificate Chromium accepts
+	// for HTTPS and WSS although no CA signed it: a test's self-signed
+	// server (HAProxy in the cluster tests). Only that certificate's key is
+	// pinned; every other certificate error still fails, as in a real
+	// browser.
+	TrustCert string
 }
 
 // Start launches Chromium and stops it when the test ends.
@@ -62,6 +72,15 @@ func Start(t testing.TB, o Options) *Browser {
 	if o.FakeAudio != "" {
 		flags = append(flags, chromedp.Flag("use-file-for-fake-audio-capture", o.FakeAudio))
 	}
+	if o.TrustCert != "" {
+		pin, err := spkiPin(o.TrustCert)
+		if err != nil {
+			t.Fatalf("TrustCert: %v", err)
+		}
+		// Chromium honours the list only with a --user-data-dir of the
+		// test's own, which every Browser has.
+		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", pin))
+	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), flags...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
@@ -69,6 +88,31 @@ func Start(t testing.TB, o Options) *Browser {
 		t.Fatalf("starting Chromium: %v", err)
 	}
 	return &Browser{ctx: ctx}
+}
+
+// spkiPin is what --ignore-certificate-errors-spki-list takes for the first
+// certificate in a PEM file: the base64 SHA-256 of its SubjectPublicKeyInfo.
+func spkiPin(pemPath string) (string, error) {
+	data, err := os.ReadFile(pemPath)
+	if err != nil {
+		return "", err
+	}
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return "", fmt.Errorf("%s holds no certificate", pemPath)
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+		return base64.StdEncoding.EncodeToString(sum[:]), nil
+	}
 }
 
 // NewPage opens a tab in a fresh, isolated browser context. The returned

@@ -214,21 +214,14 @@ func BenchmarkPressToHear(b *testing.B) {
 			if rms := bob.waitSilent(10 * time.Second); rms >= silentRMS {
 				b.Fatalf("no silence between presses: RMS %.5f", rms)
 			}
-			if err := browsertest.ArmOnset(bob.page, 0.01); err != nil {
+			if err := browsertest.ArmOnset(bob.page, onsetRMS); err != nil {
 				b.Fatal(err)
 			}
 			down := float64(time.Now().UnixNano()) / 1e6
 			if err := talk.Press(); err != nil {
 				b.Fatal(err)
 			}
-			var onset float64
-			deadline := time.Now().Add(10 * time.Second)
-			for onset == 0 && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-				if onset, _ = browsertest.Onset(bob.page); onset == 0 {
-					continue
-				}
-			}
+			onset := bob.waitOnset(time.Now().Add(10 * time.Second))
 			if onset == 0 {
 				b.Fatal("Bob never heard the press")
 			}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"sotto/browsertest"
 )
 
 // liveICEJS answers the ICE state of the page's live PeerConnection (see
@@ -26,13 +28,13 @@ type liveICE struct {
 // on either side, and he goes on hearing Alice, who keeps holding the button.
 func TestICERestartOnNetworkChange(t *testing.T) {
 	srv := startBinary(t)
-	c := newCall(t, "http://"+srv.appAddr+"/")
+	c := newCall(t, "http://"+srv.appAddr+"/", browsertest.Options{})
 	talk := c.alice.find("button", "Hold to talk")
 	if err := talk.Press(); err != nil {
 		t.Fatal(err)
 	}
 	c.bob.listen()
-	c.bobHearsAlice("before the network change")
+	c.hears(c.bob, c.alice, "before the network change")
 
 	const offersMetric = `sotto_messages_total{type="offer"}`
 	offers := func() int {
@@ -71,7 +73,7 @@ func TestICERestartOnNetworkChange(t *testing.T) {
 	if s := c.bob.state(); s.Connection != "connected" || !bothNamed(s) {
 		t.Errorf("Bob's page after the ICE restart: %+v", s)
 	}
-	c.bobHearsAlice("after the ICE restart")
+	c.hears(c.bob, c.alice, "after the ICE restart")
 	if err := talk.Release(); err != nil {
 		t.Fatal(err)
 	}

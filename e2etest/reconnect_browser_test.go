@@ -93,7 +93,7 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 	proxy := startProxy(t, srv.appAddr)
 	_, binPort, _ := net.SplitHostPort(srv.voiceUDP)
 	_, proxyPort, _ := net.SplitHostPort(proxy.addr())
-	c := newCall(t, "http://"+proxy.addr()+"/")
+	c := newCall(t, "http://"+proxy.addr()+"/", browsertest.Options{})
 
 	// Media goes straight to the binary's UDP port (its own free port: the
 	// app is on port 0), not through the proxy.
@@ -118,7 +118,7 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 	}
 	c.alice.waitFor("the floor", 10*time.Second, func() bool { return c.alice.state().Floor.Mine })
 	c.bob.listen()
-	c.bobHearsAlice("before the cut")
+	c.hears(c.bob, c.alice, "before the cut")
 
 	var took []time.Duration
 	for round := 1; round <= reconnectRounds; round++ {
@@ -144,7 +144,7 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 		if holder, alice := c.bob.state().Floor.Holder, c.alice.state().Self; holder != alice || !c.alice.state().Floor.Mine {
 			t.Fatalf("round %d: Bob sees %q holding the floor, Alice is %q (hers: %v)", round, holder, alice, c.alice.state().Floor.Mine)
 		}
-		c.bobHearsAlice(fmt.Sprintf("after cut %d", round))
+		c.hears(c.bob, c.alice, fmt.Sprintf("after cut %d", round))
 		checkMediaPath()
 	}
 	if err := talk.Release(); err != nil {
@@ -167,13 +167,13 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 func TestReconnectAfterServerRestart(t *testing.T) {
 	addr := testutil.FreeLoopbackAddr(t)
 	srv := startBinaryAt(t, addr)
-	c := newCall(t, "http://"+addr+"/")
+	c := newCall(t, "http://"+addr+"/", browsertest.Options{})
 	talk := c.alice.find("button", "Hold to talk")
 	if err := talk.Press(); err != nil {
 		t.Fatal(err)
 	}
 	c.bob.listen()
-	c.bobHearsAlice("before the restart")
+	c.hears(c.bob, c.alice, "before the restart")
 	if err := talk.Release(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 				t.Errorf("round %d: %s kept member id %s across a restart", round, p.name, self)
 			}
 		}
-		c.bobHearsAlice(fmt.Sprintf("after restart %d", round))
+		c.hears(c.bob, c.alice, fmt.Sprintf("after restart %d", round))
 		if got := srv.metric(t, "sotto_rooms") + " " + srv.metric(t, "sotto_members"); got != "1 2" {
 			t.Errorf("round %d: the new server has rooms/members %s, want 1 2", round, got)
 		}
@@ -235,10 +235,13 @@ type call struct {
 	oldSelf  map[*person]string
 }
 
-func newCall(t *testing.T, appURL string) *call {
+// newCall opens the app at appURL in a browser started with o (its
+// microphone set to the test speech) and makes the call.
+func newCall(t *testing.T, appURL string, o browsertest.Options) *call {
 	t.Helper()
 	wav := browsertest.SpeechWAV(t, testSpeech)
-	b := browsertest.Start(t, browsertest.Options{FakeAudio: wav})
+	o.FakeAudio = wav
+	b := browsertest.Start(t, o)
 	log := &netLog{}
 	c := &call{t: t, source: loadSource(t, wav)}
 	c.alice, c.bob = newPerson(t, b, log, "Alice"), newPerson(t, b, log, "Bob")
@@ -275,22 +278,22 @@ func bothNamed(s appState) bool {
 	return slices.Equal(memberNames(s), []string{"Alice", "Bob"})
 }
 
-// bobHearsAlice records Bob's speaker until 4 s of it correlate with
-// Alice's speech, for at most 16 s. One try is usually enough; right after a
+// hears records listener's speaker until 4 s of it correlate with the
+// talker's speech, for at most 16 s. One try is usually enough; right after a
 // new connection on a loaded machine, the jitter buffer may still step its
 // delay up (a gap, then the speech 100-200 ms later), which the correlation's
 // lag tracking (±40 ms) cannot follow, so a later try is what decides.
-func (c *call) bobHearsAlice(when string) {
+func (c *call) hears(listener, talker *person, when string) {
 	c.t.Helper()
 	for try := 1; ; try++ {
-		rec := c.bob.record(4 * time.Second)
+		rec := listener.record(4 * time.Second)
 		corr := browsertest.WindowedCorrelation(c.source, rec)
-		c.t.Logf("%s, try %d: Bob hears median correlation %.2f with Alice's speech over %d speech windows, RMS %.4f; windows %.2f", when, try, browsertest.Median(corr), len(corr), browsertest.RMS(rec), corr)
+		c.t.Logf("%s, try %d: %s hears median correlation %.2f with %s's speech over %d speech windows, RMS %.4f; windows %.2f", when, try, listener.name, browsertest.Median(corr), talker.name, len(corr), browsertest.RMS(rec), corr)
 		if len(corr) >= 5 && browsertest.Median(corr) > heardCorrelation {
 			return
 		}
 		if try == 4 {
-			c.t.Fatalf("%s: Bob does not hear Alice's speech", when)
+			c.t.Fatalf("%s: %s does not hear %s's speech", when, listener.name, talker.name)
 		}
 	}
 }
@@ -365,15 +368,8 @@ func (c *call) recover(since time.Time, onAliceBack func()) recovery {
 		}
 		// Bob's recorder listens to one stream: move it to the new one as
 		// soon as it plays, and note when sound first comes out of it.
-		if !armed && c.bob.eval(`(() => { const s = document.getElementById('remote').srcObject; return String(!!s && s !== window.__oldStream); })()`) == "true" {
-			c.bob.eval(`(() => { window.__sottoRec = undefined; return ''; })()`)
-			if ok, err := browsertest.InstallRecorder(c.bob.page); err != nil || !ok {
-				c.t.Fatalf("Bob: installing the recorder on the new stream: %v %v", ok, err)
-			}
-			if err := browsertest.ArmOnset(c.bob.page, 0.01); err != nil {
-				c.t.Fatal(err)
-			}
-			armed = true
+		if !armed {
+			armed = c.followNewStream(c.bob)
 		}
 		if armed && r.heard == 0 {
 			if at, err := browsertest.Onset(c.bob.page); err != nil {
@@ -422,6 +418,25 @@ func (c *call) recover(since time.Time, onAliceBack func()) recovery {
 		}
 	}
 	return r
+}
+
+// followNewStream moves p's recorder to the remote stream p plays now, once
+// that is not the one mark saw, and arms it to note when sound above
+// onsetRMS first comes out of it (browsertest.Onset). It reports false while
+// p still plays the old stream, or none.
+func (c *call) followNewStream(p *person) bool {
+	c.t.Helper()
+	if p.eval(`(() => { const s = document.getElementById('remote').srcObject; return String(!!s && s !== window.__oldStream); })()`) != "true" {
+		return false
+	}
+	p.eval(`(() => { window.__sottoRec = undefined; return ''; })()`)
+	if ok, err := browsertest.InstallRecorder(p.page); err != nil || !ok {
+		c.t.Fatalf("%s: installing the recorder on the new stream: %v %v", p.name, ok, err)
+	}
+	if err := browsertest.ArmOnset(p.page, onsetRMS); err != nil {
+		c.t.Fatal(err)
+	}
+	return true
 }
 
 func evalAs[T any](p *person, expr string) T {

@@ -27,6 +27,11 @@ const (
 	pageTimeout      = 3 * time.Minute
 )
 
+// onsetRMS is the loudness (RMS of one 256-sample block) at which a recorder
+// counts sound as having started (browsertest.ArmOnset): ten times digital
+// silence, far below the fake microphone's speech.
+const onsetRMS = 0.01
+
 const testSpeech = "Hello from Sotto. This is a private push to talk room. " +
 	"The quick brown fox jumps over the lazy dog, and nobody else can hear it."
 
@@ -187,6 +192,28 @@ func (p *person) listen() {
 		}
 		return ok
 	})
+}
+
+// onsetPoll is how often waitOnset asks the page: a small part of the
+// press-to-hear time it measures.
+const onsetPoll = 10 * time.Millisecond
+
+// waitOnset waits until p's recorder, armed by browsertest.ArmOnset, notes
+// sound, and returns when that sound started (Unix ms), or 0 if none came
+// by deadline.
+func (p *person) waitOnset(deadline time.Time) float64 {
+	p.t.Helper()
+	for time.Now().Before(deadline) {
+		at, err := browsertest.Onset(p.page)
+		if err != nil {
+			p.t.Fatalf("%s: %v", p.name, err)
+		}
+		if at > 0 {
+			return at
+		}
+		time.Sleep(onsetPoll)
+	}
+	return 0
 }
 
 // record returns what the page's speaker played for d.
