@@ -211,6 +211,14 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		p50, p95, worst := quantile(took, 0.50), quantile(took, 0.95), quantile(took, 1)
+		retried, why := 0, map[string]int{}
+		for _, r := range moved {
+			retried += int(r.failedTries.Load())
+			if e, ok := r.lastErr.Load().(string); ok {
+				why[e]++
+			}
+		}
+		t.Logf("tries that failed and were made again: %d; last errors by room: %v", retried, why)
 		t.Logf("SIGKILL of %s: %d rooms of %d members rebuilt on the others, every member back: p50 %v, p95 %v, max %v", victim.name, len(moved), 2+clusterLinkJoiners, p50, p95, worst)
 		if p95 > clusterRecoveryP95 || worst > clusterRecoveryMax {
 			t.Errorf("recovery p95 %v, max %v; want p95 <= %v, none over %v", p95, worst, clusterRecoveryP95, clusterRecoveryMax)

@@ -34,6 +34,10 @@ import (
 // strace and a loaded machine slow it.
 const clusterNodeStart = 20 * time.Second
 
+// clusterTLSSessions is how many TLS sessions the members keep for
+// resuming: one for HAProxy's single name would do, as all share it.
+const clusterTLSSessions = 64
+
 // clusterNode is one sotto process of the cluster, across its restarts.
 type clusterNode struct {
 	name, prefix string // its HAProxy server name (n0...) and --node-prefix
@@ -87,7 +91,10 @@ func startCluster(t *testing.T, n int) *clusterRig {
 	var pool *x509.CertPool
 	env.Cert, pool = testutil.SelfSignedPEM(t, dir, "127.0.0.1")
 	c.certPEM = env.Cert
-	c.tls = &tls.Config{RootCAs: pool}
+	// Members resume TLS sessions, as browsers do when they reconnect: a
+	// node's members coming back at once then cost HAProxy (and this test
+	// process) no full handshake each.
+	c.tls = &tls.Config{RootCAs: pool, ClientSessionCache: tls.NewLRUClientSessionCache(clusterTLSSessions)}
 	for _, node := range c.nodes {
 		node.args = []string{
 			"--addr", node.addr, "--metrics-addr", node.metricsAddr, "--log-level", "warn",
