@@ -8,7 +8,7 @@
 // from, and a stale copy of a security tool is worse than a slower start.
 // Navigations that fail get offline.html. Bump VERSION when the lists change.
 
-const VERSION = 'sotto-shell-v3';
+const VERSION = 'sotto-shell-v4';
 // What the offline page needs, fetched when the worker installs.
 const OFFLINE = ['/offline.html', '/css/app.css', '/icons/icon.svg', '/js/theme-boot.js', '/js/offline.js',
   '/js/secret.js', '/js/e2ee/link.js', '/js/e2ee/errors.js', '/js/e2ee/encoding.js', '/js/e2ee/keys.js'];
@@ -31,6 +31,7 @@ const SHELL = [
   '/js/signaling.js',
   '/js/session.js',
   '/js/talkturn.js',
+  '/js/connstate.js',
   '/js/talkinput.js',
   '/js/reconnect.js',
   '/js/media.js',

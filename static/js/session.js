@@ -17,6 +17,7 @@ import { buzz } from './device.js';
 import { cleanName } from './prefs.js';
 import { TalkTurn } from './talkturn.js';
 import { retryDelay } from './reconnect.js';
+import { connectionState } from './connstate.js';
 import * as store from './store.js';
 
 const KID_RE = /^[0-9a-f]{12}$/;
@@ -61,7 +62,7 @@ export class RoomSession {
   #self = null;
   #members = new Map(); // id -> { id, name, kid }
   #joined = false; // in the room on the current connection
-  #everJoined = false;
+  #everConnected = false; // once in the room with voice up: a loss after it is "Reconnecting…" (connstate.js)
   #mediaState = 'new';
   #noMedia = false; // the server answered media_unavailable
   #offline = false;
@@ -215,7 +216,6 @@ export class RoomSession {
   #onJoined(m) {
     this.#intent = 'join'; // a reconnect joins the room we made
     this.#joined = true;
-    this.#everJoined = true;
     this.#retries = 0;
     this.#self = m.self;
     this.#resume = typeof m.resume === 'string' ? m.resume : '';
@@ -604,10 +604,12 @@ export class RoomSession {
   // ---- state for the UI -----------------------------------------------------
 
   #connection() {
-    if (this.#fatal) return 'closed';
-    if (this.#offline) return 'offline';
-    if (this.#joined && (this.#mediaState === 'connected' || this.#noMedia)) return 'connected';
-    return this.#everJoined ? 'reconnecting' : 'connecting';
+    const state = connectionState({
+      fatal: this.#fatal, offline: this.#offline, joined: this.#joined,
+      mediaUp: this.#mediaState === 'connected' || this.#noMedia, everConnected: this.#everConnected,
+    });
+    if (state === 'connected') this.#everConnected = true;
+    return state;
   }
 
   #render() {
