@@ -17,7 +17,7 @@ import { buzz } from './device.js';
 import { cleanName } from './prefs.js';
 import { TalkTurn } from './talkturn.js';
 import { retryDelay } from './reconnect.js';
-import { connectionState } from './connstate.js';
+import { NO_VOICE_AFTER_MS, NO_VOICE_NOTICE, connectionState } from './connstate.js';
 import * as store from './store.js';
 
 const KID_RE = /^[0-9a-f]{12}$/;
@@ -63,6 +63,7 @@ export class RoomSession {
   #members = new Map(); // id -> { id, name, kid }
   #joined = false; // in the room on the current connection
   #everConnected = false; // once in the room with voice up: a loss after it is "Reconnecting…" (connstate.js)
+  #voiceTimer = 0; // from a join until voice is up: then NO_VOICE_NOTICE
   #mediaState = 'new';
   #noMedia = false; // the server answered media_unavailable
   #offline = false;
@@ -214,6 +215,14 @@ export class RoomSession {
   }
 
   #onJoined(m) {
+    // Say so if the voice connection does not come (connstate.js).
+    const gen = this.#gen;
+    clearTimeout(this.#voiceTimer);
+    this.#voiceTimer = setTimeout(() => {
+      if (gen === this.#gen && !this.#left && !this.#fatal && !this.#noMedia && this.#mediaState !== 'connected') {
+        store.update({ notice: NO_VOICE_NOTICE });
+      }
+    }, NO_VOICE_AFTER_MS);
     this.#intent = 'join'; // a reconnect joins the room we made
     this.#joined = true;
     this.#retries = 0;
@@ -249,6 +258,10 @@ export class RoomSession {
       onState: (s) => {
         if (gen !== this.#gen) return;
         this.#mediaState = s;
+        if (s === 'connected') {
+          clearTimeout(this.#voiceTimer);
+          if (store.get().notice === NO_VOICE_NOTICE) store.update({ notice: '' });
+        }
         this.#render();
       },
     });
@@ -287,6 +300,7 @@ export class RoomSession {
   }
 
   #teardown() {
+    clearTimeout(this.#voiceTimer);
     this.#gen++;
     this.#attempting = false; // an attempt still running is stale now
     this.#do({ type: 'lost' });
@@ -520,7 +534,8 @@ export class RoomSession {
 
   /** press: the button went down; latch: by a hands-free tap (talkturn.js). */
   press({ latch = false } = {}) {
-    if (store.get().notice && !this.#fatal && !this.#turn.blocked && !this.#noMedia) store.update({ notice: '' });
+    // A press dismisses a notice, but not the one saying voice is still down.
+    if (store.get().notice && store.get().notice !== NO_VOICE_NOTICE && !this.#fatal && !this.#turn.blocked && !this.#noMedia) store.update({ notice: '' });
     this.#do({ type: latch ? 'latch' : 'press', open: this.#sig?.isOpen ?? false });
     this.#render();
   }
