@@ -71,6 +71,13 @@ func (s *scheduler) push(due time.Time, send func()) bool {
 	return true
 }
 
+// len is how many datagrams wait.
+func (s *scheduler) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.q)
+}
+
 // run sends what comes due until done is closed; what still waits then is
 // dropped with the relay.
 func (s *scheduler) run() {
