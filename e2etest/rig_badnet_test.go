@@ -32,7 +32,7 @@ type badnetRig struct {
 
 // startBadnetApp starts the binary (with args) behind relays with udp and
 // tcp impairments, and the browser.
-func startBadnetApp(t *testing.T, udp, tcp netsim.Config, args ...string) *badnetRig {
+func startBadnetApp(t testing.TB, udp, tcp netsim.Config, args ...string) *badnetRig {
 	t.Helper()
 	var addr, relay string
 	// The relay needs the server's port free on its own address too.

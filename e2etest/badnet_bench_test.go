@@ -1,0 +1,90 @@
+package e2etest
+
+// What a listener hears on bad networks (issue 16): the grid of conditions,
+// each a fresh call of two Chromium pages behind the impairment relay
+// (rig_badnet_test.go), Alice talking, Bob's speaker recorded for 8 s and
+// compared with the speech Alice's fake microphone plays (median windowed
+// correlation, the measure of the app tests). A benchmark, not a test: the
+// grid takes minutes, and today's build does not yet meet the issue's goals
+// (≥ 0.6 at 10% random and 5% bursty loss, ≥ 0.5 at 20%): BENCHMARKS.md has
+// its figures, the baseline the work on loss recovery is measured against.
+//
+// Run: go test -count=1 -run '^$' -bench VoiceUnderBadNetworks -benchtime 1x -v ./e2etest/
+
+import (
+	"testing"
+	"time"
+
+	"sotto/browsertest"
+	"sotto/internal/netsim"
+)
+
+// badnetSeed seeds the relay: a condition's run draws the same fates.
+const badnetSeed = 16
+
+// badnetRecording is how long Bob's speaker is recorded per condition.
+const badnetRecording = 8 * time.Second
+
+// badnetConditions are the issue's, applied on the way to the listener
+// (the relay's downlink: the talker's own downlink carries only RTCP), plus
+// 10% on the talker's uplink, where the SFU's receiver reports tell the
+// talker's encoder of the loss.
+var badnetConditions = []struct {
+	name string
+	cfg  netsim.Config
+}{
+	{"clean", netsim.Config{}},
+	{"loss3", netsim.Config{Down: netsim.Impairment{Loss: 0.03}}},
+	{"loss10", netsim.Config{Down: netsim.Impairment{Loss: 0.10}}},
+	{"loss20", netsim.Config{Down: netsim.Impairment{Loss: 0.20}}},
+	{"bursty5x3", netsim.Config{Down: netsim.Impairment{Loss: 0.05, BurstLen: 3}}},
+	{"jitter100x50", netsim.Config{Down: netsim.Impairment{Delay: 100 * time.Millisecond, Jitter: 50 * time.Millisecond, Reorder: true}}},
+	{"cap32k", netsim.Config{Down: netsim.Impairment{RateBits: 32000}}},
+	{"loss10jitter100", netsim.Config{Down: netsim.Impairment{Loss: 0.10, Delay: 100 * time.Millisecond, Jitter: 50 * time.Millisecond, Reorder: true}}},
+	{"uplinkloss10", netsim.Config{Up: netsim.Impairment{Loss: 0.10}}},
+}
+
+func BenchmarkVoiceUnderBadNetworks(b *testing.B) {
+	for _, c := range badnetConditions {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				corr := listenThrough(b, c.cfg)
+				b.ReportMetric(browsertest.Median(corr), "correlation")
+				b.Logf("%s: median correlation %.2f over %d windows", c.name, browsertest.Median(corr), len(corr))
+			}
+		})
+	}
+}
+
+// listenThrough makes a call behind a relay with cfg on UDP and returns
+// the windowed correlation of what the listener played with the speech.
+func listenThrough(b *testing.B, cfg netsim.Config) []float64 {
+	b.Helper()
+	cfg.Seed = badnetSeed
+	r := startBadnetApp(b, cfg, netsim.Config{})
+	alice := r.person("Alice", r.url)
+	alice.click("button", "Create room")
+	alice.enter()
+	bob := r.person("Bob", alice.find("textbox", "Invite link").Value)
+	bob.enter()
+	bob.listen()
+	talk := alice.find("button", "Hold to talk")
+	if err := talk.Press(); err != nil {
+		b.Fatal(err)
+	}
+	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	before := r.udp.Stats()
+	rec := bob.record(badnetRecording)
+	after := r.udp.Stats()
+	if err := talk.Release(); err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range []struct {
+		name          string
+		before, after netsim.DirStats
+	}{{"up", before.Up, after.Up}, {"down", before.Down, after.Down}} {
+		gone := d.after.Lost - d.before.Lost + d.after.TailDrop - d.before.TailDrop
+		b.Logf("relay %s: %d packets forwarded, %d lost or dropped by the cap", d.name, d.after.Forwarded-d.before.Forwarded, gone)
+	}
+	return browsertest.WindowedCorrelation(r.source, rec)
+}
