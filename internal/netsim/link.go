@@ -44,6 +44,33 @@ func newLink(imp Impairment, seed, stream uint64) *link {
 	return &link{imp: imp, rng: rand.New(rand.NewPCG(seed, stream))}
 }
 
+// links are a relay's two directions, up (client to server) and down, and
+// what both relays say of them: the impairments in force and the counters.
+type links struct{ up, down *link }
+
+// newLinks makes both directions of cfg, each on its own random stream.
+func newLinks(cfg Config) links {
+	return links{up: newLink(cfg.Up, cfg.Seed, streamUp), down: newLink(cfg.Down, cfg.Seed, streamDown)}
+}
+
+// SetConfig changes both directions' impairments from the next packet (or
+// chunk) on; what already waits for its delay keeps it. The seed is not
+// changed.
+func (l links) SetConfig(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	l.up.set(cfg.Up)
+	l.down.set(cfg.Down)
+	return nil
+}
+
+// Config returns the impairments in force (Seed is zero).
+func (l links) Config() Config { return Config{Up: l.up.get(), Down: l.down.get()} }
+
+// counts is Stats with both directions' counters filled in.
+func (l links) counts() Stats { return Stats{Up: l.up.count.snapshot(), Down: l.down.count.snapshot()} }
+
 func (l *link) set(imp Impairment) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -29,9 +29,9 @@ const (
 type TCPRelay struct {
 	ln       net.Listener
 	upstream string
-	up, down *link
-	done     chan struct{} // closed by Close: writers stop waiting
-	wg       sync.WaitGroup
+	links
+	done chan struct{} // closed by Close: writers stop waiting
+	wg   sync.WaitGroup
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -50,8 +50,7 @@ func ListenTCP(listen, upstream string, cfg Config) (*TCPRelay, error) {
 	r := &TCPRelay{
 		ln:       ln,
 		upstream: upstream,
-		up:       newLink(cfg.Up, cfg.Seed, streamUp),
-		down:     newLink(cfg.Down, cfg.Seed, streamDown),
+		links:    newLinks(cfg),
 		done:     make(chan struct{}),
 		conns:    make(map[net.Conn]struct{}),
 	}
@@ -63,25 +62,14 @@ func ListenTCP(listen, upstream string, cfg Config) (*TCPRelay, error) {
 // Addr is the address clients connect to.
 func (r *TCPRelay) Addr() net.Addr { return r.ln.Addr() }
 
-// SetConfig changes both directions' impairments from the next chunk on.
-func (r *TCPRelay) SetConfig(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	r.up.set(cfg.Up)
-	r.down.set(cfg.Down)
-	return nil
-}
-
-// Config returns the impairments in force (Seed is zero).
-func (r *TCPRelay) Config() Config { return Config{Up: r.up.get(), Down: r.down.get()} }
-
 // Stats returns the counters; Clients is the client connections open.
 func (r *TCPRelay) Stats() Stats {
 	r.mu.Lock()
 	n := len(r.conns) / 2
 	r.mu.Unlock()
-	return Stats{Up: r.up.count.snapshot(), Down: r.down.count.snapshot(), Clients: n}
+	st := r.counts()
+	st.Clients = n
+	return st
 }
 
 func (r *TCPRelay) accept() {

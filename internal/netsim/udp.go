@@ -28,12 +28,12 @@ const (
 type UDPRelay struct {
 	conn     *net.UDPConn
 	upstream *net.UDPAddr
-	up, down *link
-	upQ      *scheduler
-	downQ    *scheduler
-	done     chan struct{}
-	wg       sync.WaitGroup
-	rebinds  atomic.Uint64
+	links
+	upQ     *scheduler
+	downQ   *scheduler
+	done    chan struct{}
+	wg      sync.WaitGroup
+	rebinds atomic.Uint64
 
 	mu      sync.Mutex
 	clients map[netip.AddrPort]*udpClient
@@ -68,8 +68,7 @@ func ListenUDP(listen, upstream string, cfg Config) (*UDPRelay, error) {
 	r := &UDPRelay{
 		conn:     conn,
 		upstream: up,
-		up:       newLink(cfg.Up, cfg.Seed, streamUp),
-		down:     newLink(cfg.Down, cfg.Seed, streamDown),
+		links:    newLinks(cfg),
 		upQ:      newScheduler(MaxPending, done),
 		downQ:    newScheduler(MaxPending, done),
 		done:     done,
@@ -92,26 +91,14 @@ const (
 // Addr is the address clients send to.
 func (r *UDPRelay) Addr() net.Addr { return r.conn.LocalAddr() }
 
-// SetConfig changes both directions' impairments from the next packet on;
-// what already waits for its delay keeps it. The seed is not changed.
-func (r *UDPRelay) SetConfig(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	r.up.set(cfg.Up)
-	r.down.set(cfg.Down)
-	return nil
-}
-
-// Config returns the impairments in force (Seed is zero).
-func (r *UDPRelay) Config() Config { return Config{Up: r.up.get(), Down: r.down.get()} }
-
 // Stats returns the counters.
 func (r *UDPRelay) Stats() Stats {
 	r.mu.Lock()
 	n := len(r.clients)
 	r.mu.Unlock()
-	return Stats{Up: r.up.count.snapshot(), Down: r.down.count.snapshot(), Clients: n, Rebinds: r.rebinds.Load()}
+	st := r.counts()
+	st.Clients, st.Rebinds = n, r.rebinds.Load()
+	return st
 }
 
 // readClients reads what clients send and forwards it upstream.
