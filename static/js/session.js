@@ -219,7 +219,7 @@ export class RoomSession {
     const gen = this.#gen;
     clearTimeout(this.#voiceTimer);
     this.#voiceTimer = setTimeout(() => {
-      if (gen === this.#gen && !this.#left && !this.#fatal && !this.#noMedia && this.#mediaState !== 'connected') {
+      if (gen === this.#gen && !this.#left && !this.#fatal && !this.#mediaUp()) {
         store.update({ notice: NO_VOICE_NOTICE });
       }
     }, NO_VOICE_AFTER_MS);
@@ -618,10 +618,16 @@ export class RoomSession {
 
   // ---- state for the UI -----------------------------------------------------
 
+  // The voice side is as good as it gets: connected, or a server without
+  // the SFU (media_unavailable), where there is nothing to wait for.
+  #mediaUp() {
+    return this.#mediaState === 'connected' || this.#noMedia;
+  }
+
   #connection() {
     const state = connectionState({
       fatal: this.#fatal, offline: this.#offline, joined: this.#joined,
-      mediaUp: this.#mediaState === 'connected' || this.#noMedia, everConnected: this.#everConnected,
+      mediaUp: this.#mediaUp(), everConnected: this.#everConnected,
     });
     if (state === 'connected') this.#everConnected = true;
     return state;
@@ -631,7 +637,7 @@ export class RoomSession {
     if (this.#left) return;
     // A hiccup of the network or the media path shows on the button and
     // ends no turn (talkturn.js 'link').
-    this.#do({ type: 'link', up: !this.#offline && (this.#mediaState === 'connected' || this.#noMedia) });
+    this.#do({ type: 'link', up: !this.#offline && this.#mediaUp() });
     const { talk, latched, holder, mine, deadline } = this.#turn.view();
     store.update({
       connection: this.#connection(),
