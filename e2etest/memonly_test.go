@@ -358,16 +358,9 @@ const memScanNote = "stale copies in memory the Go runtime freed but has not reu
 // gauge of room state is 0; and it reports what a scan of the process's
 // memory finds of the room's identifiers while the room is live and after.
 func TestMemoryOnlyBinary(t *testing.T) {
-	stracePath, err := exec.LookPath("strace")
-	if err != nil {
-		t.Fatal("strace is not installed (apt-get install strace): it is how this test sees every file the server opens")
-	}
-	bin := testutil.Sotto(t)
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "trace")
-	cmd := exec.Command(stracePath, "-f", "-qq", "--seccomp-bpf", "-s", "4096", "-e", "signal=none",
-		"-e", "trace="+straceSyscalls, "-o", trace, "--",
-		bin, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn", "--talk-limit", "10m")
+	cmd := tracedSotto(t, trace, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn", "--talk-limit", "10m")
 	cmd.Dir = dir
 	stdout := startCmd(t, cmd)
 	exited := make(chan error, 1)
@@ -424,6 +417,17 @@ func TestMemoryOnlyBinary(t *testing.T) {
 	if len(bad) > 0 {
 		t.Fatalf("the server wrote to, or changed, the file system:\n%s", strings.Join(bad, "\n"))
 	}
+}
+
+// tracedSotto is the binary with args, run under strace (which .ci/run
+// installs: it is how these tests see every file the server opens), every
+// syscall of straceSyscalls written to trace. checkTrace reads it;
+// tracedChild finds the binary's pid once it runs.
+func tracedSotto(t testing.TB, trace string, args ...string) *exec.Cmd {
+	t.Helper()
+	strace := testutil.Tool(t, "strace", "strace")
+	return exec.Command(strace, append([]string{"-f", "-qq", "--seccomp-bpf", "-s", "4096", "-e", "signal=none",
+		"-e", "trace=" + straceSyscalls, "-o", trace, "--", testutil.Sotto(t)}, args...)...)
 }
 
 // tracedChild is the pid of the process strace started.

@@ -21,13 +21,7 @@ func TestNoVoiceConnectionIsSaid(t *testing.T) {
 	r := startApp(t, "--public-ip", "192.0.2.1")
 	p := r.person("Alice", "http://"+r.srv.appAddr+"/")
 	p.click("button", "Create room")
-	if err := p.find("textbox", "Your name").Type(p.name); err != nil {
-		t.Fatal(err)
-	}
-	p.waitFor(`"Enter room" enabled`, 20*time.Second, func() bool {
-		return p.eval(`String([...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Enter room')?.disabled)`) == "false"
-	})
-	p.click("button", "Enter room")
+	p.clickEnter()
 	p.waitFor("in the room", 20*time.Second, func() bool {
 		s := p.state()
 		return s.Screen == "room" && s.Self != ""

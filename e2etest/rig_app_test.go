@@ -165,9 +165,9 @@ func (p *person) eval(expr string) string {
 	return v
 }
 
-// enter goes through the lobby: types the name, waits for the microphone
-// check to enable "Enter room", and waits until the room is connected.
-func (p *person) enter() {
+// clickEnter types the person's name and clicks "Enter room" once it is
+// enabled, without waiting for what follows.
+func (p *person) clickEnter() {
 	p.t.Helper()
 	if err := p.find("textbox", "Your name").Type(p.name); err != nil {
 		p.t.Fatal(err)
@@ -176,6 +176,13 @@ func (p *person) enter() {
 		return p.eval(`String([...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Enter room')?.disabled)`) == "false"
 	})
 	p.click("button", "Enter room")
+}
+
+// enter goes through the lobby: types the name, waits for the microphone
+// check to enable "Enter room", and waits until the room is connected.
+func (p *person) enter() {
+	p.t.Helper()
+	p.clickEnter()
 	p.waitFor("a connected room", 30*time.Second, func() bool {
 		s := p.state()
 		return s.Screen == "room" && s.Connection == "connected" && s.Self != ""

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -114,10 +113,8 @@ func startCluster(t *testing.T, n int) *clusterRig {
 // it says where it serves.
 func (c *clusterRig) start(t *testing.T, node *clusterNode) {
 	t.Helper()
-	strace := testutil.Tool(t, "strace", "strace")
 	trace := filepath.Join(c.dir, fmt.Sprintf("%s-run%d.trace", node.name, len(node.traces)))
-	cmd := exec.Command(strace, append([]string{"-f", "-qq", "--seccomp-bpf", "-s", "4096", "-e", "signal=none",
-		"-e", "trace=" + straceSyscalls, "-o", trace, "--", testutil.Sotto(t)}, node.args...)...)
+	cmd := tracedSotto(t, trace, node.args...)
 	cmd.Dir = c.dir
 	stdout := startCmd(t, cmd)
 	exited := make(chan error, 1)

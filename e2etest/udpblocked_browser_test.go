@@ -40,13 +40,7 @@ func TestUDPBlockedFallsBackToTCP(t *testing.T) {
 	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
 
 	bob := r.person("Bob", invite)
-	if err := bob.find("textbox", "Your name").Type(bob.name); err != nil {
-		t.Fatal(err)
-	}
-	bob.waitFor(`"Enter room" enabled`, 20*time.Second, func() bool {
-		return bob.eval(`String([...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Enter room')?.disabled)`) == "false"
-	})
-	bob.click("button", "Enter room")
+	bob.clickEnter()
 	joined := time.Now()
 	bob.listen()
 	if err := browsertest.ArmOnset(bob.page, onsetRMS); err != nil {
