@@ -13,6 +13,7 @@ package e2etest
 import (
 	"net"
 	"testing"
+	"time"
 
 	"sotto/internal/netsim"
 	"sotto/internal/testutil"
@@ -20,6 +21,10 @@ import (
 
 // badnetRelayIP is the relay's address: loopback, but not the server's.
 const badnetRelayIP = "127.0.0.2"
+
+// badnetPortSearch bounds the search for a port free on both loopback
+// addresses: the first try almost always finds one.
+const badnetPortSearch = 5 * time.Second
 
 // badnetRig is an appRig behind a relay.
 type badnetRig struct {
@@ -36,7 +41,7 @@ func startBadnetApp(t testing.TB, udp, tcp netsim.Config, args ...string) *badne
 	t.Helper()
 	var addr, relay string
 	// The relay needs the server's port free on its own address too.
-	if !testutil.Eventually(clusterNodeStart, func() bool {
+	if !testutil.Eventually(badnetPortSearch, func() bool {
 		addr = testutil.FreeLoopbackAddr(t)
 		_, port, _ := net.SplitHostPort(addr)
 		relay = net.JoinHostPort(badnetRelayIP, port)
