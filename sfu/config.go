@@ -19,6 +19,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
@@ -51,6 +52,13 @@ type Config struct {
 
 	// LogWriter is where pion's lines go when Log is nil. Nil: os.Stderr.
 	LogWriter io.Writer
+
+	// NoLossRepair turns off what the SFU does for listeners on lossy links
+	// (nack.go: NACK and retransmission of audio; lossfeedback.go: the
+	// talker's encoder told of its listeners' loss), leaving Opus as it was before issue 16.
+	// For comparison in benchmarks, and for an operator who must save the
+	// retransmission buffers' memory (nackHistory packets per member).
+	NoLossRepair bool
 
 	// unguarded opens the UDP port as the SFU did before udpGuard: no
 	// filter, the system's default receive buffer. Benchmarks only, to
@@ -158,11 +166,12 @@ func (n *network) close() {
 
 // apiConfig is what every PeerConnection's pion API is made of. Each
 // connection gets an API of its own, made by forPeer, so that pion's buffer
-// factory knows which connection it serves (streams.go); everything else is
-// shared.
+// factory and the loss feedback know which connection they serve
+// (streams.go, lossfeedback.go); everything else is shared.
 type apiConfig struct {
-	media        *webrtc.MediaEngine // copied by pion into each PeerConnection
-	interceptors *interceptor.Registry
+	media        *webrtc.MediaEngine   // copied by pion into each PeerConnection
+	interceptors []interceptor.Factory // after the per-connection ones
+	lossRepair   bool                  // !Config.NoLossRepair
 	settings     webrtc.SettingEngine
 }
 
@@ -170,9 +179,23 @@ type apiConfig struct {
 func (c *apiConfig) forPeer(p *peer) *webrtc.API {
 	settings := c.settings
 	settings.BufferFactory = p.newBuffer
+	// The order is the chain's: each factory's writer wraps those added
+	// before it, and each reader reads through them. quiet is first, so it
+	// filters what every other interceptor writes; the NACK budget reads
+	// before the responder, so the responder never sees what it refuses; the
+	// loss feedback rewrites the reports the report interceptor writes.
+	reg := &interceptor.Registry{}
+	reg.Add(quietFactory{})
+	if c.lossRepair {
+		reg.Add(nackBudgetFactory{})
+		reg.Add(lossFeedbackFactory{p})
+	}
+	for _, f := range c.interceptors {
+		reg.Add(f)
+	}
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(c.media),
-		webrtc.WithInterceptorRegistry(c.interceptors),
+		webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(settings),
 	)
 }
@@ -193,28 +216,45 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 	// Media: Opus and nothing else. No header extensions are registered, so
 	// none are negotiated: no audio-level extension that would tell the server
 	// who speaks how loud, no transport-cc that audio-only rooms do not need.
+	// With loss repair, Opus carries NACK feedback (nack.go: the app's
+	// offer asks for it, browsers do not by default).
+	codec := opusCodec
+	if !cfg.NoLossRepair {
+		codec.RTCPFeedback = []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBNACK}}
+	}
 	media := &webrtc.MediaEngine{}
-	if err := media.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
+	if err := media.RegisterCodec(codec, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, nil, err
 	}
 
-	// Interceptors: only RTCP sender and receiver reports, and only when they
-	// report something (quiet.go). pion's defaults add
-	// NACK buffers (useless for audio, Opus FEC covers loss), TWCC and stats,
-	// which cost a third more CPU per forwarded packet and several times the idle
-	// CPU per connection.
-	interceptors := &interceptor.Registry{}
-	interceptors.Add(quietFactory{}) // first: it filters what the report interceptors write
-	if err := webrtc.ConfigureRTCPReportsWithOptions(interceptors,
-		[]report.ReceiverOption{
-			report.ReceiverInterval(rtcpReportInterval),
-			report.WithReceiverLoggerFactory(logs),
-		},
-		report.SenderInterval(rtcpReportInterval),
-		report.WithSenderLoggerFactory(logs),
-	); err != nil {
+	// Interceptors: RTCP sender and receiver reports, only when they report
+	// something (quiet.go), and with loss repair the NACK responder that
+	// resends a listener what its downlink lost (nack.go). pion's
+	// defaults add NACK for video, TWCC and stats, which cost a third more
+	// CPU per forwarded packet and several times the idle CPU per connection.
+	var interceptors []interceptor.Factory
+	if !cfg.NoLossRepair {
+		responder, err := nack.NewResponderInterceptor(
+			nack.ResponderSize(nackHistory),
+			nack.WithResponderLoggerFactory(logs))
+		if err != nil {
+			return nil, nil, err
+		}
+		interceptors = append(interceptors, responder)
+	}
+	receiver, err := report.NewReceiverInterceptor(
+		report.ReceiverInterval(rtcpReportInterval),
+		report.WithReceiverLoggerFactory(logs))
+	if err != nil {
 		return nil, nil, err
 	}
+	sender, err := report.NewSenderInterceptor(
+		report.SenderInterval(rtcpReportInterval),
+		report.WithSenderLoggerFactory(logs))
+	if err != nil {
+		return nil, nil, err
+	}
+	interceptors = append(interceptors, receiver, sender)
 
 	settings := webrtc.SettingEngine{LoggerFactory: logs}
 	// No mDNS: the server has real addresses and must not multicast on the LAN.
@@ -261,7 +301,7 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 		}
 	}
 
-	return &apiConfig{media: media, interceptors: interceptors, settings: settings}, nw, nil
+	return &apiConfig{media: media, interceptors: interceptors, lossRepair: !cfg.NoLossRepair, settings: settings}, nw, nil
 }
 
 // listen opens the one UDP port (and the optional ICE-TCP mux) and tells the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	pionsdp "github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -44,6 +45,13 @@ type peer struct {
 	// holds mirrors "holder and may talk" for the mic reader's lock-free
 	// drop of everybody else's packets. Written under room.mu.
 	holds atomic.Bool
+
+	// What the member's receiver reports say about its floor track
+	// (lossfeedback.go): the floor track's SSRC, set once negotiated, and
+	// the fraction lost of the last report.
+	floorSSRC atomic.Uint32
+	downLoss  lossReport
+	upNacked  atomic.Uint64 // its packets the SFU asked it to resend (nack.go)
 
 	streams atomic.Int32 // read streams pion made for this connection (streams.go)
 	ending  atomic.Bool  // the SFU is ending this session (SFU.end)
@@ -148,9 +156,13 @@ func (p *peer) answer(ctx context.Context, sdp string, sendCandidate func([]byte
 			return "", err
 		}
 		p.sender = sender
-		// RTCP about the floor track (the listener's receiver reports) must be
-		// read, or it piles up in pion's buffer for as long as the member stays.
-		p.spawn(func() { drain(sender.Read) })
+		if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+			p.floorSSRC.Store(uint32(enc[0].SSRC))
+		}
+		// RTCP about the floor track (the listener's receiver reports and
+		// NACKs) must be read, or it piles up in pion's buffer for as long
+		// as the member stays; the reports' loss is kept for the talker.
+		p.spawn(func() { p.readFloorReports(sender.Read) })
 	}
 
 	answer, err := pc.CreateAnswer(nil)
@@ -342,6 +354,12 @@ func (p *peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	// The talker's sender reports arrive on the receiver; read them too.
 	p.spawn(func() { drain(receiver.Read) })
 
+	p.mu.Lock()
+	pc := p.pc
+	p.mu.Unlock()
+	repair := p.sfu.api.lossRepair
+	var gaps uplinkGaps
+
 	buf := make([]byte, receiveMTU)
 	var pkt rtp.Packet
 	for {
@@ -357,6 +375,12 @@ func (p *peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 		// copy, no allocation (ReadRTP would allocate a packet every time).
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
+		}
+		if miss := gaps.next(pkt.SequenceNumber); repair && len(miss) > 0 && pc != nil {
+			p.sfu.uplinkNacked.Add(uint64(len(miss)))
+			p.upNacked.Add(uint64(len(miss)))
+			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+				MediaSSRC: pkt.SSRC, Nacks: rtcp.NackPairsFromSequenceNumbers(miss)}})
 		}
 		p.room.forward(p, &pkt)
 	}

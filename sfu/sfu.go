@@ -69,7 +69,9 @@ type SFU struct {
 	forwarded atomic.Uint64 // packets written to listeners' floor tracks
 	dropped   atomic.Uint64 // packets read from members who did not hold the floor
 	limited   atomic.Uint64 // holder's packets dropped for exceeding forwardRate
-	ended     atomic.Uint64 // media sessions ended for sending too many SSRCs (streams.go)
+	// uplinkNacked counts the holder's packets the SFU asked it to resend.
+	uplinkNacked atomic.Uint64
+	ended        atomic.Uint64 // media sessions ended for sending too many SSRCs (streams.go)
 }
 
 // Stats is a snapshot of the SFU's counters.
@@ -79,7 +81,10 @@ type Stats struct {
 	Forwarded uint64 // packets written to listeners
 	Dropped   uint64 // packets dropped because their sender did not hold the floor
 	Limited   uint64 // holder's packets dropped because they came faster than forwardRate
-	Ended     uint64 // media sessions the SFU ended for sending more than maxRemoteStreams SSRCs
+	// UplinkNACKed counts the floor holder's packets the SFU saw missing
+	// and asked it to send again (nack.go).
+	UplinkNACKed uint64
+	Ended        uint64 // media sessions the SFU ended for sending more than maxRemoteStreams SSRCs
 	// Unconsented counts media packets not sent because their address had
 	// not answered a consent check (consent.go): a member pointing its
 	// stream at a host that never asked for it, or a network change caught
@@ -293,7 +298,7 @@ func (s *SFU) Stats() Stats {
 	st := Stats{
 		Rooms: n, Peers: s.peers.Load(),
 		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
-		Limited: s.limited.Load(), Ended: s.ended.Load(),
+		Limited: s.limited.Load(), Ended: s.ended.Load(), UplinkNACKed: s.uplinkNacked.Load(),
 	}
 	if s.net == nil { // an SFU made in a unit test, without sockets
 		return st

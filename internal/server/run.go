@@ -87,10 +87,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	// was free; the same number may not be free for UDP, so UDP takes its
 	// own free port (0). The SFU's candidates carry the real one.
 	media, err := sfu.New(sfu.Config{
-		UDPAddr:     net.JoinHostPort(host, strconv.Itoa(udpPort)),
-		TCPListener: iceTCPLn,
-		PublicAddrs: cfg.publicAddrs,
-		Log:         log, // pion's format strings only, never client input (sfu/logs.go)
+		UDPAddr:      net.JoinHostPort(host, strconv.Itoa(udpPort)),
+		TCPListener:  iceTCPLn,
+		PublicAddrs:  cfg.publicAddrs,
+		NoLossRepair: cfg.noLossRepair,
+		Log:          log, // pion's format strings only, never client input (sfu/logs.go)
 	})
 	if err != nil {
 		webLn.Close()
@@ -132,6 +133,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	mreg.CounterFunc("sotto_media_forwarded_packets_total", "RTP packets written to listeners.", func() uint64 { return media.Stats().Forwarded })
 	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
 	mreg.CounterFunc("sotto_media_rate_limited_packets_total", "RTP packets of the floor holder dropped because they came faster than Opus sends.", func() uint64 { return media.Stats().Limited })
+	mreg.CounterFunc("sotto_media_uplink_nacked_packets_total", "Packets of the floor holder seen missing and asked for again (NACK), before listeners missed them.", func() uint64 { return media.Stats().UplinkNACKed })
 	mreg.CounterFunc("sotto_media_sessions_ended_total", "Media sessions the SFU ended because they sent more SSRCs than a client needs.", func() uint64 { return media.Stats().Ended })
 	mreg.CounterFunc("sotto_media_udp_filtered_packets_total", "STUN packets at the UDP port naming no ufrag the SFU issued, dropped before ICE.", func() uint64 { return media.Stats().UDPFiltered })
 	mreg.GaugeFunc("sotto_media_udp_read_buffer_bytes", "Receive buffer the kernel granted the UDP socket, as getsockopt reports it.", func() int64 { return int64(media.Stats().UDPReadBuffer) })

@@ -23,6 +23,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -37,7 +38,7 @@ type Server interface {
 }
 
 // NewAPI returns the pion API clients share, set up to load the server the
-// way a browser does: Opus, RTCP sender and receiver reports every 5 s (what
+// way a browser running the app does: Opus with NACK, RTCP sender and receiver reports every 5 s (what
 // browsers do for audio), an ICE keepalive every 5 s (a browser's consent
 // freshness check), loopback candidates only. tcp makes clients offer ICE-TCP
 // candidates only, as a client behind a UDP-blocking firewall ends up using.
@@ -46,11 +47,24 @@ func NewAPI(tcp bool) (*webrtc.API, error) { return NewAPIWith(tcp) }
 // NewAPIWith is NewAPI with extra interceptors in the clients' media path,
 // after the report interceptors (an attack test rewrites what it sends).
 func NewAPIWith(tcp bool, extra ...interceptor.Factory) (*webrtc.API, error) {
+	return newAPI(tcp, nil, extra...)
+}
+
+// NewAPISeeingResends is NewAPI whose SRTP accepts a packet it has already
+// had: the SFU's resend of a packet the client did not lose would otherwise
+// be dropped by replay protection, and a test could not tell it arrived.
+func NewAPISeeingResends(tcp bool) (*webrtc.API, error) {
+	return newAPI(tcp, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
+}
+
+func newAPI(tcp bool, tune func(*webrtc.SettingEngine), extra ...interceptor.Factory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
 			SDPFmtpLine: "minptime=10;useinbandfec=1",
+			// As the app offers it (static/js/media.js tuneOpus).
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBNACK}},
 		},
 		PayloadType: 111,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
@@ -78,6 +92,9 @@ func NewAPIWith(tcp bool, extra ...interceptor.Factory) (*webrtc.API, error) {
 	} else {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
+	if tune != nil {
+		tune(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -102,6 +119,7 @@ type Client struct {
 	srv    Server
 	pc     *webrtc.PeerConnection
 	mic    *webrtc.TrackLocalStaticRTP
+	sender *webrtc.RTPSender // the mic's
 	record bool
 
 	connected chan struct{}
@@ -149,10 +167,12 @@ func Join(ctx context.Context, api *webrtc.API, srv Server, roomID [16]byte, opt
 		_ = pc.Close()
 		return nil, err
 	}
-	if _, err := pc.AddTransceiverFromTrack(c.mic, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+	tr, err := pc.AddTransceiverFromTrack(c.mic, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	if err != nil {
 		_ = pc.Close()
 		return nil, err
 	}
+	c.sender = tr.Sender()
 	var once sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
@@ -288,6 +308,35 @@ func (c *Client) Send(n uint32) error {
 	h := rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: c.sendSeq, Timestamp: c.sendTS}
 	c.mu.Unlock()
 	return c.mic.WriteRTP(&rtp.Packet{Header: h, Payload: Payload(c.Tag, n)})
+}
+
+// Skip makes the next Send leave n sequence numbers out, as if n packets
+// had been lost on the way to the server.
+func (c *Client) Skip(n int) {
+	c.mu.Lock()
+	c.sendSeq += uint16(n)
+	c.sendTS += 960 * uint32(n)
+	c.mu.Unlock()
+}
+
+// WriteRTCP sends RTCP on the client's connection, as a browser sends its
+// receiver reports and NACKs about the floor track.
+func (c *Client) WriteRTCP(pkts ...rtcp.Packet) error { return c.pc.WriteRTCP(pkts) }
+
+// MicSSRC is the SSRC the client's microphone sends with.
+func (c *Client) MicSSRC() uint32 {
+	if enc := c.sender.GetParameters().Encodings; len(enc) > 0 {
+		return uint32(enc[0].SSRC)
+	}
+	return 0
+}
+
+// ReadMicRTCP returns the next RTCP the server sends about the client's
+// microphone (its receiver reports), blocking until some comes or the
+// connection closes. Only one caller at a time.
+func (c *Client) ReadMicRTCP() ([]rtcp.Packet, error) {
+	pkts, _, err := c.sender.ReadRTCP()
+	return pkts, err
 }
 
 // Talk sends frames first, first+1, ... every interval until ctx ends or

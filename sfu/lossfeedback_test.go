@@ -1,0 +1,324 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pion/rtcp"
+
+	"sotto/internal/testutil"
+	"sotto/sfu/sfutest"
+)
+
+func TestListenerLossIsAHighPercentileOfFreshReports(t *testing.T) {
+	now := int64(time.Hour)
+	r := newRoom()
+	talker := &peer{id: uuid.New(), room: r}
+	r.add(talker)
+	talker.downLoss.set(255, now) // the talker's own report never counts
+	if got := r.listenerLoss(talker, now); got != 0 {
+		t.Fatalf("no listener reported: loss %d, want 0", got)
+	}
+	add := func(fraction uint8, at int64) {
+		p := &peer{id: uuid.New(), room: r}
+		p.downLoss.set(fraction, at)
+		r.add(p)
+	}
+	add(26, now-int64(time.Second)) // 10%, a second ago
+	if got := r.listenerLoss(talker, now); got != 26 {
+		t.Fatalf("one listener at 26/256: loss %d", got)
+	}
+	add(200, now-int64(listenerLossFresh)-1) // too old to count
+	if got := r.listenerLoss(talker, now); got != 26 {
+		t.Fatalf("a stale report counted: loss %d, want 26", got)
+	}
+	// 19 fresh reports: 17 at 0, 26 and 50. The 90th percentile, nearest
+	// rank ceil(0.9×19) = 18, is 26: the one worst listener does not decide.
+	for range 17 {
+		add(0, now)
+	}
+	add(50, now)
+	if got := r.listenerLoss(talker, now); got != 26 {
+		t.Fatalf("19 listeners, two losing: loss %d, want 26 (the 90th percentile)", got)
+	}
+	// A small room is served by its worst listener.
+	small := newRoom()
+	st := &peer{id: uuid.New(), room: small}
+	small.add(st)
+	for _, f := range []uint8{3, 77, 12} {
+		p := &peer{id: uuid.New(), room: small}
+		p.downLoss.set(f, now)
+		small.add(p)
+	}
+	if got := small.listenerLoss(st, now); got != 77 {
+		t.Fatalf("three listeners: loss %d, want the worst, 77", got)
+	}
+}
+
+// TestTalkerHearsListenersLoss: a listener reports 25% loss on its floor
+// track; the receiver reports the SFU sends the talker about its own stream
+// say so (and, without loss repair, do not).
+func TestTalkerHearsListenersLoss(t *testing.T) {
+	const lossy = 64 // 25% in RFC 3550's 256ths
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		expect bool
+	}{{"repair", Config{}, true}, {"no repair", Config{NoLossRepair: true}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSFU(t, tc.cfg)
+			api := clientAPI(t, false)
+			roomID := [16]byte{'l', 'o', 's', 's', byte(len(tc.name))}
+			a := join(t, s, api, roomID, Talk, 'A')
+			l := join(t, s, api, roomID, Listen, 'L')
+			s.SetFloor(roomID, a.ID)
+			startTalking(t, a)
+			testutil.WaitFor(t, 5*time.Second, "the listener to hear", func() bool { n, _ := l.Count(); return n > 5 })
+			floorSSRC := l.Received()[0].SSRC
+
+			// The listener reports its loss every second, as a browser
+			// does every few; the talker reads every report about its mic
+			// for three report intervals.
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				for {
+					_ = l.WriteRTCP(&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: floorSSRC, FractionLost: lossy}}})
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Second):
+					}
+				}
+			}()
+			mic := a.MicSSRC()
+			worst := -1
+			deadline := time.Now().Add(3 * rtcpReportInterval)
+			got := make(chan uint8, 16)
+			go func() {
+				for {
+					pkts, err := a.ReadMicRTCP()
+					if err != nil {
+						close(got)
+						return
+					}
+					for _, p := range pkts {
+						if rr, ok := p.(*rtcp.ReceiverReport); ok {
+							for _, b := range rr.Reports {
+								if b.SSRC == mic {
+									got <- b.FractionLost
+								}
+							}
+						}
+					}
+				}
+			}()
+			reports := 0
+		read:
+			for time.Now().Before(deadline) && worst < lossy {
+				select {
+				case f, ok := <-got:
+					if !ok {
+						break read
+					}
+					reports++
+					worst = max(worst, int(f))
+				case <-time.After(time.Until(deadline)):
+				}
+			}
+			if reports == 0 {
+				t.Fatalf("the talker got no receiver report about its mic in %v", 3*rtcpReportInterval)
+			}
+			t.Logf("%d reports to the talker, the highest fraction lost %d/256", reports, worst)
+			if tc.expect && worst < lossy {
+				t.Errorf("the talker was told %d/256 lost, want its listener's %d/256", worst, lossy)
+			}
+			if !tc.expect && worst != 0 {
+				t.Errorf("without loss repair the talker was told %d/256 lost on a clean uplink, want 0", worst)
+			}
+		})
+	}
+}
+
+// The listener's NACK for a packet it had gets that packet again, byte for
+// byte (and without loss repair, nothing).
+func TestNACKResendsAFloorPacket(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		resent bool
+	}{{"repair", Config{}, true}, {"no repair", Config{NoLossRepair: true}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSFU(t, tc.cfg)
+			api := clientAPI(t, false)
+			roomID := [16]byte{'n', 'a', 'c', 'k', byte(len(tc.name))}
+			a := join(t, s, api, roomID, Talk, 'A')
+			seeing, err := sfutest.NewAPISeeingResends(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := join(t, s, seeing, roomID, Listen, 'L')
+			s.SetFloor(roomID, a.ID)
+			ctx := t.Context()
+			a.Talk(ctx, 0, 20, 20*time.Millisecond)
+			settle(t, []*sfutest.Client{l}, 300*time.Millisecond, 5*time.Second)
+			got := l.Received()
+			if len(got) < 10 {
+				t.Fatalf("the listener heard %d packets of 20", len(got))
+			}
+			want := got[len(got)-5]
+			if err := l.WriteRTCP(&rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: want.SSRC,
+				Nacks: []rtcp.NackPair{{PacketID: want.Seq}}}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			copies := 0
+			for _, p := range l.Received() {
+				if p.Seq == want.Seq {
+					copies++
+					if !p.Intact || p.N != want.N {
+						t.Errorf("resent packet %d carries frame %d intact %v, want frame %d intact", p.Seq, p.N, p.Intact, want.N)
+					}
+				}
+			}
+			if tc.resent && copies != 2 {
+				t.Errorf("packet %d arrived %d times after its NACK, want 2", want.Seq, copies)
+			}
+			if !tc.resent && copies != 1 {
+				t.Errorf("without loss repair packet %d arrived %d times, want 1", want.Seq, copies)
+			}
+		})
+	}
+}
+
+// A member that NACKs everything over and over gets at most its budget.
+func TestNACKBudgetBoundsResends(t *testing.T) {
+	n := &nackBudget{}
+	nack := &rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: 2,
+		Nacks: []rtcp.NackPair{{PacketID: 100, LostPackets: 0xffff}}} // 17 packets
+	rr := &rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2, FractionLost: 9}}}
+	raw, err := rtcp.Marshal([]rtcp.Packet{rr, nack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := 0
+	for range 10 {
+		b := append([]byte(nil), raw...)
+		i := n.filter(b, len(b))
+		pkts, err := rtcp.Unmarshal(b[:i])
+		if err != nil {
+			t.Fatalf("filtered RTCP does not parse: %v", err)
+		}
+		if got, ok := pkts[0].(*rtcp.ReceiverReport); !ok || got.Reports[0].FractionLost != 9 {
+			t.Fatalf("the receiver report beside the NACK was lost or changed: %v", pkts[0])
+		}
+		if len(pkts) == 2 {
+			allowed += nackedPackets(pkts[1].(*rtcp.TransportLayerNack))
+		}
+	}
+	// 10 NACKs of 17 packets at once: the burst (50) lets 2 through.
+	if allowed != 2*17 {
+		t.Fatalf("%d packets asked for got through, want 34 (a burst of %d)", allowed, nackBudgetBurst)
+	}
+	// A NACK alone over budget leaves nothing: the reader must not return
+	// an empty packet.
+	only, _ := rtcp.Marshal([]rtcp.Packet{nack})
+	if i := n.filter(only, len(only)); i != 0 {
+		t.Fatalf("a refused NACK alone left %d bytes", i)
+	}
+}
+
+func TestNackAccountIsTheShareAskedForAgain(t *testing.T) {
+	var a nackAccount
+	a.nacked(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 5}}})
+	if got := a.report(1000); got != 0 {
+		t.Fatalf("first report: %d, want 0 (no interval to share over yet)", got)
+	}
+	// 250 packets expected, 25 distinct asked for (one twice): 10%.
+	for s := uint16(1000); s < 1025; s++ {
+		a.nacked(&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{s})})
+	}
+	a.nacked(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 1003}}})
+	if got := a.report(1250); got != 25*256/250 {
+		t.Fatalf("25 of 250 asked for: %d/256, want %d", got, 25*256/250)
+	}
+	if got := a.report(1500); got != 0 {
+		t.Fatalf("a clean interval: %d/256, want 0", got)
+	}
+	if got := a.report(1500); got != 0 {
+		t.Fatalf("nothing expected: %d/256, want 0", got)
+	}
+}
+
+func TestUplinkGapsNameWhatIsMissing(t *testing.T) {
+	var g uplinkGaps
+	for _, tc := range []struct {
+		seq  uint16
+		want []uint16
+	}{
+		{65533, nil},
+		{65534, nil},
+		{1, []uint16{65535, 0}}, // across the wrap
+		{0, nil},                // the resend, late: no news
+		{2, nil},
+		{2 + maxUplinkNackGap + 2, nil}, // an outage: not asked for
+		{2 + maxUplinkNackGap + 4, []uint16{2 + maxUplinkNackGap + 3}},
+	} {
+		got := g.next(tc.seq)
+		if len(got) != len(tc.want) {
+			t.Fatalf("after %d: missing %v, want %v", tc.seq, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("after %d: missing %v, want %v", tc.seq, got, tc.want)
+			}
+		}
+	}
+}
+
+// The SFU asks the floor holder at once for the packets a gap in its
+// sequence numbers says its uplink lost.
+func TestHolderIsAskedForItsLostPackets(t *testing.T) {
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{'u', 'p'}
+	a := join(t, s, api, roomID, Talk, 'A')
+	l := join(t, s, api, roomID, Listen, 'L')
+	s.SetFloor(roomID, a.ID)
+	warmUp(t, a, []*sfutest.Client{l})
+	nacks := make(chan []uint16, 16)
+	go func() {
+		for {
+			pkts, err := a.ReadMicRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				if nk, ok := p.(*rtcp.TransportLayerNack); ok && nk.MediaSSRC == a.MicSSRC() {
+					var seqs []uint16
+					for _, pair := range nk.Nacks {
+						seqs = append(seqs, pair.PacketList()...)
+					}
+					nacks <- seqs
+				}
+			}
+		}
+	}()
+	_ = a.Send(1)
+	a.Skip(3)
+	_ = a.Send(5)
+	select {
+	case seqs := <-nacks:
+		if len(seqs) != 3 || seqs[1] != seqs[0]+1 || seqs[2] != seqs[0]+2 {
+			t.Fatalf("the holder was asked for %v, want the 3 packets it skipped", seqs)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no NACK reached the holder within 2 s of a 3-packet gap")
+	}
+	if got := s.Stats().UplinkNACKed; got != 3 {
+		t.Fatalf("Stats.UplinkNACKed = %d, want 3", got)
+	}
+}
