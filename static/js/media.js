@@ -30,7 +30,12 @@ export function preferOpus(transceiver) {
 
 /**
  * tuneOpus asks for in-band FEC (a lost packet is rebuilt from the next) and
- * DTX (silence costs almost nothing) on every Opus payload type of an SDP.
+ * DTX (silence costs almost nothing) on every Opus payload type of an SDP,
+ * and for NACK: browsers do not offer it for audio, but with it a listener
+ * asks the server to resend what its downlink lost, and plays it if it comes
+ * in time (sfu/nack.go). The line goes into our own offer, so our receiver
+ * sends NACKs; the server's answer carries it back, so our sender keeps its
+ * packets for the server's NACKs.
  */
 export function tuneOpus(sdp) {
   const pts = [...sdp.matchAll(/^a=rtpmap:(\d+) opus\/48000/gim)].map((m) => m[1]);
@@ -45,6 +50,10 @@ export function tuneOpus(sdp) {
     } else {
       out = out.replace(new RegExp(`^(a=rtpmap:${pt} opus/48000[^\\r\\n]*)(\\r?\\n)`, 'im'),
         `$1$2a=fmtp:${pt} useinbandfec=1;usedtx=1$2`);
+    }
+    if (!new RegExp(`^a=rtcp-fb:${pt} nack\\r?$`, 'm').test(out)) {
+      out = out.replace(new RegExp(`^(a=rtpmap:${pt} opus/48000[^\\r\\n]*)(\\r?\\n)`, 'im'),
+        `$1$2a=rtcp-fb:${pt} nack$2`);
     }
   }
   return out;
