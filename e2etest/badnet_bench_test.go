@@ -44,47 +44,64 @@ var badnetConditions = []struct {
 	{"uplinkloss10", netsim.Config{Up: netsim.Impairment{Loss: 0.10}}},
 }
 
+// badnetBuilds are the two builds the grid compares in one run, each
+// condition run with both in turn: today's (the server's loss repair off:
+// no NACK in its answer, the talker told only of its own uplink loss, as
+// before issue 16) and the new one.
+var badnetBuilds = []struct {
+	name string
+	args []string
+}{{"today", []string{"--no-loss-repair"}}, {"new", nil}}
+
 func BenchmarkVoiceUnderBadNetworks(b *testing.B) {
 	for _, c := range badnetConditions {
-		b.Run(c.name, func(b *testing.B) {
-			for range b.N {
-				corr := listenThrough(b, c.cfg)
-				b.ReportMetric(browsertest.Median(corr), "correlation")
-				b.Logf("%s: median correlation %.2f over %d windows", c.name, browsertest.Median(corr), len(corr))
-			}
-		})
+		for _, build := range badnetBuilds {
+			b.Run(c.name+"/"+build.name, func(b *testing.B) {
+				for range b.N {
+					corr, _, _ := listenThrough(b, c.cfg, build.args...)
+					b.ReportMetric(browsertest.Median(corr), "correlation")
+					b.Logf("%s %s: median correlation %.2f over %d windows", c.name, build.name, browsertest.Median(corr), len(corr))
+				}
+			})
+		}
 	}
 }
 
-// listenThrough makes a call behind a relay with cfg on UDP and returns
-// the windowed correlation of what the listener played with the speech.
-func listenThrough(b *testing.B, cfg netsim.Config) []float64 {
-	b.Helper()
+// listenThrough makes a call behind a relay with cfg on UDP, the server
+// started with args, and returns the windowed correlation of what the
+// listener played with the speech, and what the talker's and the listener's
+// audio stats counted while it was recorded.
+func listenThrough(t testing.TB, cfg netsim.Config, args ...string) (corr []float64, talker, listener audioStats) {
+	t.Helper()
 	cfg.Seed = badnetSeed
-	r := startBadnetApp(b, cfg, netsim.Config{})
-	alice := r.person("Alice", r.url)
+	r := startBadnetApp(t, cfg, netsim.Config{}, args...)
+	alice := r.spiedPerson(t, "Alice", r.url)
 	alice.click("button", "Create room")
 	alice.enter()
-	bob := r.person("Bob", alice.find("textbox", "Invite link").Value)
+	bob := r.spiedPerson(t, "Bob", alice.find("textbox", "Invite link").Value)
 	bob.enter()
 	bob.listen()
 	talk := alice.find("button", "Hold to talk")
 	if err := talk.Press(); err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
 	before := r.udp.Stats()
+	aliceBefore, bobBefore := alice.audioStats(), bob.audioStats()
 	rec := bob.record(badnetRecording)
+	talker, listener = alice.audioStats().minus(aliceBefore), bob.audioStats().minus(bobBefore)
 	after := r.udp.Stats()
 	if err := talk.Release(); err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	for _, d := range []struct {
 		name          string
 		before, after netsim.DirStats
 	}{{"up", before.Up, after.Up}, {"down", before.Down, after.Down}} {
 		gone := d.after.Lost - d.before.Lost + d.after.TailDrop - d.before.TailDrop
-		b.Logf("relay %s: %d packets forwarded, %d lost or dropped by the cap", d.name, d.after.Forwarded-d.before.Forwarded, gone)
+		t.Logf("relay %s: %d packets forwarded, %d lost or dropped by the cap", d.name, d.after.Forwarded-d.before.Forwarded, gone)
 	}
-	return browsertest.WindowedCorrelation(r.source, rec)
+	t.Logf("talker:   %v", talker)
+	t.Logf("listener: %v", listener)
+	return browsertest.WindowedCorrelation(r.source, rec), talker, listener
 }
