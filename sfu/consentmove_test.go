@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,7 +85,7 @@ func TestMemberMovedByItsMedia(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("the member's media followed it to its new address %v after its first packet from there (%d checks received, no request sent)",
+	t.Logf("5 media packets had reached the member's new address %v after its first packet from there (%d checks received, no request sent)",
 		time.Since(start).Round(time.Millisecond), moved.checks.Load())
 }
 
@@ -165,4 +166,29 @@ func TestSpoofedMediaGetsOnlyPacedChecks(t *testing.T) {
 	// The member's own address kept its consent and its media.
 	n0, _ := m.Count()
 	testutil.WaitFor(t, 5*time.Second, "the member to keep hearing the talker", func() bool { n, _ := m.Count(); return n > n0+25 })
+}
+
+// Reading media, the per-packet path of the one reader goroutine, costs no
+// allocation: from a member's address with consent (its SSRC known), or
+// from a stranger with an SSRC nobody sent.
+func TestConsentMediaReadAllocations(t *testing.T) {
+	g := newConsentGuard()
+	g.set("", credsA)
+	c := g.wrap(nullConn{})
+	member := netip.MustParseAddrPort("127.0.0.1:4000")
+	stranger := netip.MustParseAddrPort("127.0.0.1:9")
+	c.request(signedRequest(t, credsA), member)
+	c.mu.Lock()
+	c.addrs[member].granted = time.Now()
+	c.mu.Unlock()
+	c.media(1234, member)
+	for name, ap := range map[string]netip.AddrPort{"member": member, "stranger": stranger} {
+		ssrc := uint32(1234)
+		if ap == stranger {
+			ssrc = 5678
+		}
+		if n := testing.AllocsPerRun(1000, func() { c.media(ssrc, ap) }); n != 0 {
+			t.Errorf("%s: %v allocations per media packet read", name, n)
+		}
+	}
 }
