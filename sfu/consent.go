@@ -19,7 +19,10 @@ package sfu
 // response is consumed here and never reaches pion. A browser answers it as
 // it answers any check of its peer, within a round trip, so by the time it
 // nominates the pair its address has consent; a spoofed source never answers
-// and gets no media at all. ICE-TCP needs none of this: a TCP connection has
+// and gets no media at all. Media from an address without consent, carrying
+// the SSRC a member sent from its address with consent, starts the same
+// check, paced the same way, and its answer moves the member there
+// (consentmove.go). ICE-TCP needs none of this: a TCP connection has
 // already proven its address.
 //
 // A request that fails integrity, or names a session whose credentials we
@@ -31,9 +34,10 @@ package sfu
 // What a spoofer still gets the server to send to an address that does not
 // consent: pion's binding response to each authenticated request it sends
 // from there that pion sees (one packet the size of the request), and our
-// checks, at most one per consentCheckInterval per address and port, and
-// in all at most checkBurst plus one per checkInterval per session and per
-// victim IP address. Never media.
+// checks (started by requests or by media-looking packets alike), at most
+// one per consentCheckInterval per address and port, and in all at most
+// checkBurst plus one per checkInterval per session and per victim IP
+// address. Never media.
 
 import (
 	"crypto/rand"

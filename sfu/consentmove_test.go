@@ -192,3 +192,33 @@ func TestConsentMediaReadAllocations(t *testing.T) {
 		}
 	}
 }
+
+// The guard lets through only the awaited answer (its transaction ID, from
+// its address), and forgets an answer that never came within answerWait by
+// a timer, with no further traffic: a victim's address is not kept.
+func TestAwaitedAnswersAreExactAndForgotten(t *testing.T) {
+	old := consentSweepEvery
+	consentSweepEvery = 50 * time.Millisecond
+	t.Cleanup(func() { consentSweepEvery = old })
+	g := newUDPGuard()
+	victim := netip.MustParseAddrPort("127.0.0.1:9")
+	check := signedRequest(t, credsA) // any transaction ID of ours
+	if !g.await(victim, check.TransactionID, time.Now()) {
+		t.Fatal("no room for an awaited answer in an empty guard")
+	}
+	ans := answerTo(t, check, credsA.remotePwd)
+	if !g.admit(ans.Raw, victim) {
+		t.Fatal("the awaited answer was dropped")
+	}
+	if g.admit(ans.Raw, netip.MustParseAddrPort("127.0.0.1:10")) {
+		t.Error("the answer passed from another address")
+	}
+	if g.admit(answerTo(t, signedRequest(t, credsA), credsA.remotePwd).Raw, victim) {
+		t.Error("an answer with another transaction ID passed")
+	}
+	testutil.WaitFor(t, answerWait+2*time.Second, "the unanswered address to be forgotten", func() bool {
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		return len(g.awaited) == 0 && !g.sweeper.Armed()
+	})
+}

@@ -26,7 +26,8 @@ package sfu
 // (anything that is not STUN) pass untouched, pion routes them by source
 // address; STUN from an address that has already sent a check naming a live
 // ufrag passes (pion routes it by address too); other STUN passes only if its
-// USERNAME names a live ufrag.
+// USERNAME names a live ufrag, or it is the answer the consent gate awaits
+// from that address (await: its check's exact transaction ID).
 
 import (
 	"bytes"
