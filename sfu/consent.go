@@ -19,7 +19,10 @@ package sfu
 // response is consumed here and never reaches pion. A browser answers it as
 // it answers any check of its peer, within a round trip, so by the time it
 // nominates the pair its address has consent; a spoofed source never answers
-// and gets no media at all. ICE-TCP needs none of this: a TCP connection has
+// and gets no media at all. Media from an address without consent, carrying
+// the SSRC a member sent from its address with consent, starts the same
+// check, paced the same way, and its answer moves the member there
+// (consentmove.go). ICE-TCP needs none of this: a TCP connection has
 // already proven its address.
 //
 // A request that fails integrity, or names a session whose credentials we
@@ -31,9 +34,10 @@ package sfu
 // What a spoofer still gets the server to send to an address that does not
 // consent: pion's binding response to each authenticated request it sends
 // from there that pion sees (one packet the size of the request), and our
-// checks, at most one per consentCheckInterval per address and port, and
-// in all at most checkBurst plus one per checkInterval per session and per
-// victim IP address. Never media.
+// checks (started by requests or by media-looking packets alike), at most
+// one per consentCheckInterval per address and port, and in all at most
+// checkBurst plus one per checkInterval per session and per victim IP
+// address. Never media.
 
 import (
 	"crypto/rand"
@@ -102,6 +106,18 @@ const (
 	// consentPriority is the PRIORITY of our checks (RFC 8445 requires one):
 	// a host candidate's, which is what the server's candidates are.
 	consentPriority = 2130706431
+	// movePriority is the PRIORITY of the nomination the gate hands pion
+	// for a member's new address (moveCheck): a peer-reflexive candidate's
+	// (RFC 8445 §5.1.2.1, type preference 110), which is what the address
+	// is to us. A lite agent switches on any nomination, whatever its
+	// priority; the browser's own next request finds the same candidate.
+	movePriority = 110<<24 | 0xffff<<8 | 255
+	// maxSSRCsPerAddr is how many SSRCs the gate remembers per address with
+	// consent, to tell whose media a new address sends (moveCheck): a
+	// member sends its microphone's, and RTCP with the same one (or one
+	// more). A member spraying SSRCs only churns its own slots, and the
+	// SSRC table stays within maxSSRCsPerAddr*maxConsentAddrs entries.
+	maxSSRCsPerAddr = 2
 )
 
 // consentSweepEvery is consentSweep; tests shorten it.
@@ -225,7 +241,7 @@ func (g *consentGuard) sweepCheckIPLocked(now time.Time) {
 
 // wrap returns conn with media gated on consent.
 func (g *consentGuard) wrap(conn net.PacketConn) *consentConn {
-	return &consentConn{PacketConn: conn, g: g, addrs: map[netip.AddrPort]*consent{}}
+	return &consentConn{PacketConn: conn, g: g, addrs: map[netip.AddrPort]*consent{}, ssrcs: map[uint32]netip.AddrPort{}}
 }
 
 // consentNet is a transport.Net whose UDP sockets are consent-gated, for
@@ -261,6 +277,13 @@ type consent struct {
 	asked   time.Time // when it last sent an authenticated request
 	tx      [stun.TransactionIDSize]byte
 	txCreds iceCreds // what the check with tx was signed with; its answer is verified against them
+	// move: the check in flight was sent because the member's media came
+	// from here (moveCheck); its answer has pion move the member here.
+	move bool
+	// ssrcs are the SSRCs media from here carried while it had consent,
+	// the latest maxSSRCsPerAddr; nssrcs counts them all.
+	ssrcs  [maxSSRCsPerAddr]uint32
+	nssrcs uint32
 }
 
 // fresh reports whether e's consent lets media flow at now.
@@ -275,6 +298,9 @@ type consentConn struct {
 
 	mu    sync.Mutex
 	addrs map[netip.AddrPort]*consent
+	// ssrcs maps each SSRC in consent.ssrcs to the address it was last
+	// seen from with consent: whose media a packet from a new address is.
+	ssrcs map[uint32]netip.AddrPort
 	// nextSweep is when entry next drops lapsed entries; sweeper sweeps
 	// them while any are left, with or without traffic.
 	nextSweep time.Time
@@ -295,15 +321,23 @@ func isSTUN(b []byte) bool { return len(b) > 0 && b[0] < 4 && stun.IsMessage(b) 
 
 // ReadFrom passes everything on to pion except the answers to our own
 // checks, and starts a check for an address that sent an authenticated
-// request and has no fresh consent.
+// request, or the media of a member whose SSRC we know, and has no fresh
+// consent. When the answer to a check started by media gives consent, pion
+// gets, in its place, a nomination of that address (moveCheck).
 func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !isSTUN(b[:n]) {
+		if err != nil {
 			return n, addr, err
 		}
 		ap, ok := addrPortOf(addr)
 		if !ok {
+			return n, addr, err
+		}
+		if !isSTUN(b[:n]) {
+			if ssrc, ok := mediaSSRC(b[:n]); ok {
+				c.media(ssrc, ap)
+			}
 			return n, addr, err
 		}
 		m := &stun.Message{Raw: append([]byte(nil), b[:n]...)}
@@ -317,7 +351,14 @@ func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
 				continue // pion would drop it, or must not learn its address
 			}
 		case stun.BindingSuccess, stun.BindingError:
-			if c.answer(m, ap) {
+			ours, nominate := c.answer(m, ap)
+			if nominate != nil && len(nominate.Raw) <= len(b) {
+				// The member answered from where its media comes from:
+				// pion moves its media here now, not on the browser's
+				// next nomination seconds later.
+				return copy(b, nominate.Raw), addr, nil
+			}
+			if ours {
 				continue // ours: pion never sent it, so it must not see it
 			}
 		}
@@ -388,7 +429,7 @@ func (c *consentConn) entry(ap netip.AddrPort, now time.Time) *consent {
 func (c *consentConn) sweepLocked(now time.Time) {
 	for a, e := range c.addrs {
 		if c.stale(e, now) {
-			delete(c.addrs, a)
+			c.forgetLocked(a, e)
 		}
 	}
 	c.nextSweep = now.Add(consentSweep)
@@ -406,7 +447,7 @@ func (c *consentConn) evict(now time.Time) {
 	for ap, e := range c.addrs {
 		fresh := !e.granted.IsZero() && now.Sub(e.granted) < consentLifetime
 		if c.stale(e, now) {
-			delete(c.addrs, ap)
+			c.forgetLocked(ap, e)
 			continue
 		}
 		at := e.checked
@@ -419,8 +460,19 @@ func (c *consentConn) evict(now time.Time) {
 		}
 	}
 	if len(c.addrs) >= maxConsentAddrs {
-		delete(c.addrs, victim)
+		c.forgetLocked(victim, c.addrs[victim])
 	}
+}
+
+// forgetLocked drops ap's entry e and the SSRCs last seen from it. Called
+// with c.mu.
+func (c *consentConn) forgetLocked(ap netip.AddrPort, e *consent) {
+	for _, s := range e.ssrcs[:min(e.nssrcs, maxSSRCsPerAddr)] {
+		if c.ssrcs[s] == ap {
+			delete(c.ssrcs, s)
+		}
+	}
+	delete(c.addrs, ap)
 }
 
 // stale reports whether e has neither fresh consent nor a check in flight:
@@ -445,16 +497,25 @@ func (c *consentConn) due(e *consent, ap netip.AddrPort, now time.Time) *stun.Me
 	} else if !c.g.mayCheck(e.creds.localUfrag, ap.Addr(), now) {
 		return nil
 	}
+	m := c.check(e.creds)
+	if m != nil {
+		e.checked, e.tx, e.txCreds = now, m.TransactionID, e.creds
+	}
+	return m
+}
+
+// check builds our binding request to the client of the session creds,
+// signed with its password.
+func (c *consentConn) check(creds iceCreds) *stun.Message {
 	m, err := stun.Build(stun.BindingRequest, stun.TransactionID,
-		stun.NewUsername(e.creds.remoteUfrag+":"+e.creds.localUfrag),
+		stun.NewUsername(creds.remoteUfrag+":"+creds.localUfrag),
 		ice.AttrControlled(c.g.tieBreaker),
 		ice.PriorityAttr(consentPriority),
-		stun.NewShortTermIntegrity(e.creds.remotePwd),
+		stun.NewShortTermIntegrity(creds.remotePwd),
 		stun.Fingerprint)
 	if err != nil {
 		return nil
 	}
-	e.checked, e.tx, e.txCreds = now, m.TransactionID, e.creds
 	return m
 }
 
@@ -465,33 +526,53 @@ func (c *consentConn) send(m *stun.Message, ap netip.AddrPort) {
 
 // answer reports whether m answers our latest check of ap, and grants ap
 // consent if it is a success signed with the password that check was signed
-// with (the session's credentials may have changed since).
-func (c *consentConn) answer(m *stun.Message, ap netip.AddrPort) bool {
+// with (the session's credentials may have changed since). If that check
+// was sent because the member's media came from ap (moveCheck), it also
+// returns the nomination of ap that pion must see in m's place.
+func (c *consentConn) answer(m *stun.Message, ap netip.AddrPort) (ours bool, nominate *stun.Message) {
 	c.mu.Lock()
 	e := c.addrs[ap]
 	if e == nil || e.checked.IsZero() || m.TransactionID != e.tx {
 		c.mu.Unlock()
-		return false
+		return false, nil
 	}
 	creds := e.txCreds
 	c.mu.Unlock()
+	if c.g.guard != nil {
+		c.g.guard.answered(ap)
+	}
 	if m.Type != stun.BindingSuccess || stun.NewShortTermIntegrity(creds.remotePwd).Check(m) != nil {
-		return true
+		return true, nil
 	}
 	now := time.Now()
 	c.mu.Lock()
 	granted := e.tx == m.TransactionID && c.addrs[ap] == e
+	move := granted && e.move
 	if granted {
 		// The consent is this session's: its refreshes are signed with
 		// these credentials, and another session's request may not
 		// replace them while it lasts (request).
-		e.granted, e.creds = now, creds
+		e.granted, e.creds, e.move = now, creds, false
 	}
 	c.mu.Unlock()
-	if granted && c.g.guard != nil {
+	if !granted {
+		return true, nil
+	}
+	if c.g.guard != nil {
+		// ap answered a check signed with the client's password: it is
+		// the member's, as much as one its request came from. Learned,
+		// it gets the answers to our refreshes through; if the member's
+		// pace of new addresses has no room for it, pion must not learn
+		// it either: the browser's own request will bring it.
+		if move && !c.g.guard.learn(creds.localUfrag, ap, now) {
+			move = false
+		}
 		c.g.guard.consented(creds.localUfrag, ap, now)
 	}
-	return true
+	if move {
+		return true, c.nomination(creds)
+	}
+	return true, nil
 }
 
 // WriteTo sends STUN (pion's answers to checks) anywhere it is sent, and

@@ -341,7 +341,7 @@ func TestConsentAnswerUsesCheckCredentials(t *testing.T) {
 	c.request(signedRequest(t, credsA), member)
 	check := nextCheck(t, checks)
 	c.request(signedRequest(t, credsB), member) // before A's address has consent
-	if !c.answer(answerTo(t, check, credsA.remotePwd), member) {
+	if !answered(c, answerTo(t, check, credsA.remotePwd), member) {
 		t.Fatal("the answer to our check was not taken as ours")
 	}
 	if !hasConsent(c, member) {
@@ -358,7 +358,7 @@ func TestConsentCredentialsAreNotOverwritten(t *testing.T) {
 	_, c := consentPair(t, credsA, credsB)
 	_, member, checks := clientSock(t)
 	c.request(signedRequest(t, credsA), member)
-	if !c.answer(answerTo(t, nextCheck(t, checks), credsA.remotePwd), member) || !hasConsent(c, member) {
+	if !answered(c, answerTo(t, nextCheck(t, checks), credsA.remotePwd), member) || !hasConsent(c, member) {
 		t.Fatal("the member's address got no consent")
 	}
 	if requestPasses(c, signedRequest(t, credsB), member) {

@@ -19,3 +19,9 @@ func hasConsent(c *consentConn, ap netip.AddrPort) bool {
 	e := c.addrs[ap]
 	return e != nil && e.fresh(time.Now())
 }
+
+// answered is consentConn.answer: whether m was the answer to our check.
+func answered(c *consentConn, m *stun.Message, ap netip.AddrPort) bool {
+	ours, _ := c.answer(m, ap)
+	return ours
+}

@@ -26,7 +26,8 @@ package sfu
 // (anything that is not STUN) pass untouched, pion routes them by source
 // address; STUN from an address that has already sent a check naming a live
 // ufrag passes (pion routes it by address too); other STUN passes only if its
-// USERNAME names a live ufrag.
+// USERNAME names a live ufrag, or it is the answer the consent gate awaits
+// from that address (await: its check's exact transaction ID).
 
 import (
 	"bytes"
@@ -40,6 +41,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v5"
+
+	"sotto/internal/sweeptimer"
 )
 
 // UDPReadBuffer is the receive buffer, in bytes, the SFU asks for on its UDP
@@ -83,6 +86,21 @@ const newAddrInterval = 250 * time.Millisecond
 // restarts ICE, which brings a new ufrag.
 const maxAddrsPerSession = 256
 
+// answerWait is how long the guard lets through the answer to a check the
+// consent gate sent an address no request taught it (consentConn.moveCheck:
+// media from a member's new address): a slow mobile round trip, with room.
+// A later answer is dropped; the member's next packet, or its own request,
+// checks again.
+const answerWait = 2 * time.Second
+
+// maxAwaited bounds the answers awaited at once. Checks to addresses
+// without consent are paced per session and per victim IP (checkBurst,
+// checkInterval), so this fills only if thousands of sessions spoof at
+// once; then no new such check is sent until answers arrive or wait out
+// answerWait, and a moving member waits for its own next request, as it
+// did before the gate learned moves from media.
+const maxAwaited = 4096
+
 // stunMagicCookie is the fixed STUN header field (RFC 5389 §6).
 const stunMagicCookie = 0x2112A442
 
@@ -104,18 +122,28 @@ type ufragAddrs struct {
 	total   int           // addresses learned since the ufrag was issued
 }
 
+// awaited is the answer the guard lets through from an address it has not
+// learned: the one to the consent gate's check with transaction ID tx.
+type awaited struct {
+	tx   [12]byte
+	sent time.Time
+}
+
 // udpGuard knows which ufrags the SFU's ICE agents hold, and which source
 // addresses have sent an authenticated check naming one of them.
 type udpGuard struct {
-	mu    sync.RWMutex
-	live  map[string]*ufragAddrs // local ufrag -> what it learned
-	known map[netip.AddrPort]int // learned addresses -> how many live ufrags learned them
+	mu      sync.RWMutex
+	live    map[string]*ufragAddrs     // local ufrag -> what it learned
+	known   map[netip.AddrPort]int     // learned addresses -> how many live ufrags learned them
+	awaited map[netip.AddrPort]awaited // answers awaited from addresses not learned (await)
+	sweeper sweeptimer.Timer           // forgets awaited answers that did not come, traffic or not
 
 	filtered atomic.Uint64 // STUN packets dropped before pion saw them
 }
 
 func newUDPGuard() *udpGuard {
-	return &udpGuard{live: make(map[string]*ufragAddrs), known: make(map[netip.AddrPort]int)}
+	return &udpGuard{live: make(map[string]*ufragAddrs), known: make(map[netip.AddrPort]int),
+		awaited: make(map[netip.AddrPort]awaited)}
 }
 
 // issue records a ufrag an ICE agent gathers with.
@@ -163,8 +191,15 @@ func (g *udpGuard) admit(p []byte, from netip.AddrPort) bool {
 	g.mu.RLock()
 	_, known := g.known[from]
 	_, live := g.live[string(ufrag)] // no allocation: the compiler looks the bytes up
+	pass := known || (live && ufrag != nil)
+	if !pass {
+		// The answer to our check of an address not learned: its exact
+		// transaction ID, nothing else from there.
+		a, ok := g.awaited[from]
+		pass = ok && string(p[8:20]) == string(a.tx[:])
+	}
 	g.mu.RUnlock()
-	if known || (live && ufrag != nil) {
+	if pass {
 		return true
 	}
 	g.filtered.Add(1)
@@ -233,6 +268,47 @@ func (u *ufragAddrs) victim(now time.Time) int {
 		}
 	}
 	return best
+}
+
+// await lets through the answer to the check with transaction ID tx that
+// the consent gate is about to send to from, an address no authenticated
+// request taught the guard (a member's media from a new address: the
+// request that would teach it is what the gate does not wait for). It says
+// whether there was room. Nothing is learned: only the answer, verified by
+// the gate, has from learned (learn), so a spoofer who makes us check a
+// victim takes nothing from the member's own budget of addresses.
+func (g *udpGuard) await(from netip.AddrPort, tx [12]byte, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.awaited[from]; !ok && len(g.awaited) >= maxAwaited {
+		g.sweepAwaitedLocked(now)
+		if len(g.awaited) >= maxAwaited {
+			return false
+		}
+	}
+	g.awaited[from] = awaited{tx: tx, sent: now}
+	g.sweeper.ArmLocked(&g.mu, consentSweepEvery, func() int {
+		g.sweepAwaitedLocked(time.Now())
+		return len(g.awaited)
+	})
+	return true
+}
+
+// answered is told that the gate has the answer awaited from from.
+func (g *udpGuard) answered(from netip.AddrPort) {
+	g.mu.Lock()
+	delete(g.awaited, from)
+	g.mu.Unlock()
+}
+
+// sweepAwaitedLocked forgets the answers that did not come within
+// answerWait. Called with g.mu.
+func (g *udpGuard) sweepAwaitedLocked(now time.Time) {
+	for a, w := range g.awaited {
+		if now.Sub(w.sent) >= answerWait {
+			delete(g.awaited, a)
+		}
+	}
 }
 
 // consented is told that from answered our check for the session of ufrag.
