@@ -81,7 +81,8 @@ func mallocs() uint64 {
 // BenchmarkForward measures the server's CPU time and allocations per
 // forwarded packet: -sfu.rooms rooms, each with one talker sending b.N
 // packets at -sfu.pps to -sfu.listeners listeners, for our forwarder and for
-// the sfu-ws style baseline, with the same clients. The clients run in a
+// the sfu-ws style baseline, with the same clients; and ours without loss
+// repair, to price it. The clients run in a
 // child process so that the figures are the server's alone. Paced sending
 // makes ns/op meaningless; read cpu-us/pkt, allocs/pkt and delivered. Run it
 // with a fixed count. The default is the hot path (one busy room, its talker
@@ -93,11 +94,13 @@ func mallocs() uint64 {
 //
 //	go test -run '^$' -bench Forward -benchtime 500x -sfu.rooms 10 -sfu.pps 50 ./sfu/
 func BenchmarkForward(b *testing.B) {
-	for _, impl := range []string{"sotto", "baseline"} {
+	for _, impl := range []string{"sotto", "sotto-norepair", "baseline"} {
 		b.Run(impl, func(b *testing.B) {
 			var srv forwarder
-			if impl == "sotto" {
-				s, err := New(Config{UDPAddr: "127.0.0.1:0"})
+			if impl != "baseline" {
+				// sotto-norepair: without the NACK history every forwarded
+				// packet is copied into (issue 16), to price it.
+				s, err := New(Config{UDPAddr: "127.0.0.1:0", NoLossRepair: impl == "sotto-norepair"})
 				if err != nil {
 					b.Fatal(err)
 				}
