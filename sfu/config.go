@@ -19,7 +19,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
@@ -180,14 +179,12 @@ func (c *apiConfig) forPeer(p *peer) *webrtc.API {
 	settings := c.settings
 	settings.BufferFactory = p.newBuffer
 	// The order is the chain's: each factory's writer wraps those added
-	// before it, and each reader reads through them. quiet is first, so it
-	// filters what every other interceptor writes; the NACK budget reads
-	// before the responder, so the responder never sees what it refuses; the
-	// loss feedback rewrites the reports the report interceptor writes.
+	// before it. quiet is first, so it filters what every other
+	// interceptor writes; the loss feedback rewrites the reports the report
+	// interceptor writes.
 	reg := &interceptor.Registry{}
 	reg.Add(quietFactory{})
 	if c.lossRepair {
-		reg.Add(nackBudgetFactory{})
 		reg.Add(lossFeedbackFactory{p})
 	}
 	for _, f := range c.interceptors {
@@ -228,20 +225,11 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 	}
 
 	// Interceptors: RTCP sender and receiver reports, only when they report
-	// something (quiet.go), and with loss repair the NACK responder that
-	// resends a listener what its downlink lost (nack.go). pion's
-	// defaults add NACK for video, TWCC and stats, which cost a third more
-	// CPU per forwarded packet and several times the idle CPU per connection.
+	// something (quiet.go). pion's defaults add NACK (whose responder keeps
+	// a copy of every packet per listener: nack.go answers NACKs from one
+	// copy per room instead), TWCC and stats, which cost a third more CPU
+	// per forwarded packet and several times the idle CPU per connection.
 	var interceptors []interceptor.Factory
-	if !cfg.NoLossRepair {
-		responder, err := nack.NewResponderInterceptor(
-			nack.ResponderSize(nackHistory),
-			nack.WithResponderLoggerFactory(logs))
-		if err != nil {
-			return nil, nil, err
-		}
-		interceptors = append(interceptors, responder)
-	}
 	receiver, err := report.NewReceiverInterceptor(
 		report.ReceiverInterval(rtcpReportInterval),
 		report.WithReceiverLoggerFactory(logs))

@@ -121,6 +121,12 @@ func (r *room) forward(src *peer, in *rtp.Packet) {
 		src.sfu.limited.Add(1)
 		return
 	}
+	if src.sfu.lossRepair {
+		if r.hist == nil {
+			r.hist = new(history)
+		}
+		r.hist.keep(src.num, in)
+	}
 	out := &r.out
 	out.Header = rtp.Header{Version: 2, PayloadType: in.PayloadType}
 	out.Payload = in.Payload

@@ -92,7 +92,8 @@ func (r *room) listenerLoss(talker *peer, now int64) uint8 {
 // readFloorReports reads the member's RTCP about its floor track (what the
 // sender's Read returns: pion routes by the reports' SSRC) until the
 // connection closes, and keeps the loss its reports say. The interceptors
-// in the read path (the NACK budget and responder) see every packet first.
+// in the read path see every packet first. It answers the member's NACKs
+// too (nack.go).
 //
 // The loss kept is what the listener's downlink lost before any repair:
 // the larger of the report's fraction lost and the share of the packets
@@ -104,6 +105,7 @@ func (r *room) listenerLoss(talker *peer, now int64) uint8 {
 func (p *peer) readFloorReports(read func([]byte) (int, interceptor.Attributes, error)) {
 	buf := make([]byte, receiveMTU)
 	var acc nackAccount
+	var pace pacerOf // the member's NACK budget
 	for {
 		n, _, err := read(buf)
 		if err != nil {
@@ -122,8 +124,9 @@ func (p *peer) readFloorReports(read func([]byte) (int, interceptor.Attributes, 
 			case *rtcp.SenderReport: // a listener that sends too
 				blocks = r.Reports
 			case *rtcp.TransportLayerNack:
-				if r.MediaSSRC == ssrc {
+				if r.MediaSSRC == ssrc && p.sfu.lossRepair {
 					acc.nacked(r)
+					p.answerNACK(r, &pace)
 				}
 			}
 			for _, b := range blocks {

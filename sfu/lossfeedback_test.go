@@ -194,40 +194,46 @@ func TestNACKResendsAFloorPacket(t *testing.T) {
 	}
 }
 
-// A member that NACKs everything over and over gets at most its budget.
+// A member that NACKs everything over and over gets at most its budget,
+// and the rest is counted as refused.
 func TestNACKBudgetBoundsResends(t *testing.T) {
-	n := &nackBudget{}
-	nack := &rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: 2,
-		Nacks: []rtcp.NackPair{{PacketID: 100, LostPackets: 0xffff}}} // 17 packets
-	rr := &rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2, FractionLost: 9}}}
-	raw, err := rtcp.Marshal([]rtcp.Packet{rr, nack})
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{'b', 'u', 'd'}
+	a := join(t, s, api, roomID, Talk, 'A')
+	seeing, err := sfutest.NewAPISeeingResends(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	allowed := 0
+	l := join(t, s, seeing, roomID, Listen, 'L')
+	s.SetFloor(roomID, a.ID)
+	a.Talk(t.Context(), 0, 40, 5*time.Millisecond)
+	settle(t, []*sfutest.Client{l}, 300*time.Millisecond, 5*time.Second)
+	got := l.Received()
+	if len(got) < 20 {
+		t.Fatalf("the listener heard %d packets of 40", len(got))
+	}
+	// Ten NACKs of the last 17 packets, back to back: 170 asked for.
+	first := got[len(got)-17]
 	for range 10 {
-		b := append([]byte(nil), raw...)
-		i := n.filter(b, len(b))
-		pkts, err := rtcp.Unmarshal(b[:i])
-		if err != nil {
-			t.Fatalf("filtered RTCP does not parse: %v", err)
-		}
-		if got, ok := pkts[0].(*rtcp.ReceiverReport); !ok || got.Reports[0].FractionLost != 9 {
-			t.Fatalf("the receiver report beside the NACK was lost or changed: %v", pkts[0])
-		}
-		if len(pkts) == 2 {
-			allowed += nackedPackets(pkts[1].(*rtcp.TransportLayerNack))
+		if err := l.WriteRTCP(&rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: first.SSRC,
+			Nacks: []rtcp.NackPair{{PacketID: first.Seq, LostPackets: 0xffff}}}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	// 10 NACKs of 17 packets at once: the burst (50) lets 2 through.
-	if allowed != 2*17 {
-		t.Fatalf("%d packets asked for got through, want 34 (a burst of %d)", allowed, nackBudgetBurst)
+	testutil.WaitFor(t, 5*time.Second, "the NACKs to be answered or refused", func() bool {
+		st := s.Stats()
+		return st.Resent+st.NACKRefused == 170
+	})
+	st := s.Stats()
+	settle(t, []*sfutest.Client{l}, 300*time.Millisecond, 5*time.Second)
+	extra := len(l.Received()) - len(got)
+	t.Logf("170 packets asked for: %d resent, %d refused, %d arrived again", st.Resent, st.NACKRefused, extra)
+	if st.Resent < 17 || st.Resent > nackBudgetBurst {
+		t.Errorf("%d packets resent, want at least one NACK's 17 and at most the burst, %d", st.Resent, nackBudgetBurst)
 	}
-	// A NACK alone over budget leaves nothing: the reader must not return
-	// an empty packet.
-	only, _ := rtcp.Marshal([]rtcp.Packet{nack})
-	if i := n.filter(only, len(only)); i != 0 {
-		t.Fatalf("a refused NACK alone left %d bytes", i)
+	if uint64(extra) != st.Resent {
+		t.Errorf("%d packets arrived again, the SFU counted %d resent", extra, st.Resent)
 	}
 }
 
@@ -320,5 +326,41 @@ func TestHolderIsAskedForItsLostPackets(t *testing.T) {
 	}
 	if got := s.Stats().UplinkNACKed; got != 3 {
 		t.Fatalf("Stats.UplinkNACKed = %d, want 3", got)
+	}
+}
+
+// After the floor changes hands, a NACK for the new talker's packet gets
+// that packet, renumbered for the listener, not the old talker's that had
+// the same number in the room's history.
+func TestNACKAfterTalkerChange(t *testing.T) {
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{'c', 'h', 'g'}
+	a := join(t, s, api, roomID, Talk, 'A')
+	b := join(t, s, api, roomID, Talk, 'B')
+	seeing, err := sfutest.NewAPISeeingResends(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := join(t, s, seeing, roomID, Listen, 'L')
+	s.SetFloor(roomID, a.ID)
+	a.Talk(t.Context(), 0, 30, 10*time.Millisecond)
+	settle(t, []*sfutest.Client{l}, 300*time.Millisecond, 5*time.Second)
+	s.SetFloor(roomID, b.ID)
+	b.Talk(t.Context(), 100, 30, 10*time.Millisecond)
+	settle(t, []*sfutest.Client{l}, 300*time.Millisecond, 5*time.Second)
+	got := l.Received()
+	want := got[len(got)-3]
+	if want.Tag != 'B' {
+		t.Fatalf("the listener's last packets are %c's, want B's", want.Tag)
+	}
+	if err := l.WriteRTCP(&rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: want.SSRC,
+		Nacks: []rtcp.NackPair{{PacketID: want.Seq}}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 2*time.Second, "the resend", func() bool { return len(l.Received()) == len(got)+1 })
+	again := l.Received()[len(got)]
+	if again.Tag != 'B' || again.N != want.N || again.Seq != want.Seq || again.TS != want.TS || !again.Intact {
+		t.Fatalf("resent %c frame %d seq %d ts %d intact %v, want B frame %d seq %d ts %d", again.Tag, again.N, again.Seq, again.TS, again.Intact, want.N, want.Seq, want.TS)
 	}
 }

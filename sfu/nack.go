@@ -4,35 +4,36 @@ package sfu
 //
 // Opus in-band FEC rebuilds a lost packet from the next one, coarsely, and
 // only single losses; a listener's downlink that drops 10% loses whole
-// syllables to bursts. The SFU already holds every packet it forwarded, as
+// syllables to bursts. The SFU has just forwarded every packet, as
 // ciphertext it cannot read but can send again byte for byte (the E2EE
-// trailer and the SRTP protection of the resent copy are as valid as the
-// first time). A browser asks for it with a NACK (RFC 4585) when the app's
-// offer has "a=rtcp-fb:111 nack" (static/js/media.js; browsers do not offer
-// it for audio by default), and its jitter buffer plays the packet if it
-// arrives in time: on a link with a round trip well under the buffer's
-// depth, most losses are repaired before anyone hears them.
+// trailer is as valid as the first time, and SRTP protects the copy as it
+// did the original). A browser asks for it with a NACK (RFC 4585) when the
+// app's offer has "a=rtcp-fb:111 nack" (static/js/media.js; browsers do not
+// offer it for audio by default), and its jitter buffer plays the packet if
+// it arrives in time: on a link whose round trip is well under the
+// buffer's depth, most losses are repaired before anyone hears them.
 //
-// pion's responder keeps the last nackHistory packets of each floor track
-// and resends what a NACK names, at most once per round trip per packet.
-// What a member may ask for is bounded here, before the responder reads
-// it: nackBudgetRate packets a second, so a member that NACKs everything
-// over and over gets its own stream at most twice over, not a multiple of
-// the room's.
+// Every listener of a room gets the same payloads, only renumbered
+// (forward.go), so the room keeps the floor holder's last nackHistory
+// packets once, and a NACK is answered by renumbering the kept packet for
+// the listener that asked. (pion's NACK responder keeps a copy per
+// listener: an allocation and a copy per listener per packet, which cost a
+// quarter more CPU per forwarded packet in BenchmarkForward.) A member may
+// ask for nackBudgetRate packets a second, so one that NACKs everything
+// over and over gets its own stream at most twice over.
 
 import (
-	"sync"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 const (
-	// nackHistory is how many packets of each floor track are kept for
-	// resending: 64 packets of 20 ms are 1.28 s, longer than any jitter
-	// buffer waits, for about 10 KB per member (pion requires a power of
-	// two).
+	// nackHistory is how many of the floor holder's packets a room keeps
+	// for resending: 64 packets of 20 ms are 1.28 s, longer than any jitter
+	// buffer waits for a packet, for about 16 KB per room that has had a
+	// talker.
 	nackHistory = 64
 	// nackBudgetRate is how many resent packets a second one member may ask
 	// for: the stream's own 50 packets a second. A listener losing 10%
@@ -46,72 +47,81 @@ const (
 	nackTolerance = (nackBudgetBurst - 1) * nackInterval
 )
 
-type nackBudgetFactory struct{}
-
-func (nackBudgetFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &nackBudget{}, nil
+// sentPacket is one of the floor holder's packets as the room forwarded
+// it, before renumbering.
+type sentPacket struct {
+	src     uint64 // peer.num of its sender; 0: the slot is empty
+	ssrc    uint32
+	seq     uint16
+	ts      uint32
+	marker  bool
+	pt      uint8
+	payload []byte // the slot's own buffer, reused
 }
 
-// nackBudget drops from a member's incoming RTCP the NACKs that ask for
-// more than its budget. pion binds its reader once per sender and per
-// receiver, and each runs in its own read loop, hence the lock. Nothing below it parses RTCP into the attributes, so the packets the
-// responder parses are the filtered ones.
-type nackBudget struct {
-	interceptor.NoOp
-	mu   sync.Mutex
-	pace pacerOf // packets asked for, GCRA as forward.go's pacer
+// history is a room's last nackHistory forwarded packets, by sequence
+// number. Guarded by room.mu.
+type history [nackHistory]sentPacket
+
+// keep stores the packet src just forwarded.
+func (h *history) keep(src uint64, in *rtp.Packet) {
+	s := &h[in.SequenceNumber%nackHistory]
+	s.src, s.ssrc, s.seq, s.ts, s.marker, s.pt = src, in.SSRC, in.SequenceNumber, in.Timestamp, in.Marker, in.PayloadType
+	s.payload = append(s.payload[:0], in.Payload...)
 }
 
-func (n *nackBudget) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		for {
-			i, attr, err := r.Read(b, a)
-			if err != nil {
-				return i, attr, err
-			}
-			// Nothing left of a packet: read the next rather than hand
-			// the readers above an empty one (an error would end them).
-			if i = n.filter(b, i); i > 0 {
-				return i, attr, nil
-			}
-		}
-	})
-}
-
-// filter returns the length of b[:i] after the NACKs over budget are taken
-// out of it. RTCP with no NACK in it is returned as it is.
-func (n *nackBudget) filter(b []byte, i int) int {
-	pkts, err := rtcp.Unmarshal(b[:i])
-	if err != nil {
-		return i // pion drops it too
+// resend sends dst again the packets of its floor track numbered seqs, if
+// the room still holds them and they belong to the talker dst is hearing
+// now (its numbering is known only for that one). It returns how many it
+// sent.
+func (r *room) resend(dst *peer, seqs []uint16) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hist == nil || !dst.ready || !dst.out.sent {
+		return 0
 	}
-	now := int64(time.Since(epoch))
-	kept := pkts[:0]
-	dropped := false
-	for _, p := range pkts {
-		if nk, ok := p.(*rtcp.TransportLayerNack); ok && !n.allow(now, nackedPackets(nk)) {
-			dropped = true
+	o := &dst.out
+	out := &r.out
+	n := 0
+	for _, seq := range seqs {
+		// Only what was sent: a NACK for a number ahead of the stream
+		// names nothing.
+		if int16(seq-o.last) > 0 {
 			continue
 		}
-		kept = append(kept, p)
+		orig := seq - o.seqDelta
+		s := &r.hist[orig%nackHistory]
+		if s.src != o.src || s.ssrc != o.srcSSRC || s.seq != orig {
+			continue
+		}
+		out.Header = rtp.Header{Version: 2, PayloadType: s.pt, SequenceNumber: seq,
+			Timestamp: s.ts + o.tsDelta, Marker: s.marker}
+		out.Payload = s.payload
+		if dst.floor.WriteRTP(out) == nil {
+			n++
+		}
 	}
-	if !dropped {
-		return i
-	}
-	if len(kept) == 0 {
-		return 0
-	}
-	out, err := rtcp.Marshal(kept)
-	if err != nil || len(out) > len(b) {
-		return 0
-	}
-	return copy(b, out)
+	out.Payload = nil
+	return n
 }
 
-func (n *nackBudget) allow(now int64, packets int) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.pace.allowN(now, packets)
+// answerNACK resends what the member's NACK asks for, if its budget allows
+// all of it (a NACK over budget is refused whole: a well-behaved browser
+// asks for a few packets at a time). Only the member's floor track reader
+// calls it.
+func (p *peer) answerNACK(nk *rtcp.TransportLayerNack, pace *pacerOf) {
+	var seqs []uint16
+	for _, pair := range nk.Nacks {
+		seqs = append(seqs, pair.PacketList()...)
+	}
+	if len(seqs) == 0 {
+		return
+	}
+	if !pace.allowN(int64(time.Since(epoch)), len(seqs)) {
+		p.sfu.nackRefused.Add(uint64(len(seqs)))
+		return
+	}
+	p.sfu.resent.Add(uint64(p.room.resend(p, seqs)))
 }
 
 // nackedPackets counts the packets a NACK asks for.

@@ -43,7 +43,16 @@ func TestPacer(t *testing.T) {
 // The holder's packets past the cap are counted in Stats.Limited, and
 // the forward path stays free of allocations.
 func TestForwardRateCounted(t *testing.T) {
-	s := &SFU{}
+	for _, repair := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no repair", true: "repair"}[repair], func(t *testing.T) {
+			forwardRateCounted(t, &SFU{lossRepair: repair})
+		})
+	}
+}
+
+// forwardRateCounted is TestForwardRateCounted on s: with loss repair the
+// room's history keeps each packet too, in slots it reuses.
+func forwardRateCounted(t *testing.T, s *SFU) {
 	r := newRoom()
 	p := &peer{sfu: s, room: r, id: uuid.New(), num: 1, role: Talk}
 	r.add(p)

@@ -357,7 +357,7 @@ func (p *peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	p.mu.Lock()
 	pc := p.pc
 	p.mu.Unlock()
-	repair := p.sfu.api.lossRepair
+	repair := p.sfu.lossRepair
 	var gaps uplinkGaps
 
 	buf := make([]byte, receiveMTU)

@@ -18,6 +18,7 @@ type room struct {
 	order  []*peer    // the fan-out list: every member with a media session
 	holder uuid.UUID  // who may talk, as the registry last said; Nil: nobody
 	out    rtp.Packet // scratch header for the fan-out, reused under mu
+	hist   *history   // the holder's last packets, for NACKs (nack.go); nil until loss repair needs it
 }
 
 func newRoom() *room {

@@ -51,7 +51,10 @@ var (
 // SFU is the media server of all rooms. It is safe for concurrent use.
 type SFU struct {
 	api *apiConfig
-	net *network
+	// lossRepair: NACKs answered, uplink gaps asked for, listeners' loss
+	// told to talkers (nack.go, lossfeedback.go); !Config.NoLossRepair.
+	lossRepair bool
+	net        *network
 
 	mu sync.Mutex
 	// rooms is keyed by the room id's bytes as a string, not by the
@@ -71,6 +74,8 @@ type SFU struct {
 	limited   atomic.Uint64 // holder's packets dropped for exceeding forwardRate
 	// uplinkNacked counts the holder's packets the SFU asked it to resend.
 	uplinkNacked atomic.Uint64
+	resent       atomic.Uint64 // packets sent again to listeners on their NACKs
+	nackRefused  atomic.Uint64 // packets asked for over a member's NACK budget
 	ended        atomic.Uint64 // media sessions ended for sending too many SSRCs (streams.go)
 }
 
@@ -84,7 +89,10 @@ type Stats struct {
 	// UplinkNACKed counts the floor holder's packets the SFU saw missing
 	// and asked it to send again (nack.go).
 	UplinkNACKed uint64
-	Ended        uint64 // media sessions the SFU ended for sending more than maxRemoteStreams SSRCs
+	// Resent counts packets sent again to listeners that NACKed them;
+	// NACKRefused the packets asked for over a member's budget (nack.go).
+	Resent, NACKRefused uint64
+	Ended               uint64 // media sessions the SFU ended for sending more than maxRemoteStreams SSRCs
 	// Unconsented counts media packets not sent because their address had
 	// not answered a consent check (consent.go): a member pointing its
 	// stream at a host that never asked for it, or a network change caught
@@ -109,7 +117,7 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SFU{api: api, net: nw, rooms: make(map[string]*room)}, nil
+	return &SFU{api: api, lossRepair: !cfg.NoLossRepair, net: nw, rooms: make(map[string]*room)}, nil
 }
 
 // UDPAddrs returns the addresses the UDP mux listens on (useful with port 0).
@@ -299,6 +307,7 @@ func (s *SFU) Stats() Stats {
 		Rooms: n, Peers: s.peers.Load(),
 		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
 		Limited: s.limited.Load(), Ended: s.ended.Load(), UplinkNACKed: s.uplinkNacked.Load(),
+		Resent: s.resent.Load(), NACKRefused: s.nackRefused.Load(),
 	}
 	if s.net == nil { // an SFU made in a unit test, without sockets
 		return st

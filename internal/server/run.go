@@ -134,6 +134,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
 	mreg.CounterFunc("sotto_media_rate_limited_packets_total", "RTP packets of the floor holder dropped because they came faster than Opus sends.", func() uint64 { return media.Stats().Limited })
 	mreg.CounterFunc("sotto_media_uplink_nacked_packets_total", "Packets of the floor holder seen missing and asked for again (NACK), before listeners missed them.", func() uint64 { return media.Stats().UplinkNACKed })
+	mreg.CounterFunc("sotto_media_resent_packets_total", "Packets sent again to listeners that asked for them (NACK).", func() uint64 { return media.Stats().Resent })
+	mreg.CounterFunc("sotto_media_nack_refused_packets_total", "Packets listeners asked for again over their budget (50 a second), not resent.", func() uint64 { return media.Stats().NACKRefused })
 	mreg.CounterFunc("sotto_media_sessions_ended_total", "Media sessions the SFU ended because they sent more SSRCs than a client needs.", func() uint64 { return media.Stats().Ended })
 	mreg.CounterFunc("sotto_media_udp_filtered_packets_total", "STUN packets at the UDP port naming no ufrag the SFU issued, dropped before ICE.", func() uint64 { return media.Stats().UDPFiltered })
 	mreg.GaugeFunc("sotto_media_udp_read_buffer_bytes", "Receive buffer the kernel granted the UDP socket, as getsockopt reports it.", func() int64 { return int64(media.Stats().UDPReadBuffer) })
