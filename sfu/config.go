@@ -52,11 +52,12 @@ type Config struct {
 	// LogWriter is where pion's lines go when Log is nil. Nil: os.Stderr.
 	LogWriter io.Writer
 
-	// NoLossRepair turns off what the SFU does for listeners on lossy links
-	// (nack.go: NACK and retransmission of audio; lossfeedback.go: the
-	// talker's encoder told of its listeners' loss), leaving Opus as it was before issue 16.
-	// For comparison in benchmarks, and for an operator who must save the
-	// retransmission buffers' memory (nackHistory packets per member).
+	// NoLossRepair turns off what the SFU does for listeners on lossy
+	// links (nack.go: NACK and resending of audio; lossfeedback.go: the
+	// talker's encoder told of its listeners' loss), leaving audio as it
+	// was before issue 16. For comparison in benchmarks, and for an
+	// operator who must save the resend history's memory (nackHistory
+	// packets per room).
 	NoLossRepair bool
 
 	// unguarded opens the UDP port as the SFU did before udpGuard: no
