@@ -99,7 +99,8 @@ var tuningGrids = []struct {
 }{
 	{"jitterbuffer", []string{"loss10jitter100", "jitter100x50", "loss20"},
 		[]pageTweak{jitterTargetTweak(0), jitterTargetTweak(100), jitterTargetTweak(200)}},
-	{"ptime", []string{"loss10", "bursty5x3", "loss20"},
+	// cap32k too: fewer packets spend fewer of its bits on headers.
+	{"ptime", []string{"loss10", "bursty5x3", "loss20", "cap32k"},
 		[]pageTweak{ptimeTweak(20), ptimeTweak(40), ptimeTweak(60)}},
 }
 
