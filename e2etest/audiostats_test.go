@@ -22,6 +22,11 @@ type audioStats struct {
 	ConcealmentEvents    float64 `json:"concealmentEvents"`
 	TotalSamplesReceived float64 `json:"totalSamplesReceived"`
 	NACKsSent            float64 `json:"nackCount"`
+	// Seconds summed over every sample the jitter buffer emitted: divided
+	// by the count, how long audio waited in it, and what it aimed for.
+	JitterBufferDelay       float64 `json:"jitterBufferDelay"`
+	JitterBufferTargetDelay float64 `json:"jitterBufferTargetDelay"`
+	JitterBufferEmitted     float64 `json:"jitterBufferEmittedCount"`
 	// remote-inbound-rtp: what the server's reports said of our mic.
 	ReportedFractionLost float64 `json:"fractionLost"`
 	// outbound-rtp: our mic.
@@ -29,6 +34,15 @@ type audioStats struct {
 	RetransmittedSent float64 `json:"retransmittedPacketsSent"`
 	NACKsReceived     float64 `json:"outNackCount"`
 	Connected         bool    `json:"connected"`
+}
+
+// jitterBufferMs is how long, on average, played audio waited in the
+// jitter buffer, and what the buffer aimed for (ms).
+func (s audioStats) jitterBufferMs() (delay, target float64) {
+	if s.JitterBufferEmitted == 0 {
+		return 0, 0
+	}
+	return 1000 * s.JitterBufferDelay / s.JitterBufferEmitted, 1000 * s.JitterBufferTargetDelay / s.JitterBufferEmitted
 }
 
 // concealedShare is the part of the played samples the decoder made up.
@@ -55,6 +69,9 @@ func (s audioStats) minus(before audioStats) audioStats {
 	d.ConcealmentEvents -= before.ConcealmentEvents
 	d.TotalSamplesReceived -= before.TotalSamplesReceived
 	d.NACKsSent -= before.NACKsSent
+	d.JitterBufferDelay -= before.JitterBufferDelay
+	d.JitterBufferTargetDelay -= before.JitterBufferTargetDelay
+	d.JitterBufferEmitted -= before.JitterBufferEmitted
 	d.PacketsSent -= before.PacketsSent
 	d.RetransmittedSent -= before.RetransmittedSent
 	d.NACKsReceived -= before.NACKsReceived
@@ -69,7 +86,8 @@ const audioStatsJS = `(async () => {
   (await pc.getStats()).forEach((s) => {
     if (s.kind !== 'audio') return;
     if (s.type === 'inbound-rtp') {
-      for (const k of ['packetsReceived', 'packetsLost', 'fecPacketsReceived', 'concealedSamples', 'concealmentEvents', 'totalSamplesReceived', 'nackCount']) out[k] = s[k] ?? 0;
+      for (const k of ['packetsReceived', 'packetsLost', 'fecPacketsReceived', 'concealedSamples', 'concealmentEvents', 'totalSamplesReceived', 'nackCount',
+        'jitterBufferDelay', 'jitterBufferTargetDelay', 'jitterBufferEmittedCount']) out[k] = s[k] ?? 0;
     } else if (s.type === 'remote-inbound-rtp') {
       out.fractionLost = s.fractionLost ?? 0;
     } else if (s.type === 'outbound-rtp') {
@@ -84,12 +102,15 @@ const audioStatsJS = `(async () => {
 func (p *person) audioStats() audioStats { return evalAs[audioStats](p, audioStatsJS) }
 
 // spiedPerson is appRig.person with pcSpyJS in every document, so that its
-// audio stats can be read.
-func (r *appRig) spiedPerson(t testing.TB, name, url string) *person {
+// audio stats can be read, and then scripts (a benchmark's tweaks of the
+// page's WebRTC, run before the app).
+func (r *appRig) spiedPerson(t testing.TB, name, url string, scripts ...string) *person {
 	t.Helper()
 	p := newPerson(t, r.b, r.log, name)
-	if _, err := chromedp.Call(p.page, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: pcSpyJS}); err != nil {
-		t.Fatal(err)
+	for _, src := range append([]string{pcSpyJS}, scripts...) {
+		if _, err := chromedp.Call(p.page, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.visit(url)
 	return p

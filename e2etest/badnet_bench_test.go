@@ -75,13 +75,21 @@ func BenchmarkVoiceUnderBadNetworks(b *testing.B) {
 // audio stats counted while it was recorded.
 func listenThrough(t testing.TB, cfg netsim.Config, args ...string) (corr []float64, talker, listener audioStats) {
 	t.Helper()
+	return listenTweaked(t, cfg, pageTweak{}, args...)
+}
+
+// listenTweaked is listenThrough with tw applied to both pages
+// (badnet_tuning_bench_test.go).
+func listenTweaked(t testing.TB, cfg netsim.Config, tw pageTweak, args ...string) (corr []float64, talker, listener audioStats) {
+	t.Helper()
 	cfg.Seed = badnetSeed
 	r := startBadnetApp(t, cfg, netsim.Config{}, args...)
-	alice := r.spiedPerson(t, "Alice", r.url)
+	alice := r.spiedPerson(t, "Alice", r.url, tw.scripts()...)
 	alice.click("button", "Create room")
 	alice.enter()
-	bob := r.spiedPerson(t, "Bob", alice.find("textbox", "Invite link").Value)
+	bob := r.spiedPerson(t, "Bob", alice.find("textbox", "Invite link").Value, tw.scripts()...)
 	bob.enter()
+	tw.applyAfterEnter(t, alice, bob)
 	bob.listen()
 	talk := alice.find("button", "Hold to talk")
 	if err := talk.Press(); err != nil {
