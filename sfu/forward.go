@@ -78,6 +78,7 @@ type outStream struct {
 	tsDelta  uint32
 
 	sent   bool
+	first  uint16 // the first sequence number sent
 	last   uint16 // highest sequence number sent
 	lastTS uint32 // its timestamp
 	lastAt int64  // and when it was sent, ns since epoch
@@ -99,6 +100,9 @@ func (o *outStream) rewrite(src uint64, h *rtp.Header, now int64) (seq uint16, t
 	}
 	seq = h.SequenceNumber + o.seqDelta
 	ts = h.Timestamp + o.tsDelta
+	if !o.sent {
+		o.first = seq
+	}
 	if !o.sent || int16(seq-o.last) > 0 {
 		o.sent, o.last, o.lastTS, o.lastAt = true, seq, ts, now
 	}

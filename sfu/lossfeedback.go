@@ -102,6 +102,11 @@ func (r *room) listenerLoss(talker *peer, now int64) uint8 {
 // reports almost no loss; but the talker's FEC is what saves the packets a
 // resend cannot bring back in time (a long round trip, a lost resend), so
 // it must hear of the loss the link has, not of what was left after repair.
+// A NACK also names a packet that is only late: on a link that reorders
+// (100 ± 50 ms of jitter) browsers ask for a third of the packets, the talker
+// hears of that much loss and spends bits on FEC, which then saves the
+// packets that come too late to play (BENCHMARKS.md "Bad networks": no
+// condition measured worse for it).
 func (p *peer) readFloorReports(read func([]byte) (int, interceptor.Attributes, error)) {
 	buf := make([]byte, receiveMTU)
 	var acc nackAccount
@@ -131,7 +136,8 @@ func (p *peer) readFloorReports(read func([]byte) (int, interceptor.Attributes, 
 			}
 			for _, b := range blocks {
 				if b.SSRC == ssrc {
-					f := max(b.FractionLost, acc.report(b.LastSequenceNumber))
+					first, sent := p.room.firstSent(p)
+					f := max(b.FractionLost, acc.report(b.LastSequenceNumber, first, sent))
 					p.downLoss.set(f, int64(time.Since(epoch)))
 				}
 			}
@@ -167,17 +173,31 @@ func (a *nackAccount) nacked(nk *rtcp.TransportLayerNack) {
 
 // report returns the share, in 256ths, of the packets expected since the
 // previous report (highest is this report's extended highest sequence
-// number) that were asked for again, and starts the next interval.
-func (a *nackAccount) report(highest uint32) uint8 {
-	expected := int64(highest) - int64(a.highest)
-	first := !a.started
+// number) that were asked for again, and starts the next interval. The
+// first report's interval starts at the floor track's first packet, first
+// (ok false if none was sent yet), so the talker hears of a listener's loss
+// one report sooner.
+func (a *nackAccount) report(highest uint32, first uint16, ok bool) uint8 {
+	var expected int64
+	if a.started {
+		expected = int64(highest) - int64(a.highest)
+	} else if ok {
+		expected = int64(uint16(highest)-first) + 1
+	}
 	a.highest, a.started = highest, true
 	n := len(a.seqs)
 	clear(a.seqs)
-	if first || expected <= 0 || n == 0 {
+	if expected <= 0 || n == 0 {
 		return 0
 	}
 	return uint8(min(int64(n)*256/expected, 255))
+}
+
+// firstSent returns the first sequence number p's floor track carried.
+func (r *room) firstSent(p *peer) (uint16, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return p.out.first, p.out.sent
 }
 
 // lossFeedbackFactory makes the interceptor of one member's connection that

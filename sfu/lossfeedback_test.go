@@ -239,23 +239,32 @@ func TestNACKBudgetBoundsResends(t *testing.T) {
 
 func TestNackAccountIsTheShareAskedForAgain(t *testing.T) {
 	var a nackAccount
-	a.nacked(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 5}}})
-	if got := a.report(1000); got != 0 {
-		t.Fatalf("first report: %d, want 0 (no interval to share over yet)", got)
+	// The first report counts from the floor track's first packet, 900:
+	// 101 packets, 5 asked for.
+	for s := uint16(950); s < 955; s++ {
+		a.nacked(&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{s})})
+	}
+	if got := a.report(1000, 900, true); got != 5*256/101 {
+		t.Fatalf("first report, 5 of 101 asked for: %d/256, want %d", got, 5*256/101)
 	}
 	// 250 packets expected, 25 distinct asked for (one twice): 10%.
 	for s := uint16(1000); s < 1025; s++ {
 		a.nacked(&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{s})})
 	}
 	a.nacked(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 1003}}})
-	if got := a.report(1250); got != 25*256/250 {
+	if got := a.report(1250, 900, true); got != 25*256/250 {
 		t.Fatalf("25 of 250 asked for: %d/256, want %d", got, 25*256/250)
 	}
-	if got := a.report(1500); got != 0 {
+	if got := a.report(1500, 900, true); got != 0 {
 		t.Fatalf("a clean interval: %d/256, want 0", got)
 	}
-	if got := a.report(1500); got != 0 {
+	if got := a.report(1500, 900, true); got != 0 {
 		t.Fatalf("nothing expected: %d/256, want 0", got)
+	}
+	var b nackAccount
+	b.nacked(&rtcp.TransportLayerNack{Nacks: []rtcp.NackPair{{PacketID: 5}}})
+	if got := b.report(1000, 0, false); got != 0 {
+		t.Fatalf("a first report before anything was sent: %d/256, want 0", got)
 	}
 }
 
