@@ -124,15 +124,6 @@ func (p *peer) answerNACK(nk *rtcp.TransportLayerNack, pace *pacerOf) {
 	p.sfu.resent.Add(uint64(p.room.resend(p, seqs)))
 }
 
-// nackedPackets counts the packets a NACK asks for.
-func nackedPackets(nk *rtcp.TransportLayerNack) int {
-	n := 0
-	for _, p := range nk.Nacks {
-		n += len(p.PacketList())
-	}
-	return n
-}
-
 // pacerOf is a GCRA bucket for nackBudgetRate and nackBudgetBurst that
 // takes several tokens at once.
 type pacerOf struct{ tat int64 }
