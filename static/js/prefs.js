@@ -1,6 +1,8 @@
 // Small things remembered on this device in localStorage. Never the room
 // secret: that lives in sessionStorage only (secret.js).
 
+import { DEFAULT_TALK_KEY, storedTalkKey } from './talkkey.js';
+
 const NAME_KEY = 'sotto.name';
 const THEME_KEY = 'sotto.theme';
 const HANDS_FREE_KEY = 'sotto.handsFree';
@@ -48,3 +50,10 @@ export const saveTheme = (t) => set(THEME_KEY, t === 'auto' ? null : t);
 /** loadHandsFree says whether a tap toggles talking (see ui/talk.js). */
 export const loadHandsFree = () => get(HANDS_FREE_KEY) === '1';
 export const saveHandsFree = (on) => set(HANDS_FREE_KEY, on ? '1' : null);
+
+// The talk key (talkkey.js): a KeyboardEvent.code, kept only when one other
+// than Space was learned; a stored value that is not a learnable key reads
+// as Space.
+const TALK_KEY_KEY = 'sotto.talkKey';
+export const loadTalkKey = () => storedTalkKey(get(TALK_KEY_KEY));
+export const saveTalkKey = (code) => set(TALK_KEY_KEY, code === DEFAULT_TALK_KEY ? null : storedTalkKey(code));

@@ -14,19 +14,32 @@
 //   { type: 'focus' }           move the focus to the talk button
 //
 // Key targets: 'button' (the talk button itself), 'field' (something typed
-// into, a checkbox too: Space is its own there), 'control' (another button,
-// link or summary: Space activates it), 'page' (anything else).
+// into, a checkbox too: Space is its own there, and a learned letter key is
+// typing), 'control' (another button, link or summary: Space activates it;
+// a learned key such as F8 does nothing there, so it talks), 'page'
+// (anything else).
+//
+// The talk key is Space unless the user learned another (talkkey.js); the
+// key held is remembered by its code, so its keyup ends the turn even if the
+// talk key changed meanwhile.
+
+import { DEFAULT_TALK_KEY } from './talkkey.js';
 
 const PREVENT = Object.freeze({ type: 'prevent' });
 
 export class TalkInput {
   #pointerId = null; // the one pointer that holds the button
-  #space = false; // Space is held
+  #key = null; // the code of the talk key held, or null
   #latched = false; // hands-free: tapped on, not yet tapped off
   #down = false;
 
   get isDown() {
     return this.#down;
+  }
+
+  /** isLatched: down by a tap that nothing holds (hands-free, or a headset button). */
+  get isLatched() {
+    return this.#latched;
   }
 
   /** pointerDown: { id, isMouse, mouseButton, active, handsFree }. */
@@ -52,23 +65,33 @@ export class TalkInput {
     return this.#sync([]);
   }
 
-  /** keyDown: { code, ctrlKey, metaKey, altKey, repeat, target, active, handsFree }. */
-  keyDown({ code, ctrlKey, metaKey, altKey, repeat, target, active, handsFree }) {
-    if (code !== 'Space' || ctrlKey || metaKey || altKey || !active) return [];
+  /** keyDown: { code, talkKey, ctrlKey, metaKey, altKey, repeat, target, active, handsFree }. */
+  keyDown({ code, talkKey = DEFAULT_TALK_KEY, ctrlKey, metaKey, altKey, repeat, target, active, handsFree }) {
+    if (code !== talkKey || ctrlKey || metaKey || altKey || !active) return [];
     if (target === 'field') return []; // typing a name, or ticking a box: not talking
-    if (target === 'control') return []; // Space on another button or link activates it
+    if (target === 'control' && code === 'Space') return []; // Space on another button or link activates it
     const out = [PREVENT]; // no page scroll, and no click on the talk button
-    if (repeat || this.#space) return out; // held keys repeat: one press is one turn
+    if (repeat || this.#key !== null) return out; // held keys repeat: one press is one turn
     if (handsFree) return this.#toggle(out);
-    this.#space = true;
+    this.#key = code;
     return this.#sync(out);
   }
 
   /** keyUp: { code }. */
   keyUp({ code }) {
-    if (code !== 'Space' || !this.#space) return [];
-    this.#space = false;
+    if (code !== this.#key) return [];
+    this.#key = null;
     return this.#sync([PREVENT]);
+  }
+
+  /**
+   * headsetTap: a headset or lock-screen button (mediasession.js). It is a
+   * tap whatever the Hands-free box says, since nothing can be held on it:
+   * it starts a turn, or ends the one going on however it was started.
+   */
+  headsetTap({ active }) {
+    if (!active) return [];
+    return this.#down ? this.release() : this.#toggle([]);
   }
 
   /**
@@ -84,7 +107,7 @@ export class TalkInput {
     const out = [];
     if (this.#pointerId !== null) out.push({ type: 'uncapture', id: this.#pointerId });
     this.#pointerId = null;
-    this.#space = false;
+    this.#key = null;
     this.#latched = false;
     return this.#sync(out);
   }
@@ -104,7 +127,7 @@ export class TalkInput {
   }
 
   #sync(out) {
-    const now = this.#pointerId !== null || this.#space || this.#latched;
+    const now = this.#pointerId !== null || this.#key !== null || this.#latched;
     if (now === this.#down) return out;
     this.#down = now;
     out.push(now ? { type: 'down', latch: this.#latched } : { type: 'up' });

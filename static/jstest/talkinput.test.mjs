@@ -86,3 +86,57 @@ test('a switch of mode lets go of the button', () => {
   assert.deepEqual(input.modeSwitched(), [UP, { type: 'focus' }]);
   assert.equal(input.isDown, false);
 });
+
+// A learned talk key (talkkey.js) behaves as Space does.
+const f8 = (o = {}) => space({ code: 'F8', talkKey: 'F8', ...o });
+
+test('a learned key holds and lets go; Space then does nothing', () => {
+  const input = new TalkInput();
+  assert.deepEqual(input.keyDown(space({ talkKey: 'F8' })), [], 'Space still talks after F8 was learned');
+  assert.deepEqual(input.keyDown(f8()), [PREVENT, down(false)]);
+  assert.deepEqual(input.keyDown(f8({ repeat: true })), [PREVENT]);
+  assert.deepEqual(input.keyUp({ code: 'Space' }), []);
+  assert.deepEqual(input.keyUp({ code: 'F8' }), [PREVENT, UP]);
+  assert.deepEqual(input.keyDown(f8({ handsFree: true })), [PREVENT, down(true)]);
+  assert.deepEqual(input.keyDown(f8({ handsFree: true })), [PREVENT, UP]);
+});
+
+test('a learned letter typed into a field is typing; on another button it talks (only Space presses buttons)', () => {
+  const input = new TalkInput();
+  const t = (o) => space({ code: 'KeyT', talkKey: 'KeyT', ...o });
+  assert.deepEqual(input.keyDown(t({ target: 'field' })), []);
+  assert.deepEqual(input.keyDown(t({ target: 'control' })), [PREVENT, down(false)]);
+  assert.deepEqual(input.keyUp({ code: 'KeyT' }), [PREVENT, UP]);
+  assert.deepEqual(input.keyDown(t({ shiftKey: true, altKey: true })), [], 'a shortcut talked');
+});
+
+test('the key held ends its turn on keyup even if the talk key changed meanwhile', () => {
+  const input = new TalkInput();
+  input.keyDown(space());
+  assert.deepEqual(input.keyDown(f8()), [PREVENT], 'a second talk key started a second press');
+  assert.deepEqual(input.keyUp({ code: 'F8' }), []);
+  assert.deepEqual(input.keyUp({ code: 'Space' }), [PREVENT, UP]);
+});
+
+test('a headset tap latches in hold mode too, and the next ends the turn', () => {
+  const input = new TalkInput();
+  assert.deepEqual(input.headsetTap({ active: false }), []);
+  assert.deepEqual(input.headsetTap({ active: true }), [down(true)]);
+  assert.equal(input.isLatched, true);
+  assert.deepEqual(input.blur(), [], 'blur ended a headset turn');
+  assert.deepEqual(input.headsetTap({ active: true }), [UP]);
+  assert.equal(input.isLatched, false);
+});
+
+test('a headset tap ends a turn held by finger or key, which then starts nothing when lifted', () => {
+  const input = new TalkInput();
+  input.pointerDown(finger());
+  input.captured(7);
+  assert.deepEqual(input.headsetTap({ active: true }), [{ type: 'uncapture', id: 7 }, UP]);
+  assert.deepEqual(input.pointerUp(7), []);
+  input.keyDown(space());
+  assert.deepEqual(input.headsetTap({ active: true }), [UP]);
+  assert.deepEqual(input.keyDown(space({ repeat: true })), [PREVENT], 'a held key repeating talked again');
+  assert.deepEqual(input.keyUp({ code: 'Space' }), []);
+  assert.equal(input.isDown, false);
+});

@@ -9,6 +9,9 @@ import { $, setText, showAlert } from './dom.js';
 import { bindTalk } from './talk.js';
 import { loadHandsFree, saveHandsFree } from '../prefs.js';
 import { initShare } from './share.js';
+import { bindTalkKey } from './talkkey.js';
+import { keyLabel } from '../talkkey.js';
+import { bindMediaSession } from '../mediasession.js';
 
 const CONNECTION_TEXT = {
   idle: '',
@@ -26,12 +29,15 @@ let frame = 0;
 let ticker = 0;
 let talkInput = null;
 let removeMember = () => {};
+let talkKey = null; // the Talk key control (ui/talkkey.js)
+let headset = null; // headset buttons and the lock screen (mediasession.js)
 
 export function initRoom({ onDown, onUp, onLeave, onRemove }) {
   removeMember = onRemove;
   talkInput = bindTalk($('talk'), {
     isActive: () => store.get().screen === 'room',
     handsFree,
+    talkKey: () => talkKey.current(),
     onDown,
     onUp,
   });
@@ -44,6 +50,17 @@ export function initRoom({ onDown, onUp, onLeave, onRemove }) {
     talkInput.modeSwitched();
     render(store.get());
   });
+  // Learning a key lets go first (the key held may be the one replaced);
+  // after it, the focus goes to the talk button, as after Hands-free, so the
+  // next Space talks rather than pressing the Talk key button again.
+  talkKey = bindTalkKey($('talk-key'), $('talk-key-note'), {
+    onStart: () => talkInput.release(),
+    onChanged: () => {
+      talkInput.modeSwitched();
+      render(store.get());
+    },
+  });
+  headset = bindMediaSession({ onTap: () => talkInput.tap() });
   $('leave').addEventListener('click', () => {
     talkInput.release();
     onLeave();
@@ -74,6 +91,8 @@ function nameOf(s, id) {
 function render(s) {
   if (s.screen !== 'room') {
     stopLoops();
+    talkKey.cancel();
+    headset.clear();
     return;
   }
   startLoops();
@@ -83,20 +102,24 @@ function render(s) {
   setText($('conn-text'), CONNECTION_TEXT[s.connection] ?? '');
 
   const holder = s.floor.holder;
-  setText($('talker'), !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`);
+  const talker = !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`;
+  setText($('talker'), talker);
+  headset.show({ talker, count: s.members.length, mine: s.floor.mine });
 
-  // Hands-free: the session ends a turn the user did not end (refused, out
-  // of time, taken away, a lost connection; see session.js #latched); the
-  // button follows, so the next tap starts a turn instead of ending a dead one.
+  // Hands-free (or a headset tap): the session ends a turn the user did not
+  // end (refused, out of time, taken away, a lost connection; see session.js
+  // #latched); the button follows, so the next tap starts a turn instead of
+  // ending a dead one.
   const free = handsFree();
-  if (free && talkInput.isDown() && !s.latched) talkInput.release();
+  if (talkInput.isLatched() && !s.latched) talkInput.release();
 
   const talk = $('talk');
   talk.dataset.state = s.talk;
   setText(talk.querySelector('.talk-label'), free ? 'Tap to talk' : 'Hold to talk');
   const fine = matchMedia('(pointer: fine)').matches;
+  const key = keyLabel(talkKey.current());
   const sub = {
-    idle: free ? (fine ? 'or press Space' : 'Tap to start') : fine ? 'or hold Space' : 'Press and hold',
+    idle: free ? (fine ? `or press ${key}` : 'Tap to start') : fine ? `or hold ${key}` : 'Press and hold',
     requesting: 'Getting the floor…',
     talking: free ? 'Talking · tap to stop' : 'Talking · let go to stop',
     busy: `Busy: ${holder ? nameOf(s, holder) : 'someone'} is talking`,

@@ -1,5 +1,5 @@
-// The hold-to-talk input: a pointer held on the button, or Space held on a
-// keyboard. It only reports "down" and "up"; the session decides what they
+// The hold-to-talk input: a pointer held on the button, or the talk key
+// (Space, or one the user learned: ui/talkkey.js) held on a keyboard. It only reports "down" and "up"; the session decides what they
 // mean. What phones get wrong, and how this handles it:
 // - a finger that slides off the button: pointer capture keeps its events here;
 // - a second finger: only the pointer that pressed first counts;
@@ -10,9 +10,10 @@
 // Space press) starts talking and the next one stops; nothing is held, so
 // window blur no longer lets go, but a hidden page still does, and so does
 // the session, through release(), when the turn ends without us (refused,
-// out of time).
+// out of time). A headset button (mediasession.js) is always a tap: tap().
 
 import { TalkInput } from '../talkinput.js';
+import { DEFAULT_TALK_KEY } from '../talkkey.js';
 
 const TYPING = 'input, textarea, select, [contenteditable=""], [contenteditable="true"]';
 const OTHER_CONTROL = 'button, a[href], summary';
@@ -21,12 +22,14 @@ const OTHER_CONTROL = 'button, a[href], summary';
  * bindTalk wires the button to a TalkInput (talkinput.js decides; this
  * performs). isActive() says whether talking makes sense now (the room
  * screen is showing); handsFree() whether a tap toggles instead of a hold;
- * onDown({ latch }) and onUp() are called on each transition (latch: the
- * button went down by a hands-free tap). Returns { release, modeSwitched,
- * isDown } to let go from outside (leaving the room, a refused turn, a
- * switch of the Hands-free box).
+ * talkKey() the code of the talk key; onDown({ latch }) and onUp() are
+ * called on each transition (latch: the button went down by a tap that
+ * nothing holds). Returns { release, modeSwitched, tap, isDown, isLatched }:
+ * release lets go from outside (leaving the room, a refused turn),
+ * modeSwitched after a change of Hands-free or of the talk key, tap for a
+ * headset button.
  */
-export function bindTalk(button, { isActive, handsFree = () => false, onDown, onUp }) {
+export function bindTalk(button, { isActive, handsFree = () => false, talkKey = () => DEFAULT_TALK_KEY, onDown, onUp }) {
   const input = new TalkInput();
 
   // run performs effects in order; ev is the DOM event they came from.
@@ -93,7 +96,7 @@ export function bindTalk(button, { isActive, handsFree = () => false, onDown, on
 
   document.addEventListener('keydown', (ev) => {
     run(input.keyDown({
-      code: ev.code, ctrlKey: ev.ctrlKey, metaKey: ev.metaKey, altKey: ev.altKey, repeat: ev.repeat,
+      code: ev.code, talkKey: talkKey(), ctrlKey: ev.ctrlKey, metaKey: ev.metaKey, altKey: ev.altKey, repeat: ev.repeat,
       target: targetOf(ev.target), active: isActive(), handsFree: handsFree(),
     }), ev);
   });
@@ -107,6 +110,8 @@ export function bindTalk(button, { isActive, handsFree = () => false, onDown, on
   return {
     release: () => run(input.release(), null),
     modeSwitched: () => run(input.modeSwitched(), null),
+    tap: () => run(input.headsetTap({ active: isActive() }), null),
     isDown: () => input.isDown,
+    isLatched: () => input.isLatched,
   };
 }

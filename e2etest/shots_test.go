@@ -1,0 +1,53 @@
+//go:build shots
+
+package e2etest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The phone the screenshots in docs/screenshots/ are taken on.
+const (
+	shotWidth  = 390
+	shotHeight = 844
+)
+
+// TestScreenshotsTalkKey writes docs/screenshots/room-talk-key-{light,dark}.png:
+// the room on a phone, scrolled to the Talk key control while it learns.
+// Not part of make test (build tag shots):
+//
+//	go test -tags shots -count=1 -run TestScreenshotsTalkKey ./e2etest/
+func TestScreenshotsTalkKey(t *testing.T) {
+	app := startApp(t)
+	alice := app.creator("Alice")
+	bob := app.person("Bob", alice.find("textbox", "Invite link").Value)
+	bob.enter()
+	alice.waitFor("both names", 20*time.Second, func() bool { return bothNamed(alice.state()) })
+	if _, err := chromedp.Call(alice.page, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: shotWidth, Height: shotHeight, DeviceScaleFactor: 1, Mobile: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(alice.page, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	alice.click("button", "Talk key: Space")
+	for _, theme := range []string{"light", "dark"} {
+		alice.eval(`(() => { document.documentElement.dataset.theme = '` + theme + `'; document.getElementById('talk-key').scrollIntoView({ block: 'center' }); return ''; })()`)
+		time.Sleep(300 * time.Millisecond) // not an assertion: the theme's transitions settle
+		shot, err := chromedp.Call(alice.page, page.CaptureScreenshot, page.CaptureScreenshotParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join("..", "docs", "screenshots", "room-talk-key-"+theme+".png")
+		if err := os.WriteFile(out, shot.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", out)
+	}
+}
