@@ -1,6 +1,8 @@
 // Small things remembered on this device in localStorage. Never the room
 // secret: that lives in sessionStorage only (secret.js).
 
+import { DEFAULT_TAIL_MS } from './talkturn.js';
+
 const NAME_KEY = 'sotto.name';
 const THEME_KEY = 'sotto.theme';
 const HANDS_FREE_KEY = 'sotto.handsFree';
@@ -48,3 +50,15 @@ export const saveTheme = (t) => set(THEME_KEY, t === 'auto' ? null : t);
 /** loadHandsFree says whether a tap toggles talking (see ui/talk.js). */
 export const loadHandsFree = () => get(HANDS_FREE_KEY) === '1';
 export const saveHandsFree = (on) => set(HANDS_FREE_KEY, on ? '1' : null);
+
+// The release tail (talkturn.js): how long the mic goes on after the button
+// comes up. Only these choices; anything else stored reads as the default.
+const RELEASE_TAIL_KEY = 'sotto.releaseTail';
+export const RELEASE_TAIL_CHOICES_MS = Object.freeze([0, 100, 200, 400]);
+
+/** loadReleaseTail returns the tail in ms, DEFAULT_TAIL_MS unless chosen. */
+export function loadReleaseTail() {
+  const ms = Number(get(RELEASE_TAIL_KEY) ?? NaN);
+  return RELEASE_TAIL_CHOICES_MS.includes(ms) ? ms : DEFAULT_TAIL_MS;
+}
+export const saveReleaseTail = (ms) => set(RELEASE_TAIL_KEY, RELEASE_TAIL_CHOICES_MS.includes(ms) && ms !== DEFAULT_TAIL_MS ? String(ms) : null);

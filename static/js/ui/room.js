@@ -8,6 +8,8 @@ import { showLevel } from '../level.js';
 import { $, setText, showAlert } from './dom.js';
 import { bindTalk } from './talk.js';
 import { loadHandsFree, saveHandsFree } from '../prefs.js';
+import { RELEASE_TAIL_CHOICES_MS, loadReleaseTail, saveReleaseTail } from '../prefs.js';
+import { WARN_BEFORE_MS } from '../talkturn.js';
 import { initShare } from './share.js';
 
 const CONNECTION_TEXT = {
@@ -19,7 +21,8 @@ const CONNECTION_TEXT = {
   closed: 'Disconnected',
 };
 
-const LOW_SECONDS = 10; // the countdown turns red, so nobody is cut off by surprise
+// The countdown turns red when the warning sounds, so nobody is cut off by surprise.
+const LOW_SECONDS = WARN_BEFORE_MS / 1000;
 
 let levels = { mic: null, remote: null }; // LevelReaders, set by app.js
 let frame = 0;
@@ -44,12 +47,27 @@ export function initRoom({ onDown, onUp, onLeave, onRemove }) {
     talkInput.modeSwitched();
     render(store.get());
   });
+  initReleaseTail();
   $('leave').addEventListener('click', () => {
     talkInput.release();
     onLeave();
   });
   initShare();
   store.subscribe(render);
+}
+
+// The release tail's choice (talkturn.js): read by the session at each
+// release, so a change counts from the next one.
+function initReleaseTail() {
+  const select = $('release-tail');
+  select.replaceChildren(...RELEASE_TAIL_CHOICES_MS.map((ms) => {
+    const o = document.createElement('option');
+    o.value = String(ms);
+    o.textContent = ms ? `${ms / 1000} s` : 'Off';
+    return o;
+  }));
+  select.value = String(loadReleaseTail());
+  select.addEventListener('change', () => saveReleaseTail(Number(select.value)));
 }
 
 /** handsFree: the Hands-free box is ticked (a tap toggles; see talk.js). */
@@ -83,7 +101,9 @@ function render(s) {
   setText($('conn-text'), CONNECTION_TEXT[s.connection] ?? '');
 
   const holder = s.floor.holder;
-  setText($('talker'), !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`);
+  // The warning's time left goes in the same live region, so a screen reader says it too.
+  const you = s.talkWarning ? `You are talking. ${s.talkWarning}` : 'You are talking';
+  setText($('talker'), !holder ? 'Nobody is talking' : holder === s.self ? you : `${nameOf(s, holder)} is talking`);
 
   // Hands-free: the session ends a turn the user did not end (refused, out
   // of time, taken away, a lost connection; see session.js #latched); the
