@@ -1,0 +1,310 @@
+package e2etest
+
+// Talking like a radio on a real phone (issue 17): the release tail, so the
+// last syllable said as the thumb lifts is heard, and the warning before
+// the talk limit.
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"sotto/browsertest"
+)
+
+// radioLimit is the talk limit of TestTalkLimitWarningInBrowser: the
+// warning comes 2 s into a turn (talkturn.js WARN_BEFORE_MS is 10 s).
+const radioLimit = 12 * time.Second
+
+// The release tail's measure.
+const (
+	tailCheck   = 150 * time.Millisecond  // the span before (and after) the release that must (or must not) be heard
+	tailAnchor  = time.Second             // the talker's audio before that span, to find its place in the listener's recording
+	tailSearch  = 40 * time.Millisecond   // how far the listener's jitter buffer may have moved the span from where the anchor says
+	tailHeard   = heardCorrelation        // a span correlating above this with the talker's microphone was heard
+	tailLoudRMS = 3 * onsetRMS            // the talker's last tailCheck is speech, not a pause: release now
+	tailTries   = 3                       // turns to find a moment of speech to let go in
+	tailLead    = 1500 * time.Millisecond // the listener records this long before the release: the anchor and the network's delay
+	tailAfter   = 2 * time.Second         // and this long after: the tail, the jitter buffer and the network's delay
+	// The longest delay from Alice's microphone to Bob's speaker the search
+	// allows for (a loaded 2-core machine's jitter buffer included).
+	maxPlayoutDelay = time.Second
+)
+
+// radioSpyJS is injected into the talker's page before the app loads: it
+// keeps a clone of the microphone track (the app switches its own off
+// outside a turn; the clone hears the microphone throughout), and notes the
+// frequencies chirps.js plays and the vibrations device.js asks for. Test
+// code, never shipped.
+const radioSpyJS = `(() => {
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (c) => {
+    const s = await gum(c);
+    const t = s.getAudioTracks()[0];
+    if (t) window.__micTap = new MediaStream([t.clone()]);
+    return s;
+  };
+  window.__chirpHz = [];
+  const set = AudioParam.prototype.setValueAtTime;
+  AudioParam.prototype.setValueAtTime = function (v, at) {
+    if (v >= 100) window.__chirpHz.push(Math.round(v)); // a tone's first frequency, not a gain
+    return set.call(this, v, at);
+  };
+  window.__buzzes = [];
+  navigator.vibrate = (ms) => { window.__buzzes.push(ms); return true; };
+})()`
+
+// micTapJS records the cloned microphone at 48 kHz into a ring of the last
+// 6 s, and marks where the talk button's pointerup fell in it. The mark is
+// taken on the main thread, where the samples arrive a block or two after
+// they were captured, so it falls up to some 20 ms early: the span checked
+// "before the release" starts and ends that much earlier.
+const micTapJS = `(() => {
+  if (window.__tap) return true;
+  if (!window.__micTap) return false;
+  const ctx = new AudioContext({ sampleRate: 48000 });
+  const src = ctx.createMediaStreamSource(window.__micTap);
+  const proc = ctx.createScriptProcessor(256, 1, 1);
+  const keep = 48000 * 6;
+  const tap = { buf: new Float32Array(keep), n: 0, mark: -1 };
+  proc.onaudioprocess = (e) => {
+    for (const v of e.inputBuffer.getChannelData(0)) tap.buf[tap.n++ % keep] = v;
+  };
+  src.connect(proc);
+  proc.connect(ctx.destination); // runs only while connected; outputs silence
+  ctx.resume();
+  document.getElementById('talk').addEventListener('pointerup', () => { tap.mark = tap.n; }, true);
+  tap.rms = (ms) => {
+    const k = Math.min(tap.n, Math.round(48 * ms));
+    let s = 0;
+    for (let i = tap.n - k; i < tap.n; i++) s += tap.buf[i % keep] ** 2;
+    return k ? Math.sqrt(s / k) : 0;
+  };
+  // take returns the samples from before ms ahead of the mark to after ms
+  // past it, as 16-bit PCM in base64.
+  tap.take = (before, after) => {
+    const from = tap.mark - Math.round(48 * before), to = tap.mark + Math.round(48 * after);
+    if (tap.mark < 0 || from < tap.n - keep || to > tap.n) return '';
+    const pcm = new Int16Array(to - from);
+    for (let i = from; i < to; i++) pcm[i - from] = Math.max(-32768, Math.min(32767, Math.round(tap.buf[i % keep] * 32767)));
+    let bin = '';
+    const bytes = new Uint8Array(pcm.buffer);
+    for (let j = 0; j < bytes.length; j += 0x8000) bin += String.fromCharCode(...bytes.subarray(j, j + 0x8000));
+    return btoa(bin);
+  };
+  window.__tap = tap;
+  return true;
+})()`
+
+// radioRoom starts the binary with args, and Alice (with radioSpyJS and the
+// microphone tap) and Bob (listening) in one room; it returns Alice's talk
+// button.
+func radioRoom(t *testing.T, args ...string) (alice, bob *person, talk *browsertest.Element) {
+	t.Helper()
+	app := startApp(t, args...)
+	alice = newPerson(t, app.b, app.log, "Alice")
+	if _, err := chromedp.Call(alice.page, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: radioSpyJS}); err != nil {
+		t.Fatal(err)
+	}
+	alice.visit("http://" + app.srv.appAddr + "/")
+	alice.click("button", "Create room")
+	alice.enter()
+	bob = app.person("Bob", "http://"+app.srv.appAddr+"/#"+strings.SplitN(alice.find("textbox", "Invite link").Value, "#", 2)[1])
+	bob.enter()
+	for _, p := range []*person{alice, bob} {
+		p.waitFor("both names", 20*time.Second, func() bool {
+			return slices.Equal(memberNames(p.state()), []string{"Alice", "Bob"})
+		})
+	}
+	alice.waitFor("the microphone tap", 10*time.Second, func() bool { return evalAs[bool](alice, micTapJS) })
+	bob.listen()
+	return alice, bob, alice.find("button", "Hold to talk")
+}
+
+// TestReleaseTailInBrowser: "Release tail: the last 150 ms before release
+// are heard". Alice holds the button and lets go while her speech plays;
+// Bob's recording holds her microphone's last 150 ms before the release,
+// and, with the default tail, the 150 ms after it. The control: with the
+// tail off on her device, the 150 ms after the release are not heard, so
+// the measure can fail.
+func TestReleaseTailInBrowser(t *testing.T) {
+	alice, bob, talk := radioRoom(t)
+
+	before, after := tailTurn(t, alice, bob, talk)
+	if before < tailHeard || after < tailHeard {
+		t.Errorf("with the default tail, Bob hears the %v before Alice lets go at correlation %.2f and the %v after at %.2f; both should be over %.2f",
+			tailCheck, before, tailCheck, after, tailHeard)
+	}
+
+	// The tail switched off on this device (the choice by the Hands-free box).
+	alice.find("combobox", "Keep sending after you let go")
+	alice.eval(`(() => { const s = document.getElementById('release-tail'); s.value = '0'; s.dispatchEvent(new Event('change')); return ''; })()`)
+	if got := alice.eval(`String(localStorage.getItem('sotto.releaseTail'))`); got != "0" {
+		t.Fatalf("the tail switched off is stored as %q", got)
+	}
+	before0, after0 := tailTurn(t, alice, bob, talk)
+	if after0 >= tailHeard {
+		t.Errorf("with the tail off, Bob still hears the %v after Alice lets go (correlation %.2f): the measure cannot tell a tail", tailCheck, after0)
+	}
+	t.Logf("with the tail off, the %v before the release correlates %.2f (with the tail %.2f)", tailCheck, before0, before)
+}
+
+// TestTalkLimitWarningInBrowser: with a 12 s talk limit, 10 s before the
+// end the talker's live region says the time left, three high pips play
+// and the phone buzzes; the listener's page says nothing of it.
+func TestTalkLimitWarningInBrowser(t *testing.T) {
+	alice, bob, talk := radioRoom(t, "--talk-limit", radioLimit.String())
+	if err := talk.Press(); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	granted := time.Now()
+	const want = "You are talking. 10 seconds left"
+	talker := `document.getElementById('talker').textContent`
+	alice.waitFor("the warning in the live region", radioLimit, func() bool { return alice.eval(talker) == want })
+	at := time.Since(granted)
+	t.Logf("the warning came %v into a %v turn", at.Round(10*time.Millisecond), radioLimit)
+	// 2 s in, give or take the grant's trip and this poll.
+	if at < time.Second || at > 4*time.Second {
+		t.Errorf("the warning came %v into the turn, not about 10 s before its end", at)
+	}
+	if role := alice.eval(`document.getElementById('talker').getAttribute('role')`); role != "status" {
+		t.Errorf("the talker line is role %q, not a live region", role)
+	}
+	// Three pips at 1320 Hz (chirps.js 'warn'), and a buzz longer than the
+	// start's 30 ms (talkturn.js WARN_BUZZ_MS).
+	hz := evalAs[[]int](alice, `window.__chirpHz`)
+	pips := 0
+	for _, f := range hz {
+		if f == 1320 {
+			pips++
+		}
+	}
+	if pips != 3 {
+		t.Errorf("the warning's tone: frequencies played %v, want three pips at 1320 Hz", hz)
+	}
+	if b := evalAs[[]int](alice, `window.__buzzes`); !slices.Contains(b, 120) {
+		t.Errorf("the warning's vibration: buzzes %v, want one of 120 ms", b)
+	}
+	if got := bob.eval(`document.getElementById('talker').textContent`); got != "Alice is talking" {
+		t.Errorf("Bob's talker line during Alice's warning: %q", got)
+	}
+	if err := talk.Release(); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the floor free", 5*time.Second, func() bool { return bob.state().Floor.Holder == "" })
+	if got := alice.eval(talker); got != "Nobody is talking" {
+		t.Errorf("after the turn the talker line says %q", got)
+	}
+}
+
+// tailTurn has the talker hold the button, let go while speech is playing,
+// and returns how well the listener's recording matches the tailCheck of
+// the talker's microphone before the release and the tailCheck after it
+// (best normalized correlation, near where the talker's second before says
+// they are). It tries up to tailTries turns to let go in speech, not a pause.
+func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element) (before, after float64) {
+	t.Helper()
+	for try := 1; try <= tailTries; try++ {
+		if err := talk.Press(); err != nil {
+			t.Fatal(err)
+		}
+		talker.waitFor("the floor", 10*time.Second, func() bool { return talker.state().Floor.Mine })
+		// Let the listener's jitter buffer settle, then record around the release.
+		time.Sleep(time.Second)
+		if err := browsertest.StartRecording(listener.page); err != nil {
+			t.Fatal(err)
+		}
+		recStart := time.Now()
+		time.Sleep(tailLead)
+		deadline := time.Now().Add(4 * time.Second)
+		for time.Now().Before(deadline) && evalAs[float64](talker, fmt.Sprintf(`window.__tap.rms(%d)`, tailCheck.Milliseconds())) < tailLoudRMS {
+			time.Sleep(5 * time.Millisecond)
+		}
+		releasedAt := time.Since(recStart)
+		if err := talk.Release(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(tailAfter)
+		rec, err := browsertest.StopRecording(listener.page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listener.waitFor("the floor free", 5*time.Second, func() bool { return listener.state().Floor.Holder == "" })
+		mic := decodePCM(t, talker.eval(fmt.Sprintf(`window.__tap.take(%d, %d)`, (tailAnchor+tailCheck).Milliseconds(), tailCheck.Milliseconds())))
+		span := samplesOf(tailCheck)
+		anchor, pre, post := mic[:samplesOf(tailAnchor)], mic[len(mic)-2*span:len(mic)-span], mic[len(mic)-span:]
+		if loud := browsertest.RMS(anchor); browsertest.RMS(pre) < 0.3*loud || browsertest.RMS(post) < 0.3*loud {
+			t.Logf("try %d: let go in a pause (RMS before %.3f, after %.3f, the second before %.3f); again", try, browsertest.RMS(pre), browsertest.RMS(post), loud)
+			continue
+		}
+		// The anchor plays at Bob's speaker a network and jitter buffer's
+		// delay after it played at Alice's microphone: look from a little
+		// before (the clocks of two recordings started by CDP) to
+		// maxPlayoutDelay after.
+		guess := samplesOf(releasedAt - tailAnchor - tailCheck)
+		off, c := bestOffset(rec, anchor, guess-samplesOf(200*time.Millisecond), guess+samplesOf(maxPlayoutDelay))
+		if c < tailHeard {
+			t.Fatalf("try %d: Bob did not hear the second before the release (correlation %.2f): nothing to place the tail by", try, c)
+		}
+		slack := samplesOf(tailSearch)
+		at := off + len(anchor)
+		_, before = bestOffset(rec, pre, at-slack, at+slack)
+		_, after = bestOffset(rec, post, at+span-slack, at+span+slack)
+		t.Logf("try %d: the second before correlates %.2f; the %v before the release %.2f, the %v after %.2f",
+			try, c, tailCheck, before, tailCheck, after)
+		return before, after
+	}
+	t.Fatalf("no moment of speech to let go in after %d turns", tailTries)
+	return 0, 0
+}
+
+// samplesOf is d in samples at AnalysisRate.
+func samplesOf(d time.Duration) int {
+	return int(d.Seconds() * browsertest.AnalysisRate)
+}
+
+// bestOffset is the offset in [from, to] at which x matches rec best
+// (normalized correlation), and that correlation.
+func bestOffset(rec, x []float32, from, to int) (int, float64) {
+	best, bestOff := -1.0, from
+	for off := max(from, 0); off <= to && off+len(x) <= len(rec); off++ {
+		var dot, nr, nx float64
+		for i, v := range x {
+			r := float64(rec[off+i])
+			dot += r * float64(v)
+			nr += r * r
+			nx += float64(v) * float64(v)
+		}
+		if nr == 0 || nx == 0 {
+			continue
+		}
+		if c := dot / math.Sqrt(nr*nx); c > best {
+			best, bestOff = c, off
+		}
+	}
+	return bestOff, best
+}
+
+// decodePCM turns micTapJS's take (48 kHz 16-bit PCM in base64) into
+// samples at AnalysisRate.
+func decodePCM(t *testing.T, b64 string) []float32 {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) == 0 {
+		t.Fatalf("the microphone tap gave nothing around the release (%v)", err)
+	}
+	x := make([]float32, len(raw)/2)
+	for i := range x {
+		x[i] = float32(int16(binary.LittleEndian.Uint16(raw[2*i:]))) / 32768
+	}
+	return browsertest.Decimate(x, browsertest.RecordRate/browsertest.AnalysisRate)
+}
