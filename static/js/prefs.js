@@ -58,7 +58,8 @@ export const RELEASE_TAIL_CHOICES_MS = Object.freeze([0, 100, 200, 400]);
 
 /** loadReleaseTail returns the tail in ms, DEFAULT_TAIL_MS unless chosen. */
 export function loadReleaseTail() {
-  const ms = Number(get(RELEASE_TAIL_KEY) ?? NaN);
+  const v = get(RELEASE_TAIL_KEY);
+  const ms = /^[0-9]+$/.test(v ?? '') ? Number(v) : NaN; // not Number(''), which is 0: off
   return RELEASE_TAIL_CHOICES_MS.includes(ms) ? ms : DEFAULT_TAIL_MS;
 }
 export const saveReleaseTail = (ms) => set(RELEASE_TAIL_KEY, RELEASE_TAIL_CHOICES_MS.includes(ms) && ms !== DEFAULT_TAIL_MS ? String(ms) : null);
