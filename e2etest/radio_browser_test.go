@@ -27,7 +27,7 @@ const radioLimit = 12 * time.Second
 // The release tail's measure.
 const (
 	tailCheck   = 150 * time.Millisecond  // the span before (and after) the release that must (or must not) be heard
-	tailAnchor  = time.Second             // the talker's audio before that span, to find its place in the listener's recording
+	tailAnchor  = 500 * time.Millisecond  // the talker's audio before that span, to find its place in the listener's recording (short: the jitter buffer stretches time)
 	tailSearch  = 40 * time.Millisecond   // how far the listener's jitter buffer may have moved the span from where the anchor says
 	tailHeard   = heardCorrelation        // a span correlating above this with the talker's microphone was heard
 	tailLoudRMS = 3 * onsetRMS            // the talker's last tailCheck is speech, not a pause: release now
@@ -209,7 +209,7 @@ func TestTalkLimitWarningInBrowser(t *testing.T) {
 // tailTurn has the talker hold the button, let go while speech is playing,
 // and returns how well the listener's recording matches the tailCheck of
 // the talker's microphone before the release and the tailCheck after it
-// (best normalized correlation, near where the talker's second before says
+// (best normalized correlation, near where the talker's half second before says
 // they are). It tries up to tailTries turns to let go in speech, not a pause.
 func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element) (before, after float64) {
 	t.Helper()
@@ -243,7 +243,7 @@ func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element)
 		span := samplesOf(tailCheck)
 		anchor, pre, post := mic[:samplesOf(tailAnchor)], mic[len(mic)-2*span:len(mic)-span], mic[len(mic)-span:]
 		if loud := browsertest.RMS(anchor); browsertest.RMS(pre) < 0.3*loud || browsertest.RMS(post) < 0.3*loud {
-			t.Logf("try %d: let go in a pause (RMS before %.3f, after %.3f, the second before %.3f); again", try, browsertest.RMS(pre), browsertest.RMS(post), loud)
+			t.Logf("try %d: let go in a pause (RMS before %.3f, after %.3f, the half second before %.3f); again", try, browsertest.RMS(pre), browsertest.RMS(post), loud)
 			continue
 		}
 		// The anchor plays at Bob's speaker a network and jitter buffer's
@@ -253,13 +253,13 @@ func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element)
 		guess := samplesOf(releasedAt - tailAnchor - tailCheck)
 		off, c := bestOffset(rec, anchor, guess-samplesOf(200*time.Millisecond), guess+samplesOf(maxPlayoutDelay))
 		if c < tailHeard {
-			t.Fatalf("try %d: Bob did not hear the second before the release (correlation %.2f): nothing to place the tail by", try, c)
+			t.Fatalf("try %d: Bob did not hear the half second before the release (correlation %.2f): nothing to place the tail by", try, c)
 		}
 		slack := samplesOf(tailSearch)
 		at := off + len(anchor)
 		_, before = bestOffset(rec, pre, at-slack, at+slack)
 		_, after = bestOffset(rec, post, at+span-slack, at+span+slack)
-		t.Logf("try %d: the second before correlates %.2f; the %v before the release %.2f, the %v after %.2f",
+		t.Logf("try %d: the half second before correlates %.2f; the %v before the release %.2f, the %v after %.2f",
 			try, c, tailCheck, before, tailCheck, after)
 		return before, after
 	}

@@ -36,13 +36,12 @@
 // Effects out (arrays of):
 //   { type: 'send', message }   floor_request (with an id) or floor_release
 //   { type: 'mic', on }         switch the microphone track
-//   { type: 'chirp', sound }    'start' | 'end' | 'busy'
-//   { type: 'buzz', ms }        a short vibration with the start chirp
+//   { type: 'chirp', sound }    'start' | 'end' | 'busy' | 'warn' (the talk limit is near)
+//   { type: 'buzz', ms }        a short vibration with the start or the warn chirp
 //   { type: 'announce', text }  a notice for the live region
 //   { type: 'timer', ms, event }  step(event) after ms (setTimeout); a late
 //                               one is told apart by its seq and ignored
-//   chirp 'warn' and a WARN_BUZZ_MS buzz when the talk limit is near; the
-//   time left shows in view().warning while the turn lasts
+// From the warning to the end of the turn, view().warning says the time left.
 
 // How long the phone vibrates when a turn starts: felt, not a buzz.
 export const START_BUZZ_MS = 30;
@@ -189,7 +188,7 @@ export class TalkTurn {
       return;
     }
     // A press in the tail carries the same turn on: no release, no request.
-    if (this.#tailing) this.#tailing = false;
+    this.#tailing = false;
     if (this.#holding || this.#reqId) return;
     this.#request(out);
   }
