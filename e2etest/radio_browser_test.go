@@ -26,14 +26,28 @@ const radioLimit = 12 * time.Second
 
 // The release tail's measure.
 const (
-	tailCheck   = 150 * time.Millisecond  // the span before (and after) the release that must (or must not) be heard
-	tailAnchor  = 500 * time.Millisecond  // the talker's audio before that span, to find its place in the listener's recording (short: the jitter buffer stretches time)
-	tailSearch  = 40 * time.Millisecond   // how far the listener's jitter buffer may have moved the span from where the anchor says
-	tailHeard   = heardCorrelation        // a span correlating above this with the talker's microphone was heard
+	tailCheck  = 150 * time.Millisecond // the span before (and after) the release that must (or must not) be heard
+	tailAnchor = 500 * time.Millisecond // the talker's audio before that span, to find its place in the listener's recording (short: the jitter buffer stretches time)
+	tailSearch = 40 * time.Millisecond  // how far the listener's jitter buffer may have moved the span from where the anchor says
+	// A span correlating above this with the talker's microphone was heard.
+	// Lower than heardCorrelation, which is for the median of 0.25 s
+	// windows: in the runs that set it, a 150 ms span sent correlated
+	// 0.61-0.93, one not sent (the tail off, after the release) 0.19-0.23.
+	tailHeard = 0.5
+	tailNear  = 200 * time.Millisecond // the anchor's last part, placed again on its own
+	// The anchor and its last part must match at least this well for a
+	// turn to count: below it (a loaded machine's audio skipped, or the
+	// match is a wrong place) the spans' figures are noise.
+	tailPlaced  = 0.7
 	tailLoudRMS = 3 * onsetRMS            // the talker's last tailCheck is speech, not a pause: release now
-	tailTries   = 3                       // turns to find a moment of speech to let go in
+	tailTries   = 5                       // turns to find a moment of speech to let go in
+	tailNow     = 40 * time.Millisecond   // the talker's last moment, loud when letting go mid-word
 	tailLead    = 1500 * time.Millisecond // the listener records this long before the release: the anchor and the network's delay
-	tailAfter   = 2 * time.Second         // and this long after: the tail, the jitter buffer and the network's delay
+	tailAfter   = 1500 * time.Millisecond // and this long after: the tail, the jitter buffer and the network's delay
+	// The span after the release that only a tail sends starts this late:
+	// the release's mark falls a few tens of ms early (micTapJS), and what
+	// was captured before the mic switched off is sent anyway.
+	tailLate = 100 * time.Millisecond
 	// The longest delay from Alice's microphone to Bob's speaker the search
 	// allows for (a loaded 2-core machine's jitter buffer included).
 	maxPlayoutDelay = time.Second
@@ -131,30 +145,42 @@ func radioRoom(t *testing.T, args ...string) (alice, bob *person, talk *browsert
 
 // TestReleaseTailInBrowser: "Release tail: the last 150 ms before release
 // are heard". Alice holds the button and lets go while her speech plays;
-// Bob's recording holds her microphone's last 150 ms before the release,
-// and, with the default tail, the 150 ms after it. The control: with the
-// tail off on her device, the 150 ms after the release are not heard, so
-// the measure can fail.
+// Bob's recording holds her microphone's last 150 ms before the release.
 func TestReleaseTailInBrowser(t *testing.T) {
 	alice, bob, talk := radioRoom(t)
-
-	before, after := tailTurn(t, alice, bob, talk)
-	if before < tailHeard || after < tailHeard {
-		t.Errorf("with the default tail, Bob hears the %v before Alice lets go at correlation %.2f and the %v after at %.2f; both should be over %.2f",
-			tailCheck, before, tailCheck, after, tailHeard)
+	setTail := func(ms string) {
+		t.Helper()
+		alice.find("combobox", "Keep sending after you let go") // by the Hands-free box, named
+		alice.eval(`(() => { const s = document.getElementById('release-tail'); s.value = '` + ms + `'; s.dispatchEvent(new Event('change')); return ''; })()`)
+		if got := alice.eval(`String(localStorage.getItem('sotto.releaseTail'))`); got != ms {
+			t.Fatalf("the tail chosen as %s ms is stored as %q", ms, got)
+		}
 	}
 
-	// The tail switched off on this device (the choice by the Hands-free box).
-	alice.find("combobox", "Keep sending after you let go")
-	alice.eval(`(() => { const s = document.getElementById('release-tail'); s.value = '0'; s.dispatchEvent(new Event('change')); return ''; })()`)
-	if got := alice.eval(`String(localStorage.getItem('sotto.releaseTail'))`); got != "0" {
-		t.Fatalf("the tail switched off is stored as %q", got)
+	// The default tail (200 ms): the last 150 ms before the release are heard.
+	before, _ := tailTurn(t, alice, bob, talk)
+	if before < tailHeard {
+		t.Errorf("with the default tail, Bob hears the %v before Alice lets go at correlation %.2f, under %.2f", tailCheck, before, tailHeard)
 	}
+
+	// The control, which shows the measure can fail: with the tail off, the
+	// span a tail carries (tailLate after the release on) is not heard;
+	// with the longest tail it is. (The 150 ms before the release are sent
+	// even without a tail in this rig: what the browser captured before the
+	// switch-off still goes; the syllable lost on a phone is the one said as
+	// the thumb lifts, which the span after stands for.)
+	setTail("0")
 	before0, after0 := tailTurn(t, alice, bob, talk)
 	if after0 >= tailHeard {
-		t.Errorf("with the tail off, Bob still hears the %v after Alice lets go (correlation %.2f): the measure cannot tell a tail", tailCheck, after0)
+		t.Errorf("with the tail off, Bob hears the %v from %v after the release (correlation %.2f): the measure cannot tell a tail", tailCheck, tailLate, after0)
 	}
-	t.Logf("with the tail off, the %v before the release correlates %.2f (with the tail %.2f)", tailCheck, before0, before)
+	setTail("400")
+	_, after400 := tailTurn(t, alice, bob, talk)
+	if after400 < tailHeard {
+		t.Errorf("with a 400 ms tail, Bob does not hear the %v from %v after the release (correlation %.2f)", tailCheck, tailLate, after400)
+	}
+	t.Logf("the %v before the release: %.2f with the tail, %.2f without; the %v from %v after: %.2f without, %.2f with 400 ms",
+		tailCheck, before, before0, tailCheck, tailLate, after0, after400)
 }
 
 // TestTalkLimitWarningInBrowser: with a 12 s talk limit, 10 s before the
@@ -218,7 +244,8 @@ func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element)
 			t.Fatal(err)
 		}
 		talker.waitFor("the floor", 10*time.Second, func() bool { return talker.state().Floor.Mine })
-		// Let the listener's jitter buffer settle, then record around the release.
+		// Let the listener's jitter buffer settle (it stretches time most
+		// at the start of a turn), then record around the release.
 		time.Sleep(time.Second)
 		if err := browsertest.StartRecording(listener.page); err != nil {
 			t.Fatal(err)
@@ -226,7 +253,10 @@ func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element)
 		recStart := time.Now()
 		time.Sleep(tailLead)
 		deadline := time.Now().Add(4 * time.Second)
-		for time.Now().Before(deadline) && evalAs[float64](talker, fmt.Sprintf(`window.__tap.rms(%d)`, tailCheck.Milliseconds())) < tailLoudRMS {
+		// Let go mid-word: loud over the last tailCheck and still loud in
+		// the last tailNow (not a word trailing off into a pause).
+		loud := fmt.Sprintf(`Math.min(window.__tap.rms(%d), window.__tap.rms(%d))`, tailCheck.Milliseconds(), tailNow.Milliseconds())
+		for time.Now().Before(deadline) && evalAs[float64](talker, loud) < tailLoudRMS {
 			time.Sleep(5 * time.Millisecond)
 		}
 		releasedAt := time.Since(recStart)
@@ -238,12 +268,14 @@ func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element)
 		if err != nil {
 			t.Fatal(err)
 		}
+		rec = browsertest.HighPass(rec) // as WindowedCorrelation compares: above the voice processing's phase shifts
 		listener.waitFor("the floor free", 5*time.Second, func() bool { return listener.state().Floor.Holder == "" })
-		mic := decodePCM(t, talker.eval(fmt.Sprintf(`window.__tap.take(%d, %d)`, (tailAnchor+tailCheck).Milliseconds(), tailCheck.Milliseconds())))
-		span := samplesOf(tailCheck)
-		anchor, pre, post := mic[:samplesOf(tailAnchor)], mic[len(mic)-2*span:len(mic)-span], mic[len(mic)-span:]
+		mic := browsertest.HighPass(decodePCM(t, talker.eval(fmt.Sprintf(`window.__tap.take(%d, %d)`, (tailAnchor+tailCheck).Milliseconds(), (tailLate+tailCheck).Milliseconds()))))
+		span, mark := samplesOf(tailCheck), samplesOf(tailAnchor+tailCheck)
+		anchor, pre := mic[:samplesOf(tailAnchor)], mic[mark-span:mark]
+		post := mic[mark+samplesOf(tailLate) : mark+samplesOf(tailLate)+span]
 		if loud := browsertest.RMS(anchor); browsertest.RMS(pre) < 0.3*loud || browsertest.RMS(post) < 0.3*loud {
-			t.Logf("try %d: let go in a pause (RMS before %.3f, after %.3f, the half second before %.3f); again", try, browsertest.RMS(pre), browsertest.RMS(post), loud)
+			t.Logf("try %d: let go in a pause (RMS before %.3f, late after %.3f, the half second before %.3f); again", try, browsertest.RMS(pre), browsertest.RMS(post), loud)
 			continue
 		}
 		// The anchor plays at Bob's speaker a network and jitter buffer's
@@ -252,15 +284,22 @@ func tailTurn(t *testing.T, talker, listener *person, talk *browsertest.Element)
 		// maxPlayoutDelay after.
 		guess := samplesOf(releasedAt - tailAnchor - tailCheck)
 		off, c := bestOffset(rec, anchor, guess-samplesOf(200*time.Millisecond), guess+samplesOf(maxPlayoutDelay))
-		if c < tailHeard {
-			t.Fatalf("try %d: Bob did not hear the half second before the release (correlation %.2f): nothing to place the tail by", try, c)
-		}
+		// Placed again by the anchor's last part alone: the jitter buffer
+		// may have stretched the half second a little.
 		slack := samplesOf(tailSearch)
-		at := off + len(anchor)
+		near := anchor[len(anchor)-samplesOf(tailNear):]
+		off2, c2 := bestOffset(rec, near, off+len(anchor)-len(near)-slack, off+len(anchor)-len(near)+slack)
+		if c < tailPlaced || c2 < tailPlaced {
+			// A loaded machine's audio skipped or stalled: nothing to place the spans by.
+			t.Logf("try %d: Bob's recording does not hold the half second before the release (correlation %.2f, its last %v %.2f); again", try, c, tailNear, c2)
+			continue
+		}
+		at := off2 + len(near)
 		_, before = bestOffset(rec, pre, at-slack, at+slack)
-		_, after = bestOffset(rec, post, at+span-slack, at+span+slack)
-		t.Logf("try %d: the half second before correlates %.2f; the %v before the release %.2f, the %v after %.2f",
-			try, c, tailCheck, before, tailCheck, after)
+		late := at + span + samplesOf(tailLate)
+		_, after = bestOffset(rec, post, late-slack, late+slack)
+		t.Logf("try %d: the half second before correlates %.2f; the %v before the release %.2f, the %v from %v after it %.2f",
+			try, c, tailCheck, before, tailCheck, tailLate, after)
 		return before, after
 	}
 	t.Fatalf("no moment of speech to let go in after %d turns", tailTries)
