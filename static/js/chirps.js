@@ -1,6 +1,6 @@
 // Short tones that say what happened without looking: a rising chirp when
 // the floor is ours, a falling one when we let go, two low beeps when someone
-// else has it. WebAudio oscillators: nothing to download.
+// else has it, three quick high pips when the talk limit is near. WebAudio oscillators: nothing to download.
 
 let ctx = null;
 
@@ -30,7 +30,7 @@ function tone(at, from, to, dur, gain = 0.12) {
   osc.stop(at + dur + 0.02);
 }
 
-/** chirp plays 'start', 'end' or 'busy'. Silent if audio is unavailable. */
+/** chirp plays 'start', 'end', 'busy' or 'warn'. Silent if audio is unavailable. */
 export function chirp(kind) {
   if (!audioContext()) return;
   const t = ctx.currentTime + 0.005;
@@ -39,5 +39,9 @@ export function chirp(kind) {
   else if (kind === 'busy') {
     tone(t, 330, 320, 0.08, 0.1);
     tone(t + 0.13, 330, 320, 0.08, 0.1);
+  } else if (kind === 'warn') {
+    // Higher and quicker than anything else here: heard over one's own
+    // voice, and not mistaken for the end of the turn.
+    for (let i = 0; i < 3; i++) tone(t + i * 0.1, 1320, 1400, 0.05);
   }
 }

@@ -2,6 +2,7 @@
 // secret: that lives in sessionStorage only (secret.js).
 
 import { DEFAULT_TALK_KEY, storedTalkKey } from './talkkey.js';
+import { DEFAULT_TAIL_MS } from './talkturn.js';
 
 const NAME_KEY = 'sotto.name';
 const THEME_KEY = 'sotto.theme';
@@ -57,3 +58,16 @@ export const saveHandsFree = (on) => set(HANDS_FREE_KEY, on ? '1' : null);
 const TALK_KEY_KEY = 'sotto.talkKey';
 export const loadTalkKey = () => storedTalkKey(get(TALK_KEY_KEY));
 export const saveTalkKey = (code) => set(TALK_KEY_KEY, code === DEFAULT_TALK_KEY ? null : storedTalkKey(code));
+
+// The release tail (talkturn.js): how long the mic goes on after the button
+// comes up. Only these choices; anything else stored reads as the default.
+const RELEASE_TAIL_KEY = 'sotto.releaseTail';
+export const RELEASE_TAIL_CHOICES_MS = Object.freeze([0, 100, 200, 400]);
+
+/** loadReleaseTail returns the tail in ms, DEFAULT_TAIL_MS unless chosen. */
+export function loadReleaseTail() {
+  const v = get(RELEASE_TAIL_KEY);
+  const ms = /^[0-9]+$/.test(v ?? '') ? Number(v) : NaN; // not Number(''), which is 0: off
+  return RELEASE_TAIL_CHOICES_MS.includes(ms) ? ms : DEFAULT_TAIL_MS;
+}
+export const saveReleaseTail = (ms) => set(RELEASE_TAIL_KEY, RELEASE_TAIL_CHOICES_MS.includes(ms) && ms !== DEFAULT_TAIL_MS ? String(ms) : null);

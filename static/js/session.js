@@ -14,7 +14,7 @@ import { KnockAnswerer, roomCode } from './codejoin.js';
 import { BlobResender } from './blobretry.js';
 import { chirp } from './chirps.js';
 import { buzz } from './device.js';
-import { cleanName } from './prefs.js';
+import { cleanName, loadReleaseTail } from './prefs.js';
 import { TalkTurn } from './talkturn.js';
 import { retryDelay } from './reconnect.js';
 import { NO_VOICE_AFTER_MS, NO_VOICE_NOTICE, connectionState } from './connstate.js';
@@ -75,6 +75,7 @@ export class RoomSession {
   // The talk turn (talkturn.js): this object feeds it events and performs
   // the effects it returns. Request ids come from the current connection.
   #turn = new TalkTurn({ nextId: () => this.#sig.nextId() });
+  #turnTimers = new Set(); // the turn's timer effects (tail, warning): cleared on leave
   #moveNotice = ''; // shown once the room of a new secret is joined
   #knocks = null; // answers code joiners' knocks on the current connection
   #blobs = null; // sends our hellos on the current connection, again if refused (blobretry.js)
@@ -540,9 +541,9 @@ export class RoomSession {
     this.#render();
   }
 
-  /** release: the button came up (or the page lost focus). */
+  /** release: the button came up (or the page lost focus); the mic goes on for the tail chosen on this device. */
   release() {
-    this.#do({ type: 'release' });
+    this.#do({ type: 'release', tailMs: loadReleaseTail() });
     this.#render();
   }
 
@@ -565,6 +566,18 @@ export class RoomSession {
         case 'announce':
           store.update({ notice: fx.text });
           break;
+        case 'timer': {
+          // The turn's clock (talkturn.js keeps no timers): its event comes
+          // back with the time, a stale one is the turn's to ignore.
+          const id = setTimeout(() => {
+            this.#turnTimers.delete(id);
+            if (this.#left) return;
+            this.#do({ ...fx.event, now: performance.now() });
+            this.#render();
+          }, fx.ms);
+          this.#turnTimers.add(id);
+          break;
+        }
         default:
           throw new Error(`session: unknown talk effect ${fx.type}`);
       }
@@ -601,7 +614,10 @@ export class RoomSession {
   /** leave says goodbye to the server and ends everything; the mic is the caller's. */
   leave() {
     if (this.#left) return;
-    this.release();
+    // Leave ends the turn now, a tail too: the floor goes with us.
+    this.#do({ type: 'release', tailMs: 0 });
+    for (const id of this.#turnTimers) clearTimeout(id);
+    this.#turnTimers.clear();
     this.#left = true;
     clearTimeout(this.#retryTimer);
     // Sent before the close frame on the same socket, so the server takes us
@@ -612,7 +628,7 @@ export class RoomSession {
     removeEventListener('offline', this.#wentOffline);
     store.update({
       connection: 'idle', self: null, members: [], floor: { holder: null, mine: false, deadline: 0 },
-      nameplate: '', roomCode: '', talkLimitMs: 0, safetyCode: '', talk: 'idle', notice: '',
+      nameplate: '', roomCode: '', talkLimitMs: 0, safetyCode: '', talk: 'idle', talkWarning: '', notice: '',
     });
   }
 
@@ -638,7 +654,7 @@ export class RoomSession {
     // A hiccup of the network or the media path shows on the button and
     // ends no turn (talkturn.js 'link').
     this.#do({ type: 'link', up: !this.#offline && this.#mediaUp() });
-    const { talk, latched, holder, mine, deadline } = this.#turn.view();
+    const { talk, latched, holder, mine, deadline, warning } = this.#turn.view();
     store.update({
       connection: this.#connection(),
       self: this.#joined ? this.#self : null,
@@ -648,6 +664,7 @@ export class RoomSession {
       floor: { holder, mine, deadline },
       talk,
       latched,
+      talkWarning: warning,
     });
   }
 }

@@ -18,6 +18,7 @@ const state = {
   selfName: '',
   talk: 'idle', // the button: 'idle' | 'requesting' | 'talking' | 'busy' | 'offline'
   latched: false, // hands-free: the session holds a tapped-on turn (session.js #latched)
+  talkWarning: '', // our turn is near its limit: the time left, said in the live region (talkturn.js)
   notice: '', // a room message for the user (role="alert")
 };
 

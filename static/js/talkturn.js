@@ -7,12 +7,17 @@
 // It mirrors the Go member's floor logic, client/floor.go: the holder is
 // tracked from joined.floor, floor_granted and floor_released only, and the
 // mic is live only while we hold the floor (Holding there, holding here).
-// Change one, look at the other.
+// Change one, look at the other. Deliberately browser-only: the release tail
+// and the talk-limit warning (people's thumbs and ears; bots need neither).
 //
 // Events in (step({ type, ... })):
 //   press { open }       the button went down and is held (a finger, Space)
 //   latch { open }       the button went down by a hands-free tap
-//   release              the button came up (the user, a hidden page, Leave)
+//   release { tailMs }   the button came up (the user, a hidden page, Leave);
+//                        the mic goes on for tailMs before the floor goes
+//                        (0: at once, as Leave asks, even mid-tail)
+//   tailEnd { seq }      a tail's timer ran out (see the timer effect)
+//   warn { seq, now }    the warning timer ran out: WARN_BEFORE_MS to go
 //   joined { self, floor, now }  in the room on a (new) signaling connection
 //   ready { open }       media set up on that connection: a held button asks again
 //   lost                 the connection is gone (dropped, failed, moved, left)
@@ -31,12 +36,31 @@
 // Effects out (arrays of):
 //   { type: 'send', message }   floor_request (with an id) or floor_release
 //   { type: 'mic', on }         switch the microphone track
-//   { type: 'chirp', sound }    'start' | 'end' | 'busy'
-//   { type: 'buzz', ms }        a short vibration with the start chirp
+//   { type: 'chirp', sound }    'start' | 'end' | 'busy' | 'warn' (the talk limit is near)
+//   { type: 'buzz', ms }        a short vibration with the start or the warn chirp
 //   { type: 'announce', text }  a notice for the live region
+//   { type: 'timer', ms, event }  step(event) after ms (setTimeout); a late
+//                               one is told apart by its seq and ignored
+// From the warning to the end of the turn, view().warning says the time left.
 
 // How long the phone vibrates when a turn starts: felt, not a buzz.
 export const START_BUZZ_MS = 30;
+
+// The release tail: after the button comes up the mic sends this much
+// longer, so the last syllable, said as the thumb lifts, is not cut off.
+export const DEFAULT_TAIL_MS = 200;
+// The longest tail a preference may ask for: longer would feel like a
+// stuck button.
+export const MAX_TAIL_MS = 1000;
+
+// How long before the talk limit the talker is warned (the countdown turns
+// red then too, ui/room.js), and how long the phone vibrates for it:
+// longer than the start buzz, so the two are told apart without looking.
+export const WARN_BEFORE_MS = 10000;
+export const WARN_BUZZ_MS = 120;
+
+/** warningText is what the live region says when the warning comes. */
+export const warningText = (ms) => `${Math.max(1, Math.round(ms / 1000))} seconds left`;
 
 export const LIMIT_TAP = 'Your talk time ran out. Tap again to go on.';
 export const LIMIT_HOLD = 'Your talk time ran out. Let go and press again to go on.';
@@ -54,6 +78,12 @@ export class TalkTurn {
   #want = false; // the button is down
   #reqId = 0; // our floor_request not yet answered or granted
   #holding = false; // the floor is ours and the mic is live
+  // The button came up while holding: the mic goes on until the tail's
+  // timer (seq #tailSeq) ends it; a press meanwhile carries the same turn on.
+  #tailing = false;
+  #tailSeq = 0;
+  #warnSeq = 0; // the warning timer of the current grant; a grant or an end moves it on
+  #warning = ''; // the time-left words, from the warning to the end of the turn
   // Hands-free: the button went down by a tap (latch). A turn that ends
   // without the user's tap - refused, out of time, taken away, or cut by a
   // lost connection - ends the latch and the wish for the floor: nothing
@@ -75,7 +105,13 @@ export class TalkTurn {
         this.#press(ev.type === 'latch', ev.open, out);
         break;
       case 'release':
-        this.#release(out);
+        this.#release(ev.tailMs ?? 0, out);
+        break;
+      case 'tailEnd':
+        if (this.#tailing && ev.seq === this.#tailSeq) this.#endTail(out);
+        break;
+      case 'warn':
+        this.#warn(ev, out);
         break;
       case 'joined':
         this.#self = ev.self;
@@ -109,7 +145,7 @@ export class TalkTurn {
         break;
       case 'blocked':
         this.#blocked = true;
-        this.#holding = false;
+        this.#stopHolding();
         out.push(mic(false));
         break;
       default:
@@ -132,6 +168,7 @@ export class TalkTurn {
       holder,
       mine: !!holder && holder === this.#self,
       deadline: this.#floor.deadline,
+      warning: this.#warning,
     };
   }
 
@@ -150,6 +187,8 @@ export class TalkTurn {
       if (this.#latched) this.#endLatch();
       return;
     }
+    // A press in the tail carries the same turn on: no release, no request.
+    this.#tailing = false;
     if (this.#holding || this.#reqId) return;
     this.#request(out);
   }
@@ -167,19 +206,54 @@ export class TalkTurn {
     out.push({ type: 'send', message: { type: 'floor_request', id: this.#reqId } });
   }
 
-  #release(out) {
+  #release(tailMs, out) {
     const wanted = this.#want;
     this.#want = false;
     this.#latched = false;
-    if (!wanted) return;
+    if (!wanted) {
+      // Leave (tail 0) during a tail: the floor goes now.
+      if (this.#tailing && tailMs <= 0) this.#endTail(out);
+      return;
+    }
+    if (this.#holding && tailMs > 0) {
+      // The mic stays on for the tail; the timer's tailEnd ends the turn.
+      this.#tailing = true;
+      this.#tailSeq++;
+      out.push({ type: 'timer', ms: Math.min(tailMs, MAX_TAIL_MS), event: { type: 'tailEnd', seq: this.#tailSeq } });
+      return;
+    }
     const asked = this.#holding || this.#reqId;
     if (this.#holding) {
-      // Silence at once; the server's floor_released follows.
-      this.#holding = false;
+      // Silence now; the server's floor_released follows.
+      this.#stopHolding();
       out.push(mic(false), chirp('end'));
     }
     if (asked) out.push({ type: 'send', message: { type: 'floor_release' } });
     this.#reqId = 0;
+  }
+
+  // endTail: the tail is over (or cut by Leave): the turn ends as a release
+  // without a tail would have, and the end chirp says the floor is gone.
+  #endTail(out) {
+    this.#stopHolding();
+    out.push(mic(false), chirp('end'), { type: 'send', message: { type: 'floor_release' } });
+  }
+
+  // stopHolding: the turn is over, by whatever way; a pending tail or
+  // warning timer finds nothing to do.
+  #stopHolding() {
+    this.#holding = false;
+    this.#tailing = false;
+    this.#warnSeq++;
+    this.#warning = '';
+  }
+
+  // warn: the talk limit is WARN_BEFORE_MS away. Only a talker still talking
+  // hears it: in the tail the thumb is already up.
+  #warn({ seq, now }, out) {
+    if (seq !== this.#warnSeq || !this.#holding || this.#tailing) return;
+    this.#warning = warningText(this.#floor.deadline - now);
+    out.push(chirp('warn'), { type: 'buzz', ms: WARN_BUZZ_MS });
   }
 
   // A lost connection ends the turn: the server forgets it with the member.
@@ -187,7 +261,7 @@ export class TalkTurn {
     if (this.#latched) this.#endLatch();
     if (this.#holding) out.push(chirp('end'));
     out.push(mic(false));
-    this.#holding = false;
+    this.#stopHolding(); // a tail too ends at once: the server forgot the turn
     this.#reqId = 0;
     this.#joined = false;
     this.#floor = NO_FLOOR;
@@ -202,6 +276,11 @@ export class TalkTurn {
     if (this.#want && ours && !this.#blocked && !this.#holding) {
       this.#holding = true;
       out.push(mic(true), chirp('start'), { type: 'buzz', ms: START_BUZZ_MS });
+      // A limit too short for a warning gets none: it would sound at the start.
+      if (deadlineMs > WARN_BEFORE_MS) {
+        this.#warnSeq++;
+        out.push({ type: 'timer', ms: deadlineMs - WARN_BEFORE_MS, event: { type: 'warn', seq: this.#warnSeq } });
+      }
     }
     if (ours) this.#reqId = 0;
   }
@@ -211,7 +290,8 @@ export class TalkTurn {
     if (member !== this.#self) return;
     const tapped = this.#latched; // a hands-free turn: the notice says tap, not let go
     if (this.#holding) {
-      this.#holding = false;
+      // The limit or the server ends a tail at once too.
+      this.#stopHolding();
       out.push(mic(false), chirp('end'));
       // Taken from a turn we held, for whatever reason: not our tap (a tap
       // off clears the latch and holding first, and a quick tap off and on

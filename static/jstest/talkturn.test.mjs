@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { LIMIT_HOLD, LIMIT_TAP, START_BUZZ_MS, TalkTurn } from '../../static/js/talkturn.js';
+import {
+  DEFAULT_TAIL_MS, LIMIT_HOLD, LIMIT_TAP, MAX_TAIL_MS, START_BUZZ_MS, TalkTurn, WARN_BEFORE_MS, WARN_BUZZ_MS,
+} from '../../static/js/talkturn.js';
 
 const SELF = 'me';
 const OTHER = 'bob';
@@ -49,8 +51,8 @@ test('a press asks for the floor; the grant turns the mic on with the start chir
   assert.deepEqual(step({ type: 'press', open: true }), [request(1)]);
   assert.equal(t.view().talk, 'requesting');
   assert.deepEqual(step({ type: 'granted', member: SELF, id: 1, deadlineMs: LIMIT_MS, now: 500 }),
-    [MIC_ON, chirp('start'), { type: 'buzz', ms: START_BUZZ_MS }]);
-  assert.deepEqual(t.view(), { talk: 'talking', latched: false, holder: SELF, mine: true, deadline: 500 + LIMIT_MS });
+    [MIC_ON, chirp('start'), { type: 'buzz', ms: START_BUZZ_MS }, { type: 'timer', ms: LIMIT_MS - WARN_BEFORE_MS, event: { type: 'warn', seq: 1 } }]);
+  assert.deepEqual(t.view(), { talk: 'talking', latched: false, holder: SELF, mine: true, deadline: 500 + LIMIT_MS, warning: '' });
 });
 
 test('letting go silences at once and gives the floor back', () => {
@@ -143,11 +145,11 @@ test('the holder tracks joined.floor, floor_granted, floor_released and member_l
   const t = new TalkTurn({ nextId: () => ++id });
   t.step({ type: 'joined', self: SELF, floor: { holder: OTHER, deadline_ms: 4000 }, now: 100 });
   t.step({ type: 'link', up: true });
-  assert.deepEqual(t.view(), { talk: 'busy', latched: false, holder: OTHER, mine: false, deadline: 4100 });
+  assert.deepEqual(t.view(), { talk: 'busy', latched: false, holder: OTHER, mine: false, deadline: 4100, warning: '' });
   t.step({ type: 'released', member: 'someone else' });
   assert.equal(t.view().holder, OTHER);
   t.step({ type: 'left', member: OTHER });
-  assert.deepEqual(t.view(), { talk: 'idle', latched: false, holder: null, mine: false, deadline: 0 });
+  assert.deepEqual(t.view(), { talk: 'idle', latched: false, holder: null, mine: false, deadline: 0, warning: '' });
 });
 
 test('the send watchdog switches the mic off and refuses every later press', () => {
@@ -193,7 +195,121 @@ test('regression: a hiccup with the signaling connection up does not end the tur
   assert.equal(t.view().talk, 'offline');
   step({ type: 'link', up: true });
   assert.deepEqual(all.slice(before), [], 'the hiccup switched the mic or sent something');
-  assert.deepEqual(t.view(), { talk: 'talking', latched: true, holder: SELF, mine: true, deadline: 1000 + LIMIT_MS });
+  assert.deepEqual(t.view(), { talk: 'talking', latched: true, holder: SELF, mine: true, deadline: 1000 + LIMIT_MS, warning: '' });
+});
+
+// ---- the release tail -------------------------------------------------------
+
+const TAIL = DEFAULT_TAIL_MS;
+const tailTimer = (seq, ms = TAIL) => ({ type: 'timer', ms, event: { type: 'tailEnd', seq } });
+
+test('letting go keeps the mic on for the tail; its end gives the floor back with the end chirp', () => {
+  for (const how of ['press', 'latch']) {
+    const { t, step } = talking(how);
+    assert.deepEqual(step({ type: 'release', tailMs: TAIL }), [tailTimer(1)], how);
+    assert.equal(t.view().talk, 'talking', `${how}: the mic is still live in the tail`);
+    assert.equal(t.view().latched, false, how);
+    assert.deepEqual(step({ type: 'tailEnd', seq: 1 }), [MIC_OFF, chirp('end'), RELEASE], how);
+    assert.equal(t.view().talk, 'idle', how);
+    assert.deepEqual(step({ type: 'tailEnd', seq: 1 }), [], `${how}: a second timer end does nothing`);
+  }
+});
+
+test('a press in the tail carries the same turn on: no release, no new request', () => {
+  for (const how of ['press', 'latch']) {
+    const { t, step } = talking(how);
+    step({ type: 'release', tailMs: TAIL }); // tail 1
+    assert.deepEqual(step({ type: how, open: true }), [], how);
+    assert.equal(t.view().talk, 'talking', how);
+    assert.equal(t.view().latched, how === 'latch', how);
+    // The first tail's timer is stale: the turn goes on.
+    assert.deepEqual(step({ type: 'tailEnd', seq: 1 }), [], how);
+    assert.equal(t.view().talk, 'talking', how);
+    // Letting go again starts a new tail, which ends it.
+    assert.deepEqual(step({ type: 'release', tailMs: TAIL }), [tailTimer(2)], how);
+    assert.deepEqual(step({ type: 'tailEnd', seq: 2 }), [MIC_OFF, chirp('end'), RELEASE], how);
+  }
+});
+
+test('a tail of 0 ends at once; a long one is capped', () => {
+  const { step } = talking('press');
+  assert.deepEqual(step({ type: 'release', tailMs: 0 }), [MIC_OFF, chirp('end'), RELEASE]);
+  const r = talking('press');
+  assert.deepEqual(r.step({ type: 'release', tailMs: 60000 }), [tailTimer(1, MAX_TAIL_MS)]);
+});
+
+test('Leave in the tail (a release with no tail) ends it at once', () => {
+  const { t, step } = talking('press');
+  step({ type: 'release', tailMs: TAIL });
+  assert.deepEqual(step({ type: 'release', tailMs: 0 }), [MIC_OFF, chirp('end'), RELEASE]);
+  assert.equal(t.view().talk, 'idle');
+  assert.deepEqual(step({ type: 'tailEnd', seq: 1 }), [], 'the timer found the turn still going');
+});
+
+test('a lost connection, the talk limit or the server end a tail at once', () => {
+  const cases = [
+    [{ type: 'lost' }, [chirp('end'), MIC_OFF]],
+    [{ type: 'limit', member: SELF }, [MIC_OFF, chirp('end'), { type: 'announce', text: LIMIT_HOLD }]],
+    [{ type: 'released', member: SELF }, [MIC_OFF, chirp('end')]],
+    [{ type: 'blocked' }, [MIC_OFF]],
+  ];
+  for (const [ev, want] of cases) {
+    const { t, step } = talking('press');
+    step({ type: 'release', tailMs: TAIL });
+    assert.deepEqual(step(ev), want, ev.type);
+    assert.notEqual(t.view().talk, 'talking', ev.type);
+    assert.deepEqual(step({ type: 'tailEnd', seq: 1 }), [], `${ev.type}: the tail's timer sent a second release`);
+  }
+});
+
+test('a release before the grant withdraws at once, whatever the tail', () => {
+  const { t, step } = joinedTurn();
+  step({ type: 'press', open: true });
+  assert.deepEqual(step({ type: 'release', tailMs: TAIL }), [RELEASE]);
+  assert.equal(t.view().talk, 'idle');
+});
+
+// ---- the warning before the talk limit ----------------------------------------
+
+const warnTimer = (seq, ms) => ({ type: 'timer', ms, event: { type: 'warn', seq } });
+
+test('the grant sets a timer for the warning; it chirps, buzzes and shows the time left', () => {
+  const { t, step } = joinedTurn();
+  step({ type: 'press', open: true });
+  const fx = step({ type: 'granted', member: SELF, id: 1, deadlineMs: LIMIT_MS, now: 1000 });
+  assert.deepEqual(fx.at(-1), warnTimer(1, LIMIT_MS - WARN_BEFORE_MS));
+  assert.deepEqual(step({ type: 'warn', seq: 1, now: 1000 + LIMIT_MS - WARN_BEFORE_MS }),
+    [chirp('warn'), { type: 'buzz', ms: WARN_BUZZ_MS }]);
+  assert.equal(t.view().warning, '10 seconds left');
+  // The words go with the turn.
+  step({ type: 'limit', member: SELF });
+  assert.equal(t.view().warning, '');
+});
+
+test('no warning for a turn already over, in the tail, or of an older grant', () => {
+  // Over: let go before the timer.
+  let r = talking('press');
+  r.step({ type: 'release', tailMs: 0 });
+  assert.deepEqual(r.step({ type: 'warn', seq: 1, now: 0 }), []);
+  // In the tail: the thumb is up.
+  r = talking('press');
+  r.step({ type: 'release', tailMs: TAIL });
+  assert.deepEqual(r.step({ type: 'warn', seq: 1, now: 0 }), []);
+  assert.equal(r.t.view().warning, '');
+  // An older grant's timer, in a newer turn.
+  r = talking('press');
+  r.step({ type: 'release', tailMs: 0 });
+  r.step({ type: 'press', open: true });
+  r.step({ type: 'granted', member: SELF, id: r.lastId(), deadlineMs: LIMIT_MS, now: 5000 });
+  assert.deepEqual(r.step({ type: 'warn', seq: 1, now: 6000 }), []);
+  assert.deepEqual(r.step({ type: 'warn', seq: 3, now: 5000 + LIMIT_MS - WARN_BEFORE_MS }).length, 2);
+});
+
+test('a talk limit no longer than the warning gets none', () => {
+  const { step } = joinedTurn();
+  step({ type: 'press', open: true });
+  const fx = step({ type: 'granted', member: SELF, id: 1, deadlineMs: WARN_BEFORE_MS, now: 0 });
+  assert.deepEqual(fx.filter((e) => e.type === 'timer'), []);
 });
 
 test('an unknown event is a bug, not a no-op', () => {

@@ -8,6 +8,8 @@ import { showLevel } from '../level.js';
 import { $, setText, showAlert } from './dom.js';
 import { bindTalk } from './talk.js';
 import { loadHandsFree, saveHandsFree } from '../prefs.js';
+import { RELEASE_TAIL_CHOICES_MS, loadReleaseTail, saveReleaseTail } from '../prefs.js';
+import { WARN_BEFORE_MS } from '../talkturn.js';
 import { initShare } from './share.js';
 import { bindTalkKey } from './talkkey.js';
 import { keyLabel } from '../talkkey.js';
@@ -22,7 +24,8 @@ const CONNECTION_TEXT = {
   closed: 'Disconnected',
 };
 
-const LOW_SECONDS = 10; // the countdown turns red, so nobody is cut off by surprise
+// The countdown turns red when the warning sounds, so nobody is cut off by surprise.
+const LOW_SECONDS = WARN_BEFORE_MS / 1000;
 
 let levels = { mic: null, remote: null }; // LevelReaders, set by app.js
 let frame = 0;
@@ -61,12 +64,27 @@ export function initRoom({ onDown, onUp, onLeave, onRemove }) {
     },
   });
   headset = bindMediaSession({ onTap: () => talkInput.tap() });
+  initReleaseTail();
   $('leave').addEventListener('click', () => {
     talkInput.release();
     onLeave();
   });
   initShare();
   store.subscribe(render);
+}
+
+// The release tail's choice (talkturn.js): read by the session at each
+// release, so a change counts from the next one.
+function initReleaseTail() {
+  const select = $('release-tail');
+  select.replaceChildren(...RELEASE_TAIL_CHOICES_MS.map((ms) => {
+    const o = document.createElement('option');
+    o.value = String(ms);
+    o.textContent = ms ? `${ms / 1000} s` : 'Off';
+    return o;
+  }));
+  select.value = String(loadReleaseTail());
+  select.addEventListener('change', () => saveReleaseTail(Number(select.value)));
 }
 
 /** handsFree: the Hands-free box is ticked (a tap toggles; see talk.js). */
@@ -102,7 +120,9 @@ function render(s) {
   setText($('conn-text'), CONNECTION_TEXT[s.connection] ?? '');
 
   const holder = s.floor.holder;
-  const talker = !holder ? 'Nobody is talking' : holder === s.self ? 'You are talking' : `${nameOf(s, holder)} is talking`;
+  // The warning's time left goes in the same live region, so a screen reader says it too.
+  const you = s.talkWarning ? `You are talking. ${s.talkWarning}` : 'You are talking';
+  const talker = !holder ? 'Nobody is talking' : holder === s.self ? you : `${nameOf(s, holder)} is talking`;
   setText($('talker'), talker);
   headset.show({ talker, count: s.members.length, mine: s.floor.mine });
 
