@@ -171,7 +171,6 @@ func (n *network) close() {
 type apiConfig struct {
 	media        *webrtc.MediaEngine   // copied by pion into each PeerConnection
 	interceptors []interceptor.Factory // after the per-connection ones
-	lossRepair   bool                  // !Config.NoLossRepair
 	settings     webrtc.SettingEngine
 }
 
@@ -185,7 +184,7 @@ func (c *apiConfig) forPeer(p *peer) *webrtc.API {
 	// interceptor writes.
 	reg := &interceptor.Registry{}
 	reg.Add(quietFactory{})
-	if c.lossRepair {
+	if p.sfu.lossRepair {
 		reg.Add(lossFeedbackFactory{p})
 	}
 	for _, f := range c.interceptors {
@@ -290,7 +289,7 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 		}
 	}
 
-	return &apiConfig{media: media, interceptors: interceptors, lossRepair: !cfg.NoLossRepair, settings: settings}, nw, nil
+	return &apiConfig{media: media, interceptors: interceptors, settings: settings}, nw, nil
 }
 
 // listen opens the one UDP port (and the optional ICE-TCP mux) and tells the

@@ -146,8 +146,9 @@ func (p *peer) readFloorReports(read func([]byte) (int, interceptor.Attributes, 
 }
 
 // maxNackedTracked bounds the distinct sequence numbers one report interval
-// remembers: the NACK budget lets through at most nackBudgetRate a second,
-// and browsers report about every 5 s.
+// remembers: an honest listener asks for a few a second (the NACK budget
+// answers at most nackBudgetRate) and browsers report about every 5 s; past
+// the bound the count stops, and the share it gives is a lower bound.
 const maxNackedTracked = 512
 
 // nackAccount counts the distinct packets a listener asked to have resent
