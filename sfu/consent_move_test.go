@@ -426,18 +426,27 @@ type nullConn struct{ net.PacketConn }
 
 func (nullConn) WriteTo(b []byte, _ net.Addr) (int, error) { return len(b), nil }
 
-// Media to an address with consent, the per-packet path, costs no
-// allocation; neither does refusing media to one without.
-func TestConsentWriteAllocations(t *testing.T) {
+// gateWithMember is a consent gate on a socket that writes nowhere, whose
+// session (credsA) has one member address with consent, and an address
+// that never sent it anything.
+func gateWithMember(t *testing.T) (c *consentConn, member, stranger netip.AddrPort) {
+	t.Helper()
 	g := newConsentGuard()
 	g.set("", credsA)
-	c := g.wrap(nullConn{})
-	member := netip.MustParseAddrPort("127.0.0.1:4000")
-	stranger := netip.MustParseAddrPort("127.0.0.1:9")
+	c = g.wrap(nullConn{})
+	member = netip.MustParseAddrPort("127.0.0.1:4000")
+	stranger = netip.MustParseAddrPort("127.0.0.1:9")
 	c.request(signedRequest(t, credsA), member)
 	c.mu.Lock()
 	c.addrs[member].granted = time.Now()
 	c.mu.Unlock()
+	return c, member, stranger
+}
+
+// Media to an address with consent, the per-packet path, costs no
+// allocation; neither does refusing media to one without.
+func TestConsentWriteAllocations(t *testing.T) {
+	c, member, stranger := gateWithMember(t)
 	media := append([]byte{0x80, 111}, make([]byte, 98)...)
 	for name, ap := range map[string]netip.AddrPort{"consented": member, "refused": stranger} {
 		to := net.UDPAddrFromAddrPort(ap)

@@ -172,15 +172,7 @@ func TestSpoofedMediaGetsOnlyPacedChecks(t *testing.T) {
 // allocation: from a member's address with consent (its SSRC known), or
 // from a stranger with an SSRC nobody sent.
 func TestConsentMediaReadAllocations(t *testing.T) {
-	g := newConsentGuard()
-	g.set("", credsA)
-	c := g.wrap(nullConn{})
-	member := netip.MustParseAddrPort("127.0.0.1:4000")
-	stranger := netip.MustParseAddrPort("127.0.0.1:9")
-	c.request(signedRequest(t, credsA), member)
-	c.mu.Lock()
-	c.addrs[member].granted = time.Now()
-	c.mu.Unlock()
+	c, member, stranger := gateWithMember(t)
 	c.media(1234, member)
 	for name, ap := range map[string]netip.AddrPort{"member": member, "stranger": stranger} {
 		ssrc := uint32(1234)

@@ -34,6 +34,30 @@ func clientAPI(t testing.TB, tcp bool) *webrtc.API {
 	return api
 }
 
+// seeingResendsAPI is clientAPI for a client that must see the SFU resend
+// a packet it already had (sfutest.NewAPISeeingResends).
+func seeingResendsAPI(t testing.TB) *webrtc.API {
+	t.Helper()
+	api, err := sfutest.NewAPISeeingResends(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// withAndWithoutRepair runs f in parallel subtests, with loss repair
+// (repair true) and without (Config.NoLossRepair): the feature and its
+// control, from one body.
+func withAndWithoutRepair(t *testing.T, f func(t *testing.T, name string, repair bool)) {
+	for _, repair := range []bool{true, false} {
+		name := map[bool]string{true: "repair", false: "no repair"}[repair]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f(t, name, repair)
+		})
+	}
+}
+
 // join connects one client and waits until its media is up.
 func join(t testing.TB, s *SFU, api *webrtc.API, roomID [16]byte, role Role, tag byte) *sfutest.Client {
 	t.Helper()

@@ -61,137 +61,120 @@ func TestListenerLossIsAHighPercentileOfFreshReports(t *testing.T) {
 // say so (and, without loss repair, do not).
 func TestTalkerHearsListenersLoss(t *testing.T) {
 	const lossy = 64 // 25% in RFC 3550's 256ths
-	for _, tc := range []struct {
-		name   string
-		cfg    Config
-		expect bool
-	}{{"repair", Config{}, true}, {"no repair", Config{NoLossRepair: true}, false}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := newSFU(t, tc.cfg)
-			api := clientAPI(t, false)
-			roomID := [16]byte{'l', 'o', 's', 's', byte(len(tc.name))}
-			a := join(t, s, api, roomID, Talk, 'A')
-			l := join(t, s, api, roomID, Listen, 'L')
-			s.SetFloor(roomID, a.ID)
-			startTalking(t, a)
-			testutil.WaitFor(t, 5*time.Second, "the listener to hear", func() bool { n, _ := l.Count(); return n > 5 })
-			floorSSRC := l.Received()[0].SSRC
+	withAndWithoutRepair(t, func(t *testing.T, name string, repair bool) {
+		s := newSFU(t, Config{NoLossRepair: !repair})
+		api := clientAPI(t, false)
+		roomID := [16]byte{'l', 'o', 's', 's', byte(len(name))}
+		a := join(t, s, api, roomID, Talk, 'A')
+		l := join(t, s, api, roomID, Listen, 'L')
+		s.SetFloor(roomID, a.ID)
+		startTalking(t, a)
+		testutil.WaitFor(t, 5*time.Second, "the listener to hear", func() bool { n, _ := l.Count(); return n > 5 })
+		floorSSRC := l.Received()[0].SSRC
 
-			// The listener reports its loss every second, as a browser
-			// does every few; the talker reads every report about its mic
-			// for three report intervals.
-			stop := make(chan struct{})
-			defer close(stop)
-			go func() {
-				for {
-					_ = l.WriteRTCP(&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: floorSSRC, FractionLost: lossy}}})
-					select {
-					case <-stop:
-						return
-					case <-time.After(time.Second):
-					}
+		// The listener reports its loss every second, as a browser
+		// does every few; the talker reads every report about its mic
+		// for three report intervals.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				_ = l.WriteRTCP(&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: floorSSRC, FractionLost: lossy}}})
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
 				}
-			}()
-			mic := a.MicSSRC()
-			worst := -1
-			deadline := time.Now().Add(3 * rtcpReportInterval)
-			got := make(chan uint8, 16)
-			go func() {
-				for {
-					pkts, err := a.ReadMicRTCP()
-					if err != nil {
-						close(got)
-						return
-					}
-					for _, p := range pkts {
-						if rr, ok := p.(*rtcp.ReceiverReport); ok {
-							for _, b := range rr.Reports {
-								if b.SSRC == mic {
-									got <- b.FractionLost
-								}
+			}
+		}()
+		mic := a.MicSSRC()
+		worst := -1
+		deadline := time.Now().Add(3 * rtcpReportInterval)
+		got := make(chan uint8, 16)
+		go func() {
+			for {
+				pkts, err := a.ReadMicRTCP()
+				if err != nil {
+					close(got)
+					return
+				}
+				for _, p := range pkts {
+					if rr, ok := p.(*rtcp.ReceiverReport); ok {
+						for _, b := range rr.Reports {
+							if b.SSRC == mic {
+								got <- b.FractionLost
 							}
 						}
 					}
 				}
-			}()
-			reports := 0
-		read:
-			for time.Now().Before(deadline) && worst < lossy {
-				select {
-				case f, ok := <-got:
-					if !ok {
-						break read
-					}
-					reports++
-					worst = max(worst, int(f))
-				case <-time.After(time.Until(deadline)):
+			}
+		}()
+		reports := 0
+	read:
+		for time.Now().Before(deadline) && worst < lossy {
+			select {
+			case f, ok := <-got:
+				if !ok {
+					break read
 				}
+				reports++
+				worst = max(worst, int(f))
+			case <-time.After(time.Until(deadline)):
 			}
-			if reports == 0 {
-				t.Fatalf("the talker got no receiver report about its mic in %v", 3*rtcpReportInterval)
-			}
-			t.Logf("%d reports to the talker, the highest fraction lost %d/256", reports, worst)
-			if tc.expect && worst < lossy {
-				t.Errorf("the talker was told %d/256 lost, want its listener's %d/256", worst, lossy)
-			}
-			if !tc.expect && worst != 0 {
-				t.Errorf("without loss repair the talker was told %d/256 lost on a clean uplink, want 0", worst)
-			}
-		})
-	}
+		}
+		if reports == 0 {
+			t.Fatalf("the talker got no receiver report about its mic in %v", 3*rtcpReportInterval)
+		}
+		t.Logf("%d reports to the talker, the highest fraction lost %d/256", reports, worst)
+		if repair && worst < lossy {
+			t.Errorf("the talker was told %d/256 lost, want its listener's %d/256", worst, lossy)
+		}
+		if !repair && worst != 0 {
+			t.Errorf("without loss repair the talker was told %d/256 lost on a clean uplink, want 0", worst)
+		}
+	})
 }
 
 // The listener's NACK for a packet it had gets that packet again, byte for
 // byte (and without loss repair, nothing).
 func TestNACKResendsAFloorPacket(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		cfg    Config
-		resent bool
-	}{{"repair", Config{}, true}, {"no repair", Config{NoLossRepair: true}, false}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := newSFU(t, tc.cfg)
-			api := clientAPI(t, false)
-			roomID := [16]byte{'n', 'a', 'c', 'k', byte(len(tc.name))}
-			a := join(t, s, api, roomID, Talk, 'A')
-			seeing, err := sfutest.NewAPISeeingResends(false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := join(t, s, seeing, roomID, Listen, 'L')
-			s.SetFloor(roomID, a.ID)
-			ctx := t.Context()
-			a.Talk(ctx, 0, 20, 20*time.Millisecond)
-			settle(t, []*sfutest.Client{l}, 300*time.Millisecond, 5*time.Second)
-			got := l.Received()
-			if len(got) < 10 {
-				t.Fatalf("the listener heard %d packets of 20", len(got))
-			}
-			want := got[len(got)-5]
-			if err := l.WriteRTCP(&rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: want.SSRC,
-				Nacks: []rtcp.NackPair{{PacketID: want.Seq}}}); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(500 * time.Millisecond)
-			copies := 0
-			for _, p := range l.Received() {
-				if p.Seq == want.Seq {
-					copies++
-					if !p.Intact || p.N != want.N {
-						t.Errorf("resent packet %d carries frame %d intact %v, want frame %d intact", p.Seq, p.N, p.Intact, want.N)
-					}
+	withAndWithoutRepair(t, func(t *testing.T, name string, repair bool) {
+		s := newSFU(t, Config{NoLossRepair: !repair})
+		api := clientAPI(t, false)
+		roomID := [16]byte{'n', 'a', 'c', 'k', byte(len(name))}
+		a := join(t, s, api, roomID, Talk, 'A')
+		seeing := seeingResendsAPI(t)
+		l := join(t, s, seeing, roomID, Listen, 'L')
+		s.SetFloor(roomID, a.ID)
+		ctx := t.Context()
+		a.Talk(ctx, 0, 20, 20*time.Millisecond)
+		settle(t, []*sfutest.Client{l}, 300*time.Millisecond, 5*time.Second)
+		got := l.Received()
+		if len(got) < 10 {
+			t.Fatalf("the listener heard %d packets of 20", len(got))
+		}
+		want := got[len(got)-5]
+		if err := l.WriteRTCP(&rtcp.TransportLayerNack{SenderSSRC: 1, MediaSSRC: want.SSRC,
+			Nacks: []rtcp.NackPair{{PacketID: want.Seq}}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		copies := 0
+		for _, p := range l.Received() {
+			if p.Seq == want.Seq {
+				copies++
+				if !p.Intact || p.N != want.N {
+					t.Errorf("resent packet %d carries frame %d intact %v, want frame %d intact", p.Seq, p.N, p.Intact, want.N)
 				}
 			}
-			if tc.resent && copies != 2 {
-				t.Errorf("packet %d arrived %d times after its NACK, want 2", want.Seq, copies)
-			}
-			if !tc.resent && copies != 1 {
-				t.Errorf("without loss repair packet %d arrived %d times, want 1", want.Seq, copies)
-			}
-		})
-	}
+		}
+		if repair && copies != 2 {
+			t.Errorf("packet %d arrived %d times after its NACK, want 2", want.Seq, copies)
+		}
+		if !repair && copies != 1 {
+			t.Errorf("without loss repair packet %d arrived %d times, want 1", want.Seq, copies)
+		}
+	})
 }
 
 // A member that NACKs everything over and over gets at most its budget,
@@ -201,10 +184,7 @@ func TestNACKBudgetBoundsResends(t *testing.T) {
 	api := clientAPI(t, false)
 	roomID := [16]byte{'b', 'u', 'd'}
 	a := join(t, s, api, roomID, Talk, 'A')
-	seeing, err := sfutest.NewAPISeeingResends(false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeing := seeingResendsAPI(t)
 	l := join(t, s, seeing, roomID, Listen, 'L')
 	s.SetFloor(roomID, a.ID)
 	a.Talk(t.Context(), 0, 40, 5*time.Millisecond)
@@ -347,10 +327,7 @@ func TestNACKAfterTalkerChange(t *testing.T) {
 	roomID := [16]byte{'c', 'h', 'g'}
 	a := join(t, s, api, roomID, Talk, 'A')
 	b := join(t, s, api, roomID, Talk, 'B')
-	seeing, err := sfutest.NewAPISeeingResends(false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeing := seeingResendsAPI(t)
 	l := join(t, s, seeing, roomID, Listen, 'L')
 	s.SetFloor(roomID, a.ID)
 	a.Talk(t.Context(), 0, 30, 10*time.Millisecond)
