@@ -275,11 +275,17 @@ type appRig struct {
 	log    *netLog
 }
 
-// startApp starts the binary (with args) and the browser.
+// startApp starts the binary (with args) and the browser, whose fake
+// microphone says testSpeech.
 func startApp(t testing.TB, args ...string) *appRig {
 	t.Helper()
+	return startAppSaying(t, browsertest.SpeechWAV(t, testSpeech), args...)
+}
+
+// startAppSaying is startApp with the fake microphone playing wav.
+func startAppSaying(t testing.TB, wav string, args ...string) *appRig {
+	t.Helper()
 	srv := startBinary(t, args...)
-	wav := browsertest.SpeechWAV(t, testSpeech)
 	return &appRig{t: t, srv: srv, source: loadSource(t, wav), b: browsertest.Start(t, browsertest.Options{FakeAudio: wav}), log: &netLog{}}
 }
 
