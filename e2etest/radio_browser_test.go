@@ -127,4 +127,3 @@ func TestTalkLimitWarningInBrowser(t *testing.T) {
 		t.Errorf("after the turn the talker line says %q", got)
 	}
 }
-

@@ -162,7 +162,9 @@ func releaseTailTurn(t testing.TB, talker, listener *person, talk *browsertest.E
 	if on < 0 || off < 0 || marks.Released < 0 {
 		t.Fatalf("the talker's microphone switches %+v and release %.0f do not make a turn", marks.Switches, marks.Released)
 	}
-	ms := func(x float64) time.Duration { return time.Duration(x * float64(time.Millisecond)).Round(time.Millisecond) }
+	ms := func(x float64) time.Duration {
+		return time.Duration(x * float64(time.Millisecond)).Round(time.Millisecond)
+	}
 	m := tailMeasure{held: ms(marks.Released - on), sent: ms(off - on)}
 	// The break that matters is near the end: in the 150 ms before the
 	// release and the tail after it, which end the heard span, with
