@@ -48,7 +48,7 @@ type simButton struct {
 	browser context.Context // any page's context: CallBrowser reaches the browser target
 	mu      sync.Mutex
 	next    []byte // the value the next read answers with
-	prompts int    // chooser prompts seen
+	prompts int    // chooser requests answered (Chromium reports each request more than once)
 }
 
 func newSimButton(t *testing.T, page context.Context) *simButton {
