@@ -41,6 +41,13 @@ type Options struct {
 	// pinned; every other certificate error still fails, as in a real
 	// browser.
 	TrustCert string
+	// WebBluetooth turns on Web Bluetooth, which Chromium on Linux keeps
+	// behind flags: navigator.bluetooth (WebBluetooth), the chooser's
+	// permission kept per site (WebBluetoothNewPermissionsBackend) and
+	// navigator.bluetooth.getDevices (WebBluetoothGetDevices). Tests give
+	// it a simulated adapter through DevTools' BluetoothEmulation domain
+	// (a browser-target domain); no real adapter is touched.
+	WebBluetooth bool
 }
 
 // Start launches Chromium and stops it when the test ends.
@@ -68,6 +75,11 @@ func Start(t testing.TB, o Options) *Browser {
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	}
+	if o.WebBluetooth {
+		flags = append(flags,
+			chromedp.Flag("enable-features", "WebBluetooth,WebBluetoothNewPermissionsBackend"),
+			chromedp.Flag("enable-blink-features", "WebBluetoothGetDevices"))
 	}
 	if o.FakeAudio != "" {
 		flags = append(flags, chromedp.Flag("use-file-for-fake-audio-capture", o.FakeAudio))

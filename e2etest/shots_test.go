@@ -26,6 +26,31 @@ const (
 //	go test -tags shots -count=1 -run TestScreenshotsTalkKey ./e2etest/
 func TestScreenshotsTalkKey(t *testing.T) {
 	app := startApp(t)
+	alice := shotRoom(t, app)
+	alice.click("button", "Talk key: Space")
+	shoot(t, alice, "talk-key", "room-talk-key")
+}
+
+// TestScreenshotsBluetoothButton writes
+// docs/screenshots/room-bluetooth-{light,dark}.png: the room on a phone,
+// scrolled to the Bluetooth button control with a (simulated) button paired.
+//
+//	go test -tags shots -count=1 -run TestScreenshotsBluetoothButton ./e2etest/
+func TestScreenshotsBluetoothButton(t *testing.T) {
+	app := startBluetoothApp(t)
+	alice := shotRoom(t, app)
+	btn := newSimButton(t, alice.page)
+	btn.pickIn(alice)
+	alice.click("button", "Pair a Bluetooth button")
+	alice.waitFor("the button connected", 10*time.Second, func() bool {
+		return alice.eval(`document.getElementById('bt-note').textContent`) == simButtonName+" is connected: hold it to talk. Only this device remembers it."
+	})
+	shoot(t, alice, "bt-button", "room-bluetooth")
+}
+
+// shotRoom has Alice create a room that Bob enters, on a phone's screen.
+func shotRoom(t *testing.T, app *appRig) *person {
+	t.Helper()
 	alice := app.creator("Alice")
 	bob := app.person("Bob", alice.find("textbox", "Invite link").Value)
 	bob.enter()
@@ -36,15 +61,21 @@ func TestScreenshotsTalkKey(t *testing.T) {
 	if _, err := chromedp.Call(alice.page, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	alice.click("button", "Talk key: Space")
+	return alice
+}
+
+// shoot writes docs/screenshots/<name>-{light,dark}.png of p's page
+// scrolled to the element with id.
+func shoot(t *testing.T, p *person, id, name string) {
+	t.Helper()
 	for _, theme := range []string{"light", "dark"} {
-		alice.eval(`(() => { document.documentElement.dataset.theme = '` + theme + `'; document.getElementById('talk-key').scrollIntoView({ block: 'center' }); return ''; })()`)
+		p.eval(`(() => { document.documentElement.dataset.theme = '` + theme + `'; document.getElementById('` + id + `').scrollIntoView({ block: 'center' }); return ''; })()`)
 		time.Sleep(300 * time.Millisecond) // not an assertion: the theme's transitions settle
-		shot, err := chromedp.Call(alice.page, page.CaptureScreenshot, page.CaptureScreenshotParams{})
+		shot, err := chromedp.Call(p.page, page.CaptureScreenshot, page.CaptureScreenshotParams{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := filepath.Join("..", "docs", "screenshots", "room-talk-key-"+theme+".png")
+		out := filepath.Join("..", "docs", "screenshots", name+"-"+theme+".png")
 		if err := os.WriteFile(out, shot.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@
 // from, and a stale copy of a security tool is worse than a slower start.
 // Navigations that fail get offline.html. Bump VERSION when the lists change.
 
-const VERSION = 'sotto-shell-v5';
+const VERSION = 'sotto-shell-v6';
 // What the offline page needs, fetched when the worker installs.
 const OFFLINE = ['/offline.html', '/css/app.css', '/icons/icon.svg', '/js/theme-boot.js', '/js/offline.js',
   '/js/secret.js', '/js/e2ee/link.js', '/js/e2ee/errors.js', '/js/e2ee/encoding.js', '/js/e2ee/keys.js'];
@@ -35,6 +35,8 @@ const SHELL = [
   '/js/talkinput.js',
   '/js/talkkey.js',
   '/js/mediasession.js',
+  '/js/bluetoothptt.js',
+  '/js/bluetoothpttweb.js',
   '/js/reconnect.js',
   '/js/media.js',
   '/js/mic.js',
@@ -52,6 +54,7 @@ const SHELL = [
   '/js/ui/share.js',
   '/js/ui/talk.js',
   '/js/ui/talkkey.js',
+  '/js/ui/bluetoothptt.js',
   '/js/ui/theme.js',
   '/js/e2ee/attach.js',
   '/js/e2ee/blob.js',

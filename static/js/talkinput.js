@@ -31,6 +31,7 @@ export class TalkInput {
   #pointerId = null; // the one pointer that holds the button
   #key = null; // the code of the talk key held, or null
   #latched = false; // hands-free: tapped on, not yet tapped off
+  #bluetooth = false; // a Bluetooth button held (bluetoothptt.js)
   #down = false;
 
   get isDown() {
@@ -95,6 +96,25 @@ export class TalkInput {
   }
 
   /**
+   * bluetoothDown: a Bluetooth push-to-talk button went down. It is a finger
+   * on the talk button: held until bluetoothUp in hold mode, a tap in
+   * hands-free mode (its release then means nothing).
+   */
+  bluetoothDown({ active, handsFree }) {
+    if (!active || this.#bluetooth) return [];
+    if (handsFree) return this.#toggle([]);
+    this.#bluetooth = true;
+    return this.#sync([]);
+  }
+
+  /** bluetoothUp: the Bluetooth button came up, or went away while held. */
+  bluetoothUp() {
+    if (!this.#bluetooth) return [];
+    this.#bluetooth = false;
+    return this.#sync([]);
+  }
+
+  /**
    * blur: the window lost focus. A held key's keyup goes elsewhere now; a
    * latch has no up to lose, so hands-free talking survives a click elsewhere.
    */
@@ -109,6 +129,7 @@ export class TalkInput {
     this.#pointerId = null;
     this.#key = null;
     this.#latched = false;
+    this.#bluetooth = false;
     return this.#sync(out);
   }
 
@@ -127,7 +148,7 @@ export class TalkInput {
   }
 
   #sync(out) {
-    const now = this.#pointerId !== null || this.#key !== null || this.#latched;
+    const now = this.#pointerId !== null || this.#key !== null || this.#latched || this.#bluetooth;
     if (now === this.#down) return out;
     this.#down = now;
     out.push(now ? { type: 'down', latch: this.#latched } : { type: 'up' });

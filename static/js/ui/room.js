@@ -14,6 +14,7 @@ import { initShare } from './share.js';
 import { bindTalkKey } from './talkkey.js';
 import { keyLabel } from '../talkkey.js';
 import { bindMediaSession } from '../mediasession.js';
+import { bindBluetoothButton } from './bluetoothptt.js';
 
 const CONNECTION_TEXT = {
   idle: '',
@@ -34,6 +35,7 @@ let talkInput = null;
 let removeMember = () => {};
 let talkKey = null; // the Talk key control (ui/talkkey.js)
 let headset = null; // headset buttons and the lock screen (mediasession.js)
+let bluetooth = null; // a Bluetooth push-to-talk button (ui/bluetoothptt.js)
 
 export function initRoom({ onDown, onUp, onLeave, onRemove }) {
   removeMember = onRemove;
@@ -64,6 +66,10 @@ export function initRoom({ onDown, onUp, onLeave, onRemove }) {
     },
   });
   headset = bindMediaSession({ onTap: () => talkInput.tap() });
+  bluetooth = bindBluetoothButton($('bt-button'), $('bt-note'), {
+    onPress: () => talkInput.bluetoothDown(),
+    onRelease: () => talkInput.bluetoothUp(),
+  });
   initReleaseTail();
   $('leave').addEventListener('click', () => {
     talkInput.release();
@@ -111,9 +117,11 @@ function render(s) {
     stopLoops();
     talkKey.cancel();
     headset.clear();
+    bluetooth.stop();
     return;
   }
   startLoops();
+  bluetooth.start();
 
   const conn = $('conn');
   conn.dataset.state = s.connection;

@@ -11,6 +11,8 @@
 // window blur no longer lets go, but a hidden page still does, and so does
 // the session, through release(), when the turn ends without us (refused,
 // out of time). A headset button (mediasession.js) is always a tap: tap().
+// A Bluetooth push-to-talk button (ui/bluetoothptt.js) is a finger on the
+// button: bluetoothDown() and bluetoothUp().
 
 import { TalkInput } from '../talkinput.js';
 import { DEFAULT_TALK_KEY } from '../talkkey.js';
@@ -24,10 +26,10 @@ const OTHER_CONTROL = 'button, a[href], summary';
  * screen is showing); handsFree() whether a tap toggles instead of a hold;
  * talkKey() the code of the talk key; onDown({ latch }) and onUp() are
  * called on each transition (latch: the button went down by a tap that
- * nothing holds). Returns { release, modeSwitched, tap, isDown, isLatched }:
- * release lets go from outside (leaving the room, a refused turn),
+ * nothing holds). Returns { release, modeSwitched, tap, bluetoothDown,
+ * bluetoothUp, isDown, isLatched }: release lets go from outside (leaving the room, a refused turn),
  * modeSwitched after a change of Hands-free or of the talk key, tap for a
- * headset button.
+ * headset button, bluetoothDown and bluetoothUp for a Bluetooth button.
  */
 export function bindTalk(button, { isActive, handsFree = () => false, talkKey = () => DEFAULT_TALK_KEY, onDown, onUp }) {
   const input = new TalkInput();
@@ -111,6 +113,8 @@ export function bindTalk(button, { isActive, handsFree = () => false, talkKey = 
     release: () => run(input.release(), null),
     modeSwitched: () => run(input.modeSwitched(), null),
     tap: () => run(input.headsetTap({ active: isActive() }), null),
+    bluetoothDown: () => run(input.bluetoothDown({ active: isActive(), handsFree: handsFree() }), null),
+    bluetoothUp: () => run(input.bluetoothUp(), null),
     isDown: () => input.isDown,
     isLatched: () => input.isLatched,
   };
