@@ -8,7 +8,7 @@ import { startE2EE } from './e2ee/attach.js';
 import { SECRET_SIZE, deriveRoomKeys, newSecret } from './e2ee/keys.js';
 import { openJSON, sealJSON } from './e2ee/blob.js';
 import { fromBase64url, toBase64url } from './e2ee/encoding.js';
-import { CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling, socketURL } from './signaling.js';
+import { CLOSE_GAVE_UP, CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling, socketURL } from './signaling.js';
 import { MediaLink } from './media.js';
 import { KnockAnswerer, roomCode } from './codejoin.js';
 import { BlobResender } from './blobretry.js';
@@ -18,6 +18,7 @@ import { cleanName, loadReleaseTail } from './prefs.js';
 import { TalkTurn } from './talkturn.js';
 import { retryDelay } from './reconnect.js';
 import { NO_VOICE_AFTER_MS, NO_VOICE_NOTICE, connectionState } from './connstate.js';
+import { backAction } from './pocket.js';
 import * as store from './store.js';
 
 const KID_RE = /^[0-9a-f]{12}$/;
@@ -110,6 +111,8 @@ export class RoomSession {
     store.update({ safetyCode: this.#keys.safetyCode, selfName: this.#name });
     addEventListener('online', this.#online);
     addEventListener('offline', this.#wentOffline);
+    document.addEventListener('resume', this.#pageBack);
+    document.addEventListener('visibilitychange', this.#pageBack);
     this.#offline = navigator.onLine === false;
     this.#render();
     this.#connect();
@@ -300,7 +303,9 @@ export class RoomSession {
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
-  #teardown() {
+  // closeCode: CLOSE_GAVE_UP for a socket that may still be alive at the
+  // server, whose membership we are about to resume on a new one.
+  #teardown(closeCode = 1000) {
     clearTimeout(this.#voiceTimer);
     this.#gen++;
     this.#attempting = false; // an attempt still running is stale now
@@ -314,7 +319,7 @@ export class RoomSession {
     this.#blobs = null;
     this.#e2ee?.close();
     this.#e2ee = null;
-    this.#sig?.close();
+    this.#sig?.close(closeCode);
     this.#sig = null;
     this.#onRemote(null);
   }
@@ -337,10 +342,32 @@ export class RoomSession {
       this.#render();
     } else if (!this.#left && !this.#fatal) {
       // Waiting to retry, or a socket that has not yet noticed it is dead:
-      // drop what is left of it and go now.
-      this.#teardown();
+      // drop what is left of it, keeping our membership, and go now.
+      this.#teardown(CLOSE_GAVE_UP);
       this.#retries = 0;
       this.#connect();
+    }
+  };
+
+  // Pocket mode (pocket.js): a page back from a freeze or from the
+  // background resumes its membership now, or checks the socket it slept
+  // on. Going hidden does nothing: the socket, the media and the <audio>
+  // play on wherever the browser lets them.
+  #pageBack = (ev) => {
+    if (ev.type === 'visibilitychange' && document.visibilityState !== 'visible') return;
+    switch (backAction({
+      left: this.#left, fatal: this.#fatal, attempting: this.#attempting,
+      joined: this.#joined, open: this.#sig?.isOpen ?? false, frozen: ev.type === 'resume',
+    })) {
+      case 'check':
+        this.#sig.check();
+        break;
+      case 'reconnect':
+        this.#teardown(CLOSE_GAVE_UP);
+        this.#retries = 0;
+        this.#connect();
+        break;
+      default:
     }
   };
 
@@ -626,6 +653,8 @@ export class RoomSession {
     this.#teardown();
     removeEventListener('online', this.#online);
     removeEventListener('offline', this.#wentOffline);
+    document.removeEventListener('resume', this.#pageBack);
+    document.removeEventListener('visibilitychange', this.#pageBack);
     store.update({
       connection: 'idle', self: null, members: [], floor: { holder: null, mine: false, deadline: 0 },
       nameplate: '', roomCode: '', talkLimitMs: 0, safetyCode: '', talk: 'idle', talkWarning: '', notice: '',
