@@ -13,7 +13,10 @@ package e2etest
 // the moment the page runs again, when the page's script also learns of it.
 // Before issue 17 the server took that 1001 for a leave, so the page came
 // back as a new member; now it is a drop (docs/protocol.md), and the
-// session resumes at once on the page's resume event (static/js/pocket.js).
+// session resumes at once on the page's resume event (static/js/pocket.js),
+// with an E2EE worker it started when the page went hidden (session.js).
+// While frozen, the socket is alive at the server: Chromium's network
+// process answers its pings.
 //
 // Run: go test -run '^TestPocketModeInBrowser$' -v ./e2etest/
 
@@ -35,8 +38,8 @@ import (
 )
 
 // pocketFreeze is how long the listener's page stays frozen: the issue's
-// number, longer than the server's ping period (20 s) and the resume grace
-// (15 s), so neither can carry the page through by itself.
+// number, longer than the resume grace (15 s) and the server's ping period
+// (20 s).
 const pocketFreeze = 30 * time.Second
 
 // pocketHearWithin is the issue's requirement: the first turn after the
