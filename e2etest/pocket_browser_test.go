@@ -92,7 +92,7 @@ func TestPocketModeInBrowser(t *testing.T) {
 
 	// Hidden, not frozen: another tab of Bob's in front, as when the phone
 	// shows another app or the screen goes off.
-	other, err := chromedp.CallBrowser(bob.page, target.CreateTarget, target.CreateTargetParams{
+	_, err := chromedp.CallBrowser(bob.page, target.CreateTarget, target.CreateTargetParams{
 		URL: "about:blank", BrowserContextID: chromedp.FromContext(bob.page).BrowserContextID,
 	})
 	if err != nil {
@@ -195,7 +195,6 @@ func TestPocketModeInBrowser(t *testing.T) {
 	if !slices.ContainsFunc(alice.state().Members, func(m member) bool { return m.ID == self }) {
 		t.Fatalf("Alice's list has no Bob (%s) after his return: %+v", self, alice.state().Members)
 	}
-	chromedp.CallBrowser(bob.page, target.CloseTarget, target.CloseTargetParams{TargetID: other.TargetID})
 }
 
 // listenSteady is person.listen with the recorder for a hidden page
