@@ -10,6 +10,7 @@
 import { newSecret } from './e2ee/keys.js';
 import { audioContext } from './chirps.js';
 import { keepAwake, voiceAudioSession } from './device.js';
+import { isAppleMobile } from './pocket.js';
 import { LevelReader } from './level.js';
 import { stopMic } from './mic.js';
 import { RoomSession } from './session.js';
@@ -55,7 +56,8 @@ async function enterRoom({ name, mic, api }) {
   room.mic = mic;
   store.update({ inviteLink: secrets.inviteLink(room.secret), notice: '', connection: 'connecting' });
   showScreen('room');
-  voiceAudioSession(true);
+  voiceAudioSession(true, mic);
+  $('pocket-note').hidden = !isAppleMobile(navigator);
   room.wake = keepAwake();
   const ctx = audioContext();
   setLevelSources({ mic: ctx ? new LevelReader(ctx, mic) : null, remote: null });
@@ -161,6 +163,13 @@ function start() {
     onRemove: (id) => current?.session?.removeAndRekey(id),
   });
   addEventListener('hashchange', onHashChange);
+  // Pocket mode: a page back in sight plays the room again if the browser
+  // paused the <audio> while it was away (iOS may; not verified on a
+  // device). The session, not this, resumes the connection (pocket.js).
+  document.addEventListener('visibilitychange', () => {
+    const audio = $('remote');
+    if (document.visibilityState === 'visible' && current?.session && audio.srcObject && audio.paused) audio.play().catch(() => {});
+  });
   // Leaving the page leaves the room at once, rather than when the server
   // notices the closed socket. A page restored from the back/forward cache
   // has no session any more: start over (the secret is still in this tab).
