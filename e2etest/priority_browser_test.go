@@ -45,10 +45,10 @@ const (
 	// meterSameMS: blocks are 10.7 ms apart on the audio clock; one less
 	// than 1 ms after the one before is the same block again.
 	meterSameMS = 1
-	// controlBlocks (about 530 ms) of Alice's tone at Bob before Pat
-	// presses, and in the controlMS before the press at least 9 in 10
-	// blocks carry it: the check that Alice stops is worth nothing unless
-	// she was heard up to the press.
+	// Pat presses once 9 in 10 of the last controlBlocks (about 530 ms)
+	// blocks at Bob carry Alice's tone, and 9 in 10 of the blocks of the
+	// controlMS before the press must carry it: the check that Alice stops
+	// is worth nothing unless she was heard up to the press.
 	controlBlocks = 50
 	controlMS     = 500
 )
@@ -199,12 +199,24 @@ func TestPriorityInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	withToken := func(user string, role room.Role) string { return link + "&token=" + token(t, secret, user, role) }
+	notice := func(p *person) string { return p.eval(`document.getElementById('room-notice').textContent`) }
+	enter := func(p *person) {
+		t.Helper()
+		p.clickEnter()
+		p.waitFor("a connected room", 30*time.Second, func() bool {
+			s := p.state()
+			if s.Connection == "closed" {
+				t.Fatalf("%s: the room closed: %q", p.name, notice(p))
+			}
+			return s.Screen == "room" && s.Connection == "connected" && s.Self != ""
+		})
+	}
 	alice := app.spiedPerson(t, "Alice", withToken("alice", room.RoleTalk), toneMicJS(aliceHz))
-	alice.enter()
+	enter(alice)
 	pat := app.spiedPerson(t, "Pat", withToken("pat", room.RolePriority), toneMicJS(patHz))
-	pat.enter()
+	enter(pat)
 	bob := app.person("Bob", withToken("bob", room.RoleListen))
-	bob.enter()
+	enter(bob)
 	everyone := []*person{alice, pat, bob}
 	for _, p := range everyone {
 		p.waitFor("everyone named", 20*time.Second, func() bool {
@@ -223,18 +235,16 @@ func TestPriorityInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
-	// Steadily: the last controlBlocks blocks all carry her tone.
+	// Steadily: 9 in 10 of the last controlBlocks blocks carry her tone.
 	bob.waitFor("Alice's tone", 10*time.Second, func() bool {
 		m := readMeter(bob)
-		if len(m) < controlBlocks {
-			return false
-		}
-		for _, b := range m[len(m)-controlBlocks:] {
-			if b.alice <= toneHeard {
-				return false
+		steady := 0
+		for _, b := range m[max(0, len(m)-controlBlocks):] {
+			if b.alice > toneHeard {
+				steady++
 			}
 		}
-		return true
+		return steady >= controlBlocks*9/10
 	})
 	// From here Alice's page goes on sending her tone whatever the app
 	// says (toneMicJS): the server must cut her off at the switch.
@@ -248,7 +258,7 @@ func TestPriorityInBrowser(t *testing.T) {
 	}
 	pat.waitFor("the floor", 10*time.Second, func() bool { return pat.state().Floor.Mine })
 	alice.waitFor("the reason on Alice's page", 10*time.Second, func() bool {
-		return strings.Contains(alice.eval(`document.getElementById('room-notice').textContent`), "Pat has priority and took the floor")
+		return strings.Contains(notice(alice), "Pat has priority and took the floor")
 	})
 	if st := alice.eval(`document.getElementById('talk').dataset.state`); st != "busy" {
 		t.Errorf("Alice's button is %q after Pat took the floor, want busy", st)
@@ -264,8 +274,12 @@ func TestPriorityInBrowser(t *testing.T) {
 	// Bob hears Pat (however late: the bound is checked below, on the
 	// blocks' own times), then Pat talks on for a second.
 	bob.waitFor("Pat's tone", 10*time.Second, func() bool {
-		m := readMeter(bob)
-		return len(m) > 0 && m[len(m)-1].at > pressAt && m[len(m)-1].pat > toneHeard
+		for _, b := range readMeter(bob) {
+			if b.at > pressAt && b.pat > toneHeard {
+				return true
+			}
+		}
+		return false
 	})
 	time.Sleep(time.Second) // collecting Bob's blocks, not asserting on time
 	blocks := readMeter(bob)
