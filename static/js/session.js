@@ -406,10 +406,13 @@ export class RoomSession {
       case 'member_role': {
         // The operator changed someone's role; ours matters to us.
         const mem = this.#members.get(m.member?.id);
+        const hadPriority = !!mem?.priority;
         if (mem) mem.priority = m.member.role === 'priority';
         this.#render();
         if (m.member?.id === this.#self) {
-          store.update({ notice: m.member.role === 'listen' ? 'You can listen in this room, not talk.' : 'You can talk in this room again.' });
+          // The operator can take priority away (talk), never give it.
+          const talkText = hadPriority ? 'You can still talk, but no longer take the floor from others.' : 'You can talk in this room again.';
+          store.update({ notice: m.member.role === 'listen' ? 'You can listen in this room, not talk.' : talkText });
         }
         return;
       }
