@@ -123,5 +123,5 @@ func (r *room) setReady(p *peer, ready bool) {
 // talk now". A listen-only member never holds the floor, whatever the
 // registry said: defence in depth. Called with r.mu held.
 func (r *room) updateHolds(p *peer) {
-	p.holds.Store(p.id == r.holder && p.role == Talk)
+	p.holds.Store(p.id == r.holder && p.role.MayTalk())
 }

@@ -31,13 +31,16 @@ import (
 	registry "sotto/room"
 )
 
-// Role is what a member may do: Talk or Listen. It is room.Role, so the
-// registry's value passes through unchanged.
+// Role is what a member may do: Talk, Listen or Priority. It is room.Role,
+// so the registry's value passes through unchanged.
 type Role = registry.Role
 
 const (
 	Talk   = registry.RoleTalk
 	Listen = registry.RoleListen
+	// Priority sends as Talk does: taking the floor from a talker is the
+	// registry's business; here the floor just moves (SetFloor).
+	Priority = registry.RolePriority
 )
 
 // Errors. They never carry room or member ids.
@@ -143,7 +146,7 @@ func (s *SFU) UDPAddrs() []net.Addr { return s.net.udp.GetListenAddresses() }
 func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role Role,
 	sdp string, sendCandidate func(candidateJSON []byte),
 ) (answer string, err error) {
-	if role != Talk && role != Listen {
+	if role != Listen && !role.MayTalk() {
 		return "", ErrBadRole
 	}
 	if sendCandidate == nil {

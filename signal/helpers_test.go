@@ -137,6 +137,7 @@ type srvMsg struct {
 	Knock       string          `json:"knock"`
 	Result      string          `json:"result"`
 	Resume      string          `json:"resume"`
+	By          string          `json:"by"`
 }
 
 // memberID is Member when it is an id.

@@ -260,7 +260,7 @@ export class RoomSession {
     // come again in the hellos member_back makes the others send.
     const known = m.resumed ? this.#members : new Map();
     this.#members = new Map();
-    for (const mem of m.members ?? []) this.#members.set(mem.id, { id: mem.id, name: known.get(mem.id)?.name ?? null, kid: null });
+    for (const mem of m.members ?? []) this.#members.set(mem.id, { id: mem.id, name: known.get(mem.id)?.name ?? null, kid: null, priority: mem.role === 'priority' });
     const me = this.#members.get(m.self) ?? { id: m.self };
     Object.assign(me, { name: this.#name, kid: this.#e2ee.kid });
     this.#members.set(m.self, me);
@@ -411,7 +411,7 @@ export class RoomSession {
       case 'member_joined': {
         const id = m.member?.id;
         if (!id || this.#members.has(id)) return;
-        this.#members.set(id, { id, name: null, kid: null });
+        this.#members.set(id, { id, name: null, kid: null, priority: m.member.role === 'priority' });
         this.#hello(id).catch(() => {}); // sealing cannot fail with a valid key; if it did, they see "Joining…"
         this.#render();
         return;
@@ -438,7 +438,12 @@ export class RoomSession {
         this.#render();
         return;
       case 'floor_released':
-        this.#do({ type: m.reason === 'timeout' ? 'limit' : 'released', member: m.member });
+        if (m.reason === 'preempted') {
+          // A priority member took the floor (issue 17): the one it was taken from hears why.
+          this.#do({ type: 'preempted', member: m.member, byName: this.#members.get(m.by)?.name ?? '' });
+        } else {
+          this.#do({ type: m.reason === 'timeout' ? 'limit' : 'released', member: m.member });
+        }
         this.#render();
         return;
       case 'floor_busy':
@@ -453,12 +458,19 @@ export class RoomSession {
       case 'knock_done':
         this.#knocks?.onMessage(m);
         return;
-      case 'member_role':
+      case 'member_role': {
         // The operator changed someone's role; ours matters to us.
+        const mem = this.#members.get(m.member?.id);
+        const hadPriority = !!mem?.priority;
+        if (mem) mem.priority = m.member.role === 'priority';
+        this.#render();
         if (m.member?.id === this.#self) {
-          store.update({ notice: m.member.role === 'listen' ? 'You can listen in this room, not talk.' : 'You can talk in this room again.' });
+          // The operator can take priority away (talk), never give it.
+          const talkText = hadPriority ? 'You can still talk, but no longer take the floor from others.' : 'You can talk in this room again.';
+          store.update({ notice: m.member.role === 'listen' ? 'You can listen in this room, not talk.' : talkText });
         }
         return;
+      }
       case 'knock_failed':
         store.update({ notice: 'Someone tried a wrong room code.' });
         return;
@@ -718,7 +730,7 @@ export class RoomSession {
       connection: this.#connection(),
       self: this.#joined ? this.#self : null,
       members: [...this.#members.values()].map((m) => ({
-        id: m.id, name: m.name, self: m.id === this.#self, talking: m.id === holder,
+        id: m.id, name: m.name, self: m.id === this.#self, talking: m.id === holder, priority: !!m.priority,
       })),
       floor: { holder, mine, deadline },
       talk,

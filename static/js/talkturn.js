@@ -27,6 +27,9 @@
 //   granted { member, id, deadlineMs, now }  floor_granted
 //   released { member }  floor_released for any reason but the talk limit
 //   limit { member }     floor_released with reason timeout: the talk limit
+//   preempted { member, byName }  floor_released with reason preempted: a
+//                        priority member (named byName, '' if unknown) took
+//                        the floor from member
 //   busy { id }          floor_busy for our request
 //   refused { id }       an error answering our request
 //   left { member }      member_left: a holder who left holds nothing
@@ -64,6 +67,10 @@ export const warningText = (ms) => `${Math.max(1, Math.round(ms / 1000))} second
 
 export const LIMIT_TAP = 'Your talk time ran out. Tap again to go on.';
 export const LIMIT_HOLD = 'Your talk time ran out. Let go and press again to go on.';
+
+/** preemptedText is what the live region says when a priority member takes our turn, in the words of the mode. */
+export const preemptedText = (name, tapped) =>
+  `${name || 'Someone'} has priority and took the floor. ${tapped ? 'Tap' : 'Let go, then press'} again when they are done.`;
 
 const NO_FLOOR = Object.freeze({ holder: null, deadline: 0 });
 
@@ -133,6 +140,9 @@ export class TalkTurn {
       case 'released':
       case 'limit':
         this.#released(ev.member, ev.type === 'limit', out);
+        break;
+      case 'preempted':
+        this.#preempted(ev, out);
         break;
       case 'busy':
         if (this.#answers(ev.id)) this.#refused(this.#want, out);
@@ -303,6 +313,22 @@ export class TalkTurn {
       this.#want = false;
       out.push({ type: 'announce', text: tapped ? LIMIT_TAP : LIMIT_HOLD });
     }
+  }
+
+  // preempted: a priority member took the floor. Taken from us mid-turn
+  // (the tail included), the mic goes off at once with the busy chirp, not
+  // the end one (we did not end it), and the notice says who and why. As at
+  // the talk limit, nothing asks again by itself: the user presses again
+  // once the priority member is done (the server keeps the next turn for
+  // us a moment, docs/protocol.md).
+  #preempted({ member, byName }, out) {
+    if (this.#floor.holder === member) this.#floor = NO_FLOOR;
+    if (member !== this.#self || !this.#holding) return;
+    const tapped = this.#latched;
+    this.#stopHolding();
+    if (this.#latched) this.#endLatch();
+    this.#want = false;
+    out.push(mic(false), chirp('busy'), { type: 'announce', text: preemptedText(byName, tapped) });
   }
 
   // answers: an answer to our outstanding request (not to an older one).

@@ -182,6 +182,7 @@ function renderMembers(s) {
     li.append(avatar, who);
     const tags = [];
     if (m.self) tags.push('you');
+    if (m.priority) tags.push('priority'); // an operator's token lets them take the floor (issue 17)
     if (m.talking) tags.push('talking');
     if (tags.length) {
       const tag = document.createElement('span');
