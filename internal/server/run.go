@@ -91,7 +91,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		TCPListener:  iceTCPLn,
 		PublicAddrs:  cfg.publicAddrs,
 		NoLossRepair: cfg.noLossRepair,
-		Log:          log, // pion's format strings only, never client input (sfu/logs.go)
+		// The optimistic floor (sfu/hold.go, issue 17).
+		NoOptimisticFloor: cfg.noOptimistic,
+		Log:               log, // pion's format strings only, never client input (sfu/logs.go)
 	})
 	if err != nil {
 		webLn.Close()
@@ -282,6 +284,11 @@ func (m sfuMedia) Candidate(ctx context.Context, id room.ID, member uuid.UUID, c
 }
 
 func (m sfuMedia) Leave(id room.ID, member uuid.UUID) { m.s.Leave(id, member) }
+
+// The optimistic floor (sig.FloorHolding): the SFU holds a talker's first
+// packets for its grant.
+func (m sfuMedia) FloorHoldMS() int64                        { return m.s.HoldWindow().Milliseconds() }
+func (m sfuMedia) FloorRefused(id room.ID, member uuid.UUID) { m.s.FloorRefused(id, member) }
 
 // resumeGrace maps the flag (0: none) to room.Config (negative: none).
 func resumeGrace(d time.Duration) time.Duration {
