@@ -134,6 +134,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	mreg.GaugeFunc("sotto_media_rooms", "Rooms with media state in the SFU.", func() int64 { return int64(media.Stats().Rooms) })
 	mreg.CounterFunc("sotto_media_forwarded_packets_total", "RTP packets written to listeners.", func() uint64 { return media.Stats().Forwarded })
 	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
+	mreg.CounterFunc("sotto_media_held_forwarded_packets_total", "RTP packets that came before their sender's grant, were held and forwarded on it (the optimistic floor); counted in dropped too.", func() uint64 { return media.Stats().HeldForwarded })
 	mreg.CounterFunc("sotto_media_rate_limited_packets_total", "RTP packets of the floor holder dropped because they came faster than Opus sends.", func() uint64 { return media.Stats().Limited })
 	mreg.CounterFunc("sotto_media_uplink_nacked_packets_total", "Packets of the floor holder seen missing and asked for again (NACK), before listeners missed them.", func() uint64 { return media.Stats().UplinkNACKed })
 	mreg.CounterFunc("sotto_media_resent_packets_total", "Packets sent again to listeners that asked for them (NACK).", func() uint64 { return media.Stats().Resent })
