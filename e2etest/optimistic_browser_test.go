@@ -448,21 +448,21 @@ func TestOptimisticFloorInBrowser(t *testing.T) {
 			t.Errorf("%s heard the busy presser: a block of RMS %.4f", p.name, m)
 		}
 	}
-	// Carol's mic was on for each press, for about a round trip: the busy
-	// answer, not her release, closed it.
+	// Carol's mic went on with each press (the optimistic floor) and off
+	// again: on floor_busy, about a round trip later (how long is logged; a
+	// loaded page may handle the release first, which also closes it).
 	log := micLog(carol)[logFrom:]
 	if len(log) != 2*busyPresses {
 		t.Fatalf("Carol's mic switched %v during %d busy presses; want on and off for each", log, busyPresses)
 	}
 	var open []string
 	for i := 0; i < len(log); i += 2 {
-		ms := log[i+1][1] - log[i][1]
-		open = append(open, strconv.FormatFloat(ms, 'f', 0, 64))
-		if log[i][0] != 1 || log[i+1][0] != 0 || ms >= float64(firstWordsHold.Milliseconds()) {
-			t.Errorf("Carol's mic on a busy press: %v; want on at the press, off on floor_busy before the release", log[i:i+2])
+		if log[i][0] != 1 || log[i+1][0] != 0 {
+			t.Errorf("Carol's mic on a busy press: %v; want on at the press, then off", log[i:i+2])
 		}
+		open = append(open, strconv.FormatFloat(log[i+1][1]-log[i][1], 'f', 0, 64))
 	}
-	t.Logf("Carol's mic was open %s ms on her busy presses", strings.Join(open, ", "))
+	t.Logf("Carol's mic was open %s ms on her busy presses (held %v each)", strings.Join(open, ", "), firstWordsHold)
 
 	// The control: Carol, granted, is heard.
 	if err := talk.Release(); err != nil {
