@@ -35,11 +35,16 @@ const (
 	firstWordsSpan = 300 * time.Millisecond
 	// Where in the talker's speech the first firstWordsSpan heard may come
 	// from, around the press, to count as heard from the press: the mark
-	// is the page's audio clock at the pointerdown event, the capture and
-	// the first frame add a few tens of ms. A grant-first mic starts a
-	// round trip (100 ms) and the grant's handling later still, outside it.
+	// is the page's audio clock at the pointerdown event. Measured
+	// (BenchmarkOptimisticFloor, 100 ms round trip): with the optimistic
+	// floor the span came from 21 ms before to 35 ms after the mark; with
+	// the grant-first mic from 88-166 ms after it, the grant's round trip
+	// and its handling late.
 	firstWordsEarly = 40 * time.Millisecond
-	firstWordsLate  = 100 * time.Millisecond
+	firstWordsLate  = 50 * time.Millisecond
+	// firstWordsSeek is how far after the press the span is looked for to
+	// say where it came from (firstWords.lag).
+	firstWordsSeek = 500 * time.Millisecond
 	// firstWordsWindow is the piece the span is compared in: short enough
 	// that the jitter buffer's stretching within one matters little.
 	firstWordsWindow = 100 * time.Millisecond
@@ -206,8 +211,9 @@ type firstWords struct {
 	// turn matches the test speech from where the talker's microphone was
 	// at the press (windowedFrom).
 	corr float64
-	// lag is where in the speech that span really came from, after the
-	// place of the press (negative: before).
+	// lag is where in the speech that span came from, after the place of
+	// the press (negative: before): where it matches best from
+	// firstWordsEarly before to firstWordsSeek after.
 	lag time.Duration
 	// hear is press-to-hear: from the press (before the button goes down,
 	// as BenchmarkPressToHear counts) to sound at the listener's speaker.
@@ -284,7 +290,8 @@ func firstWordsTurn(t testing.TB, source []float32, talker, listener *person, ta
 	}
 	first := rec[at : at+span]
 	m.corr = windowedFrom(source, first, place)
-	from, _ := browsertest.Locate(source, first)
+	seek, early := samplesOf(firstWordsSeek), samplesOf(firstWordsEarly)
+	_, from := browsertest.CorrelationNear(source, first, place+(seek-early)/2, (seek+early)/2)
 	d := (from - place + len(source)) % len(source)
 	if d > len(source)/2 {
 		d -= len(source)
