@@ -54,9 +54,6 @@ const (
 	// firstWordsHold is how long each press is held: brisk, and longer
 	// than the span with the network's and jitter buffer's delay.
 	firstWordsHold = 500 * time.Millisecond
-	// firstWordsAfter is how long the listener goes on recording after the
-	// release: the span has played by then (it began at the press).
-	firstWordsAfter = 400 * time.Millisecond
 	// firstWordsPresses is the count.
 	firstWordsPresses = 20
 	// onsetBlock is the block whose RMS the onset is found by, as the
