@@ -8,7 +8,10 @@ package client
 //
 // The browser's twin is static/js/talkturn.js (the talk turn as a pure state
 // machine: holder, holding, request and release there too); change one, look
-// at the other.
+// at the other. The browser opens its mic with the request where the server
+// holds packets until the grant (joined.floor_hold_ms, the optimistic floor);
+// this member stays grant-first: it sends only while Holding, so it ignores
+// floor_hold_ms, which a server must allow (docs/protocol.md).
 
 import "context"
 

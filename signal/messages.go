@@ -470,6 +470,10 @@ type joinedMsg struct {
 	Floor       *wireFloor   `json:"floor"`
 	TalkLimitMS int64        `json:"talk_limit_ms"`
 	Resume      string       `json:"resume"`
+	// FloorHoldMS: the server holds a talker's packets this long ahead of
+	// its grant, so the client may open the mic on press (the optimistic
+	// floor); absent: it may not.
+	FloorHoldMS int64 `json:"floor_hold_ms,omitempty"`
 }
 
 type replyMsg struct { // left, pong

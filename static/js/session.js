@@ -264,7 +264,7 @@ export class RoomSession {
     const me = this.#members.get(m.self) ?? { id: m.self };
     Object.assign(me, { name: this.#name, kid: this.#e2ee.kid });
     this.#members.set(m.self, me);
-    this.#do({ type: 'joined', self: m.self, floor: m.floor, now: performance.now() });
+    this.#do({ type: 'joined', self: m.self, floor: m.floor, holdMs: m.floor_hold_ms ?? 0, now: performance.now() });
     const sig = this.#sig;
     this.#knocks = new KnockAnswerer(this.#secret, m.nameplate ?? '', (msg) => sig?.send(msg), this.#knockFailures);
     this.#showCode(m.nameplate ?? '');
@@ -623,7 +623,9 @@ export class RoomSession {
           this.#sig?.send(fx.message);
           break;
         case 'mic':
-          this.#track.enabled = fx.on; // nothing audible leaves unless the floor is ours
+          // Nothing audible leaves unless the floor is ours, or asked for
+          // from a server that holds it until the grant (talkturn.js).
+          this.#track.enabled = fx.on;
           break;
         case 'chirp':
           chirp(fx.sound);
