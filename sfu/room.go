@@ -117,7 +117,7 @@ func (r *room) setRole(p *peer, role Role) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p.role = role
-	if r.updateHolds(p) || role != Talk {
+	if r.updateHolds(p) || !role.MayTalk() {
 		p.turnEnds.Add(1)
 	}
 }
