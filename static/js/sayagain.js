@@ -214,3 +214,42 @@ export class TurnStore {
     }
   }
 }
+
+/**
+ * GapWatch turns the room's connection states (store.js 'connection') into
+ * outages to mark: lost when 'connected' gives way to 'reconnecting' or
+ * 'offline', back at the next 'connected'. A re-key's reconnect is a move
+ * to new keys, not an outage: moving() makes the watch ignore the loss
+ * under way or next to come, until connected again.
+ */
+export class GapWatch {
+  #state = 'idle';
+  #lostAt = 0;
+  #moving = false;
+
+  /** see takes the state at wall-clock now; it returns { at, ms } when an outage ended, else null. */
+  see(state, now) {
+    if (state === this.#state) return null;
+    const was = this.#state;
+    this.#state = state;
+    if (was === 'connected' && (state === 'reconnecting' || state === 'offline')) {
+      if (!this.#moving) this.#lostAt = now;
+      return null;
+    }
+    if (state !== 'connected') return null;
+    const lostAt = this.#lostAt;
+    this.#lostAt = 0;
+    this.#moving = false;
+    return lostAt ? { at: lostAt, ms: now - lostAt } : null;
+  }
+
+  /** lost: the connection is down now (a turn being recorded ends). */
+  get lost() {
+    return this.#state === 'reconnecting' || this.#state === 'offline';
+  }
+
+  moving() {
+    this.#lostAt = 0;
+    this.#moving = true;
+  }
+}

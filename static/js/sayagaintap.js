@@ -14,7 +14,7 @@
 // a live message).
 
 import * as store from './store.js';
-import { TurnStore } from './sayagain.js';
+import { GapWatch, TurnStore } from './sayagain.js';
 
 // The floor is released when the talker's last packet is sent; the jitter
 // buffer still plays about this long after (tens to a few hundred ms), so a
@@ -34,9 +34,7 @@ export class SayAgain {
   #unavailable = false;
   #holder = null; // the floor holder last seen
   #endTimer = 0;
-  #conn = 'idle'; // the connection state last seen
-  #lostAt = 0; // wall-clock ms the connection was lost, 0 when up
-  #quiet = false; // a wipe (re-key) is under way: its reconnect is a move, not a gap
+  #gaps = new GapWatch();
   #playing = null; // { id, src, buffer }
   #view = '';
   #unsubscribe;
@@ -131,8 +129,7 @@ export class SayAgain {
     clearTimeout(this.#endTimer);
     this.#node?.port.postMessage('wipe');
     this.#turns?.wipe();
-    this.#lostAt = 0;
-    this.#quiet = true;
+    this.#gaps.moving(); // a re-key's reconnect follows: not an outage
     // A turn still under way when the keys changed: not heard anew.
     this.#holder = store.get().floor.holder;
     this.#publish();
@@ -185,18 +182,11 @@ export class SayAgain {
 
   #onState(s) {
     if (this.#closed) return;
-    if (s.connection !== this.#conn) {
-      const was = this.#conn;
-      this.#conn = s.connection;
-      if (was === 'connected' && (s.connection === 'reconnecting' || s.connection === 'offline')) {
-        if (!this.#quiet) this.#lostAt = Date.now();
-        this.#endTurn();
-      } else if (s.connection === 'connected') {
-        if (this.#lostAt) this.#turns?.gap({ at: this.#lostAt, ms: Date.now() - this.#lostAt });
-        this.#lostAt = 0;
-        this.#quiet = false;
-        this.#publish();
-      }
+    const gap = this.#gaps.see(s.connection, Date.now());
+    if (this.#gaps.lost) this.#endTurn();
+    if (gap) {
+      this.#turns?.gap(gap);
+      this.#publish();
     }
     const holder = s.floor.holder;
     if (holder !== this.#holder) {

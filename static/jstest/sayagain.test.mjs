@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { KEEP_SECONDS, MAX_GAPS, MIN_GAP_MS, MIN_TURN_MS, TurnStore } from '../../static/js/sayagain.js';
+import { GapWatch, KEEP_SECONDS, MAX_GAPS, MIN_GAP_MS, MIN_TURN_MS, TurnStore } from '../../static/js/sayagain.js';
 
 const RATE = 1000; // samples per second: small numbers, same arithmetic
 
@@ -152,4 +152,44 @@ test('loud samples are clipped to 16 bits, not wrapped', () => {
   const back = readAll(s, s.latest());
   assert.equal(back[0], -1);
   assert.equal(back[1], 1);
+});
+
+test('an outage runs from the loss of a connected room to its return', () => {
+  const w = new GapWatch();
+  assert.equal(w.see('connecting', 0), null); // a first connection is no outage
+  assert.equal(w.see('connected', 100), null);
+  assert.equal(w.see('reconnecting', 1000), null);
+  assert.equal(w.lost, true);
+  assert.equal(w.see('offline', 2000), null); // still the same outage
+  assert.equal(w.see('reconnecting', 3000), null);
+  assert.deepEqual(w.see('connected', 9500), { at: 1000, ms: 8500 });
+  assert.equal(w.lost, false);
+  assert.equal(w.see('connected', 9600), null);
+});
+
+test('a re-key moves the room: its reconnect is no outage, the next one is', () => {
+  const w = new GapWatch();
+  w.see('connected', 0);
+  w.moving();
+  w.see('reconnecting', 10);
+  assert.equal(w.see('connected', 2000), null);
+  w.see('reconnecting', 3000);
+  assert.deepEqual(w.see('connected', 4500), { at: 3000, ms: 1500 });
+});
+
+test('a re-key while already reconnecting drops that outage', () => {
+  const w = new GapWatch();
+  w.see('connected', 0);
+  w.see('reconnecting', 10);
+  w.moving();
+  assert.equal(w.see('connected', 5000), null);
+});
+
+test('leaving (idle) or a fatal close is no outage to mark', () => {
+  const w = new GapWatch();
+  w.see('connected', 0);
+  assert.equal(w.see('idle', 10), null);
+  assert.equal(w.see('connected', 20), null);
+  assert.equal(w.see('closed', 30), null);
+  assert.equal(w.see('connected', 40), null);
 });
