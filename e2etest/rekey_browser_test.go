@@ -61,7 +61,7 @@ func TestRemoveAndRekeyInBrowser(t *testing.T) {
 	}
 	// What Bob heard under the old keys is gone, and the move to the new
 	// room is no outage to mark.
-	if kept := sayAgainOf(bob); kept != (sayAgainState{}) {
+	if kept := sayAgainOf(bob); kept.Count != 0 || kept.Bytes != 0 || kept.Listed != 0 {
 		t.Errorf("after the re-key Bob's Say again keeps %+v, want nothing", kept)
 	}
 	newInvite := alice.find("textbox", "Invite link").Value

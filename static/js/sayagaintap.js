@@ -33,6 +33,7 @@ export class SayAgain {
   #closed = false;
   #unavailable = false;
   #holder = null; // the floor holder last seen
+  #talker = null; // whose turn is being recorded (someone else's, heard now)
   #endTimer = 0;
   #gaps = new GapWatch();
   #playing = null; // { id, src, buffer }
@@ -130,8 +131,8 @@ export class SayAgain {
     this.#node?.port.postMessage('wipe');
     this.#turns?.wipe();
     this.#gaps.moving(); // a re-key's reconnect follows: not an outage
-    // A turn still under way when the keys changed: not heard anew.
-    this.#holder = store.get().floor.holder;
+    // A turn under way when the keys changed is not recorded on: the next
+    // talker (in the room of the new keys) starts a new one.
     this.#publish();
   }
 
@@ -183,24 +184,29 @@ export class SayAgain {
   #onState(s) {
     if (this.#closed) return;
     const gap = this.#gaps.see(s.connection, Date.now());
-    if (this.#gaps.lost) this.#endTurn();
     if (gap) {
       this.#turns?.gap(gap);
       this.#publish();
     }
     const holder = s.floor.holder;
-    if (holder !== this.#holder) {
-      const was = this.#holder;
-      this.#holder = holder;
-      if (holder) this.stop(); // live speech wins
-      if (holder && holder !== s.self) {
+    if (holder && holder !== this.#holder) this.stop(); // live speech wins
+    this.#holder = holder;
+    // Whose voice comes in now: nobody's while the connection is down, so
+    // a turn that goes on after a resume is a new entry, after the gap's.
+    const talker = holder && holder !== s.self && !this.#gaps.lost ? holder : null;
+    if (talker !== this.#talker) {
+      const was = this.#talker;
+      this.#talker = talker;
+      if (talker) {
         this.#endTurn();
-        const name = s.members.find((m) => m.id === holder)?.name || 'Someone';
-        this.#turns?.begin({ talker: holder, name, at: Date.now() });
+        const name = s.members.find((m) => m.id === talker)?.name || 'Someone';
+        this.#turns?.begin({ talker, name, at: Date.now() });
         this.#node?.port.postMessage('on');
-      } else if (was && was !== s.self) {
+      } else if (was && !this.#gaps.lost) {
         clearTimeout(this.#endTimer);
         this.#endTimer = setTimeout(() => this.#endTurn(), POST_ROLL_MS);
+      } else {
+        this.#endTurn();
       }
       this.#publish();
     }

@@ -68,6 +68,9 @@ export function snapshot() {
     floor: { holder: state.floor.holder, mine: state.floor.mine },
     nameplate: state.nameplate,
     // How much "Say again" keeps: a count and a size, no audio.
-    sayAgain: { count: state.sayAgain.count, bytes: state.sayAgain.bytes, listed: state.sayAgain.turns.length },
+    sayAgain: {
+      count: state.sayAgain.count, bytes: state.sayAgain.bytes, listed: state.sayAgain.turns.length,
+      gaps: state.sayAgain.turns.filter((t) => t.gap).map((t) => Math.round(t.ms)),
+    },
   };
 }
