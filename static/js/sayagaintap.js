@@ -9,9 +9,10 @@
 //
 // Live speech wins over a replay: when anyone takes the floor, or we press
 // to talk, the replay stops. A radio is for what is said now, two voices at
-// once are hard to follow, and a replay still sounding while we talk could
-// reach our own microphone (Zello likewise interrupts a history playback for
-// a live message).
+// once are hard to follow (ducking still leaves two), and a replay still
+// sounding while we talk could reach our own microphone. The live audio
+// itself is never paused or delayed for a replay: it is what the room hears
+// now.
 
 import * as store from './store.js';
 import { GapWatch, TurnStore } from './sayagain.js';
