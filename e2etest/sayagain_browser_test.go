@@ -71,7 +71,9 @@ const sayAgainSpyJS = `(() => {
       const ctx = dest.context;
       let tap = taps.get(ctx);
       if (!tap) {
-        tap = ctx.createScriptProcessor(1024, 1, 1);
+        // The largest buffer: a busy main thread (a loaded machine) then
+        // has a third of a second to take each one before audio is lost.
+        tap = ctx.createScriptProcessor(16384, 1, 1);
         tap.onaudioprocess = (e) => {
           if (rec.recording) rec.chunks.push(Float32Array.from(e.inputBuffer.getChannelData(0)));
         };

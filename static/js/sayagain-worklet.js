@@ -50,12 +50,11 @@ class SayAgainTap extends AudioWorkletProcessor {
   process(inputs) {
     const input = inputs[0];
     if (!this.on || !input || input.length === 0) return this.open;
-    const frames = input[0].length;
-    const k = 1 / input.length;
-    for (let i = 0; i < frames; i++) {
-      let v = 0;
-      for (const ch of input) v += ch[i];
-      this.buf[this.n++] = v * k;
+    // Mono: the first channel, or the mean of two (Opus decodes to stereo).
+    const a = input[0];
+    const b = input.length > 1 ? input[1] : null;
+    for (let i = 0; i < a.length; i++) {
+      this.buf[this.n++] = b ? (a[i] + b[i]) * 0.5 : a[i];
       if (this.n === BLOCK_FRAMES) this.flush();
     }
     return this.open;

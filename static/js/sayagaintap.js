@@ -69,7 +69,7 @@ export class SayAgain {
     }
     if (gen !== this.#attachGen || this.#closed) return;
     this.#source = this.#ctx.createMediaStreamSource(stream);
-    this.#source.connect(this.#node);
+    if (this.#turns?.recording) this.#tap(true);
   }
 
   /** toggle plays turn id (the latest when 0), or stops the replay that is playing. */
@@ -130,6 +130,11 @@ export class SayAgain {
     this.stop();
     clearTimeout(this.#endTimer);
     this.#node?.port.postMessage('wipe');
+    try {
+      if (this.#node) this.#source?.disconnect(this.#node);
+    } catch {
+      // not connected
+    }
     this.#turns?.wipe();
     this.#gaps.moving(); // a re-key's reconnect follows: not an outage
     // A turn under way when the keys changed is not recorded on: the next
@@ -163,7 +168,7 @@ export class SayAgain {
         return;
       }
       this.#node = node;
-      if (this.#turns?.recording) node.port.postMessage('on');
+      if (this.#turns?.recording) this.#tap(true);
     });
     return this.#loading;
   }
@@ -171,6 +176,19 @@ export class SayAgain {
   #onSamples({ samples, n }) {
     if (this.#turns?.recording) this.#turns.append(samples.subarray(0, n));
     samples.fill(0);
+  }
+
+  // The floor track feeds the worklet only while a turn is recorded: between
+  // turns the audio thread does nothing for Say again.
+  #tap(on) {
+    if (!this.#node) return;
+    this.#node.port.postMessage(on ? 'on' : 'off');
+    try {
+      if (on) this.#source?.connect(this.#node);
+      else this.#source?.disconnect(this.#node);
+    } catch {
+      // not connected
+    }
   }
 
   #detach() {
@@ -202,7 +220,7 @@ export class SayAgain {
         this.#endTurn();
         const name = s.members.find((m) => m.id === talker)?.name || 'Someone';
         this.#turns?.begin({ talker, name, at: Date.now() });
-        this.#node?.port.postMessage('on');
+        this.#tap(true);
       } else if (was && !this.#gaps.lost) {
         clearTimeout(this.#endTimer);
         this.#endTimer = setTimeout(() => this.#endTurn(), POST_ROLL_MS);
@@ -217,7 +235,7 @@ export class SayAgain {
   #endTurn() {
     clearTimeout(this.#endTimer);
     if (!this.#turns?.recording) return;
-    this.#node?.port.postMessage('off');
+    this.#tap(false);
     this.#turns.end();
     this.#publish();
   }
