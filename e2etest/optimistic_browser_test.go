@@ -51,6 +51,14 @@ const (
 	// firstWordsLead is how long the listener records before the press:
 	// silence, which the turn's onset is found against.
 	firstWordsLead = 200 * time.Millisecond
+	// The press falls in speech: the talker's microphone at least
+	// firstWordsLoudRMS over its last firstWordsLoudFor (a word, not a
+	// pause, starts the turn).
+	firstWordsLoudFor = 40 * time.Millisecond
+	firstWordsLoudRMS = 3 * onsetRMS
+	// firstWordsSlack is how far the listener's jitter buffer may have
+	// moved a span from where its neighbour places it.
+	firstWordsSlack = 40 * time.Millisecond
 	// firstWordsHold is how long each press is held: brisk, and longer
 	// than the span with the network's and jitter buffer's delay.
 	firstWordsHold = 500 * time.Millisecond
@@ -251,9 +259,9 @@ func firstWordsTurn(t testing.TB, source []float32, talker, listener *person, ta
 	}
 	recStart := time.Now()
 	time.Sleep(firstWordsLead) // silence to find the onset against
-	// Press in speech: loud over the next tailNow.
+	// Press in speech: loud over the next firstWordsLoudFor.
 	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) && evalAs[float64](talker, fmt.Sprintf(`window.__loud(%d)`, tailNow.Milliseconds())) < tailLoudRMS {
+	for time.Now().Before(deadline) && evalAs[float64](talker, fmt.Sprintf(`window.__loud(%d)`, firstWordsLoudFor.Milliseconds())) < firstWordsLoudRMS {
 		time.Sleep(5 * time.Millisecond)
 	}
 	down := time.Now()
@@ -332,7 +340,7 @@ func windowedFrom(source, first []float32, place int) float64 {
 	n := 0
 	for w := 0; w+win <= len(first); w += win {
 		c, at := browsertest.CorrelationNear(source, first[w:w+win], base+w, within)
-		base, within = at-w, samplesOf(tailSearch)
+		base, within = at-w, samplesOf(firstWordsSlack)
 		if browsertest.RMS(first[w:w+win]) >= 0.1*loudest {
 			sum += c
 			n++
