@@ -55,12 +55,7 @@ func shotRoom(t *testing.T, app *appRig) *person {
 	bob := app.person("Bob", alice.find("textbox", "Invite link").Value)
 	bob.enter()
 	alice.waitFor("both names", 20*time.Second, func() bool { return bothNamed(alice.state()) })
-	if _, err := chromedp.Call(alice.page, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: shotWidth, Height: shotHeight, DeviceScaleFactor: 1, Mobile: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(alice.page, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	onPhone(t, alice)
 	return alice
 }
 
@@ -122,5 +117,45 @@ func TestScreenshotsSayAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("wrote %s", out)
+	}
+}
+
+// TestScreenshotsRoom writes docs/screenshots/room-{,talking-,listening-}{light,dark}.png:
+// the room on a phone with nobody talking, Alice holding to talk, and Bob
+// listening to her (the room's top: who talks, the talk button and the
+// controls under it, Hands-free first).
+//
+//	go test -tags shots -count=1 -run TestScreenshotsRoom$ ./e2etest/
+func TestScreenshotsRoom(t *testing.T) {
+	app := startApp(t)
+	alice := app.creator("Alice")
+	bob := app.person("Bob", alice.find("textbox", "Invite link").Value)
+	bob.enter()
+	for _, p := range []*person{alice, bob} {
+		p.waitFor("both names", 20*time.Second, func() bool { return bothNamed(p.state()) })
+		onPhone(t, p)
+	}
+	shoot(t, alice, "room-title", "room")
+	talk := alice.find("button", "Hold to talk")
+	if err := talk.Press(); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	bob.waitFor("Alice talking", 10*time.Second, func() bool { return bob.state().Floor.Holder != "" })
+	shoot(t, alice, "room-title", "room-talking")
+	shoot(t, bob, "room-title", "room-listening")
+	if err := talk.Release(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// onPhone gives p's page the phone's screen and touch.
+func onPhone(t *testing.T, p *person) {
+	t.Helper()
+	if _, err := chromedp.Call(p.page, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: shotWidth, Height: shotHeight, DeviceScaleFactor: 1, Mobile: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(p.page, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatal(err)
 	}
 }
