@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -45,6 +46,7 @@ var (
 	evenTurns  = flag.Int("evenstart.turns", 50, "turns in BenchmarkEvenTurnStarts")
 	evenSpeech = flag.Bool("evenstart.speech", false, "BenchmarkEvenTurnStarts: the talker says the test speech, not a steady tone")
 	evenBin    = flag.String("evenstart.bin", "", "BenchmarkEvenTurnStarts: a sotto binary to use in place of this tree's")
+	evenQuiet  = flag.String("evenstart.quiet", "", "BenchmarkEvenTurnStarts: silence the talker's chirps (its oscillators never start) in the room of this tree ('this') or of -evenstart.base ('base'), to compare")
 	evenBase   = flag.String("evenstart.base", "", "BenchmarkEvenTurnStarts: a sotto binary (another commit's) to run the same turns on, side by side")
 )
 
@@ -59,6 +61,9 @@ const (
 	evenFirstFrames = 10
 	// evenLateMs is a delay that counts as a stall: two frames.
 	evenLateMs = 40
+	// evenPageTimeout bounds a page's life: 50 turns take about 4 minutes
+	// on a loaded machine, plus entering the rooms.
+	evenPageTimeout = 20 * time.Minute
 )
 
 // evenGaps are the pauses between turns, in turn: shorter than NetEq's
@@ -144,14 +149,22 @@ type evenLog struct {
 	Mic    [][2]any    `json:"mic"`
 }
 
-func evenPerson(t testing.TB, b *browsertest.Browser, log *netLog, name, url string) *person {
+// quietChirpsJS keeps the app's chirps from sounding: no oscillator of the
+// page ever starts (the app has no other). A diagnosis, not a fix.
+const quietChirpsJS = `OscillatorNode.prototype.start = function () {};`
+
+func evenPerson(t testing.TB, b *browsertest.Browser, log *netLog, name, url string, scripts ...string) *person {
 	t.Helper()
-	p := newPerson(t, b, log, name)
+	// The rig's pageTimeout is for tests; *evenTurns turns take longer.
+	p := &person{t: t, name: name, page: b.NewPage(t, evenPageTimeout)}
+	log.watch(t, p.page)
 	if _, err := chromedp.Call(p.page, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(p.page, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: evenSpyJS}); err != nil {
-		t.Fatal(err)
+	for _, src := range append([]string{evenSpyJS}, scripts...) {
+		if _, err := chromedp.Call(p.page, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.visit(url)
 	return p
@@ -206,24 +219,32 @@ func neteqDelays(fs []evenFrame) []float64 {
 	return out
 }
 
+// evenSlice is how many frames make one slice of a turn (200 ms), when a
+// turn's start is compared with the rest of it.
+const evenSlice = evenFirstFrames
+
 type evenTurn struct {
-	gap        time.Duration
-	firstFrame float64 // ms from mic on to the first frame at the talker's worker
-	firstLate  float64 // how late that first frame was for its timestamp, against the turn's frames
-	talkStall  float64 // largest lateness of the first frames (ms) at the worker's input
-	talkGap    float64 // largest gap between two of the first frames at the worker's input
-	talkRest   float64 // largest lateness of the turn's later frames at the worker's input
-	workerMax  float64 // largest time a first frame spent in the talker's worker
-	sentStall  float64 // largest lateness of the first frames as they left the worker
-	hearStart  float64 // largest NetEq delay of the turn's first frames at the listener
-	hearRest   float64 // largest NetEq delay of the rest of the turn
-	target     float64 // listener's jitter buffer target over the turn (ms)
-	delay      float64 // and the delay it gave (ms)
+	// The largest lateness at the talker (as for talkStall) in each slice of
+	// evenSlice frames, and at the listener (NetEq's delay), in turn order.
+	talkSlices, hearSlices []float64
+	gap                    time.Duration
+	firstFrame             float64 // ms from mic on to the first frame at the talker's worker
+	firstLate              float64 // how late that first frame was for its timestamp, against the turn's frames
+	talkStall              float64 // largest lateness of the first frames (ms) at the worker's input
+	talkGap                float64 // largest gap between two of the first frames at the worker's input
+	talkRest               float64 // largest lateness of the turn's later frames at the worker's input
+	workerMax              float64 // largest time a first frame spent in the talker's worker
+	sentStall              float64 // largest lateness of the first frames as they left the worker
+	hearStart              float64 // largest NetEq delay of the turn's first frames at the listener
+	hearRest               float64 // largest NetEq delay of the rest of the turn
+	target                 float64 // listener's jitter buffer target over the turn (ms)
+	delay                  float64 // and the delay it gave (ms)
 }
 
 // evenRoom is one server with a talker and a listener in a room.
 type evenRoom struct {
 	name       string
+	srv        *runningBinary
 	alice, bob *person
 	talk       *browsertest.Element
 	turns      []evenTurn
@@ -244,9 +265,14 @@ func startBinaryFrom(t testing.TB, path string) *runningBinary {
 	return b
 }
 
-func newEvenRoom(b *testing.B, br *browsertest.Browser, log *netLog, name string, srv *runningBinary) *evenRoom {
-	r := &evenRoom{name: name, turns: make([]evenTurn, *evenTurns)}
-	r.alice = evenPerson(b, br, log, "Alice", "http://"+srv.appAddr+"/")
+func newEvenRoom(b *testing.B, br *browsertest.Browser, log *netLog, name string, srv *runningBinary, quiet bool) *evenRoom {
+	r := &evenRoom{name: name, srv: srv, turns: make([]evenTurn, *evenTurns)}
+	var scripts []string
+	if quiet {
+		r.name += " (chirps silenced)"
+		scripts = append(scripts, quietChirpsJS)
+	}
+	r.alice = evenPerson(b, br, log, "Alice", "http://"+srv.appAddr+"/", scripts...)
 	r.alice.click("button", "Create room")
 	r.alice.enter()
 	r.bob = evenPerson(b, br, log, "Bob", r.alice.find("textbox", "Invite link").Value)
@@ -279,9 +305,9 @@ func BenchmarkEvenTurnStarts(b *testing.B) {
 		}
 		return startBinary(b)
 	}
-	rooms := []*evenRoom{newEvenRoom(b, br, log, "this tree", srv())}
+	rooms := []*evenRoom{newEvenRoom(b, br, log, "this tree", srv(), *evenQuiet == "this")}
 	if *evenBase != "" {
-		rooms = append(rooms, newEvenRoom(b, br, log, "base", startBinaryFrom(b, *evenBase)))
+		rooms = append(rooms, newEvenRoom(b, br, log, "base", startBinaryFrom(b, *evenBase), *evenQuiet == "base"))
 	}
 	turn := func(i int, hold time.Duration) {
 		for k := range rooms {
@@ -320,9 +346,29 @@ func BenchmarkEvenTurnStarts(b *testing.B) {
 	time.Sleep(time.Second) // the worker taps post every 200 ms
 	b.Logf("load average at the end: %s", loadAverage())
 	for _, r := range rooms {
+		b.Logf("%s: server counts %s", r.name, mediaCounts(b, r.srv))
+	}
+	for _, r := range rooms {
 		r.analyse(b)
 		r.report(b)
 	}
+}
+
+// mediaCounts is the server's sotto_media_* counters of packets.
+func mediaCounts(t testing.TB, srv *runningBinary) string {
+	res, err := http.Get("http://" + srv.metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var out []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "sotto_media_") && strings.Contains(line, "packets_total ") {
+			out = append(out, strings.TrimPrefix(line, "sotto_media_"))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func loadAverage() string {
@@ -370,8 +416,15 @@ func (r *evenRoom) analyse(b *testing.B) {
 				loOut = min(loOut, t-tsMs(f.TS, base))
 			}
 		}
-		for _, f := range first[min(evenFirstFrames, len(first)):] {
-			tr.talkRest = max(tr.talkRest, f.T-tsMs(f.TS, base)-lo)
+		for k, f := range first {
+			late := f.T - tsMs(f.TS, base) - lo
+			if k >= evenFirstFrames {
+				tr.talkRest = max(tr.talkRest, late)
+			}
+			if k%evenSlice == 0 {
+				tr.talkSlices = append(tr.talkSlices, 0)
+			}
+			tr.talkSlices[k/evenSlice] = max(tr.talkSlices[k/evenSlice], late)
 		}
 		for k, f := range first[:min(evenFirstFrames, len(first))] {
 			late := f.T - tsMs(f.TS, base) - lo
@@ -397,6 +450,10 @@ func (r *evenRoom) analyse(b *testing.B) {
 			} else {
 				tr.hearRest = max(tr.hearRest, hear[k])
 			}
+			if n%evenSlice == 0 {
+				tr.hearSlices = append(tr.hearSlices, 0)
+			}
+			tr.hearSlices[n/evenSlice] = max(tr.hearSlices[n/evenSlice], hear[k])
 			n++
 		}
 	}
@@ -426,14 +483,45 @@ func (r *evenRoom) report(b *testing.B) {
 	}
 	med := func(xs []float64) float64 { s := slices.Clone(xs); slices.Sort(s); return s[len(s)/2] }
 	tag := ""
-	if r.name != "this tree" {
-		tag = r.name + "-"
+	if strings.HasPrefix(r.name, "base") {
+		tag = "base-"
 	}
 	b.ReportMetric(med(targets), tag+"target-p50-ms")
 	b.ReportMetric(slices.Max(targets), tag+"target-max-ms")
 	b.ReportMetric(med(targets[len(targets)*4/5:]), tag+"target-last5th-p50-ms")
 	b.ReportMetric(count(stalls), tag+"talker-stalls")
 	b.ReportMetric(count(starts), tag+"late-starts")
+	// Is a turn's start special? The share of first slices with a frame
+	// late by more than evenLateMs, against the share of the later full
+	// slices of the turns.
+	rate := func(slices func(evenTurn) []float64) (first, later float64) {
+		var nf, nl, lf, ll float64
+		for _, tr := range r.turns {
+			for k, x := range slices(tr) {
+				if k == len(slices(tr))-1 && k > 0 {
+					break // the last slice may be short, and hold the release
+				}
+				late := 0.0
+				if x > evenLateMs {
+					late = 1
+				}
+				if k == 0 {
+					nf, lf = nf+1, lf+late
+				} else {
+					nl, ll = nl+1, ll+late
+				}
+			}
+		}
+		return 100 * lf / max(nf, 1), 100 * ll / max(nl, 1)
+	}
+	tf, tl := rate(func(tr evenTurn) []float64 { return tr.talkSlices })
+	hf, hl := rate(func(tr evenTurn) []float64 { return tr.hearSlices })
+	b.Logf("%s: slices of %d frames with a frame late > %d ms: at the talker %.0f%% of first slices, %.0f%% of later ones; at the listener (NetEq's count) %.0f%% / %.0f%%",
+		r.name, evenSlice, evenLateMs, tf, tl, hf, hl)
+	b.ReportMetric(tf, tag+"talker-late-first-slice-%")
+	b.ReportMetric(tl, tag+"talker-late-later-slice-%")
+	b.ReportMetric(hf, tag+"listener-late-first-slice-%")
+	b.ReportMetric(hl, tag+"listener-late-later-slice-%")
 	b.Logf("%s: listener's target per turn (ms): %.0f", r.name, targets)
 }
 
