@@ -347,6 +347,16 @@ func BenchmarkEvenTurnStarts(b *testing.B) {
 	b.Logf("load average at the end: %s", loadAverage())
 	for _, r := range rooms {
 		b.Logf("%s: server counts %s", r.name, mediaCounts(b, r.srv))
+		// A talker's packets the SFU dropped between its turns are gaps in
+		// the sequence numbers the listener sees unless a turn renumbers.
+		st := r.bob.audioStats()
+		b.Logf("%s: listener %s", r.name, st)
+		tag := ""
+		if strings.HasPrefix(r.name, "base") {
+			tag = "base-"
+		}
+		b.ReportMetric(st.PacketsLost, tag+"listener-lost")
+		b.ReportMetric(st.NACKsSent, tag+"listener-nacks")
 	}
 	for _, r := range rooms {
 		r.analyse(b)
