@@ -294,3 +294,42 @@ func normCorr(win, source []float32, off int) float64 {
 	}
 	return dot / math.Sqrt(nw*ns)
 }
+
+// Locate finds where x (at AnalysisRate, already through HighPass, cut
+// from a longer recording so that the filter's edges fall outside it)
+// matches the cyclic source best: the offset in source of x's first
+// sample, and the normalized correlation there. It places x by its
+// loudness envelope, as WindowedCorrelation places a window that lost its
+// track.
+func Locate(source, x []float32) (off int, corr float64) {
+	if len(source) == 0 || len(x) < envFrame {
+		return 0, 0
+	}
+	source = highPass(source)
+	corr = -1
+	for _, cand := range envelopeLags(envelope(source), envelope(x), relockCandidates) {
+		if c, o := bestNear(x, source, cand); c > corr {
+			corr, off = c, o
+		}
+	}
+	n := len(source)
+	return ((off % n) + n) % n, corr
+}
+
+// CorrelationNear is the best normalized correlation of x (as for
+// Locate) with the cyclic source at offsets within ±within samples of off,
+// and the offset it was found at.
+func CorrelationNear(source, x []float32, off, within int) (corr float64, at int) {
+	if len(source) == 0 || len(x) == 0 {
+		return 0, off
+	}
+	source = highPass(source)
+	corr, at = -1, off
+	for d := -within; d <= within; d++ {
+		if c := normCorr(x, source, off+d); c > corr {
+			corr, at = c, off+d
+		}
+	}
+	n := len(source)
+	return corr, ((at % n) + n) % n
+}

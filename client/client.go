@@ -72,7 +72,8 @@ type Event struct {
 	// (see RemoveAndRekey).
 	Type   string
 	Member string // the member concerned, if any (floor_busy: the holder; rekey: the sender)
-	Reason string // floor_released: released, left, timeout or role; removed: operator; rekey: "removed" if it named this client
+	Reason string // floor_released: released, left, timeout, role or preempted; removed: operator; rekey: "removed" if it named this client
+	By     string // floor_released with reason preempted: the priority member that took the floor
 	Role   string // member_role: the member's new role
 	Code   string // error: the code of an error that answered no request
 	KID    uint64 // hello

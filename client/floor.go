@@ -2,11 +2,16 @@ package client
 
 // The floor: first come, first served, tracked from joined.floor,
 // floor_granted and floor_released only (docs/protocol.md). While the client
-// holds it, it sends frames (talk.go).
+// holds it, it sends frames (talk.go). A priority member taking the floor
+// from it (floor_released, reason preempted) stops its frames at once like
+// any release; the browser also tells its user why (talkturn.js preempted).
 //
 // The browser's twin is static/js/talkturn.js (the talk turn as a pure state
 // machine: holder, holding, request and release there too); change one, look
-// at the other.
+// at the other. The browser opens its mic with the request where the server
+// holds packets until the grant (joined.floor_hold_ms, the optimistic floor);
+// this member stays grant-first: it sends only while Holding, so it ignores
+// floor_hold_ms, which a server must allow (docs/protocol.md).
 
 import "context"
 

@@ -160,7 +160,7 @@ func (c *Client) handle(m *inMsg) {
 			return
 		}
 	case "floor_granted", "floor_released":
-		ev.Member, ev.Reason = m.memberID(), m.Reason
+		ev.Member, ev.Reason, ev.By = m.memberID(), m.Reason, m.By
 		c.floorEvent(m.Type, ev.Member)
 	case "floor_busy":
 		ev.Member = m.Holder

@@ -47,6 +47,7 @@ type inMsg struct {
 	Member json.RawMessage `json:"member"`
 	Holder string          `json:"holder"` // floor_busy
 	Reason string          `json:"reason"` // floor_released
+	By     string          `json:"by"`     // floor_released, reason preempted
 
 	From string `json:"from"` // blob
 	Data string `json:"data"`

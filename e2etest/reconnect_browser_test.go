@@ -123,6 +123,7 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 	var took []time.Duration
 	for round := 1; round <= reconnectRounds; round++ {
 		c.mark()
+		gapsBefore := len(sayAgainOf(c.bob).Gaps)
 		cut := time.Now()
 		n := proxy.cut()
 		if n < 2 {
@@ -144,6 +145,7 @@ func TestReconnectAfterSignalingCut(t *testing.T) {
 		if holder, alice := c.bob.state().Floor.Holder, c.alice.state().Self; holder != alice || !c.alice.state().Floor.Mine {
 			t.Fatalf("round %d: Bob sees %q holding the floor, Alice is %q (hers: %v)", round, holder, alice, c.alice.state().Floor.Mine)
 		}
+		c.checkGapMarked(c.bob, round, gapsBefore)
 		c.hears(c.bob, c.alice, fmt.Sprintf("after cut %d", round))
 		checkMediaPath()
 	}
@@ -307,6 +309,48 @@ func (c *call) mark() {
 		p.eval(`(() => { window.__oldStream = document.getElementById('remote').srcObject; return ''; })()`)
 	}
 	c.markedAt = time.Now()
+}
+
+// gapMarkSlack is how far the outage Say again marks may differ from the one
+// the page's connection log shows: both are the same state changes, seen a
+// render apart.
+const gapMarkSlack = 500 * time.Millisecond
+
+// checkGapMarked checks that p's Say again list marked the outage since
+// mark() ("missed about N s"), as long as the page's connection log shows
+// it: a new mark if it lasted a clear MIN_GAP_MS (1 s, sayagain.js) or more,
+// none if clearly less.
+func (c *call) checkGapMarked(p *person, round, before int) {
+	c.t.Helper()
+	type entry struct {
+		T float64 `json:"t"`
+		S string  `json:"s"`
+	}
+	var lost, back float64
+	for _, e := range evalAs[[]entry](p, `window.__connLog`) {
+		switch {
+		case e.T < float64(c.markedAt.UnixMilli()):
+		case lost == 0 && (e.S == "reconnecting" || e.S == "offline"):
+			lost = e.T
+		case lost != 0 && back == 0 && e.S == "connected":
+			back = e.T
+		}
+	}
+	outage := time.Duration(back-lost) * time.Millisecond
+	gaps := sayAgainOf(p).Gaps
+	switch {
+	case lost == 0 || back == 0:
+		c.t.Errorf("round %d: %s's connection log shows no outage", round, p.name)
+	case outage >= time.Second+gapMarkSlack:
+		if len(gaps) != before+1 {
+			c.t.Errorf("round %d: %s was cut off for %v and Say again lists %d outage(s), was %d", round, p.name, outage, len(gaps), before)
+		} else if d := time.Duration(gaps[0])*time.Millisecond - outage; d.Abs() > gapMarkSlack {
+			c.t.Errorf("round %d: %s was cut off for %v and Say again marks %v", round, p.name, outage, time.Duration(gaps[0])*time.Millisecond)
+		}
+	case outage < time.Second-gapMarkSlack && len(gaps) != before:
+		c.t.Errorf("round %d: %s was cut off for only %v and Say again marks an outage", round, p.name, outage)
+	}
+	c.t.Logf("round %d: %s cut off for %v; Say again marks %v ms", round, p.name, outage, gaps)
 }
 
 // recovery is what one reconnect took, from the cut (or from the new server

@@ -30,6 +30,18 @@ func TestRemoveAndRekeyInBrowser(t *testing.T) {
 	oldCode := alice.eval(`document.getElementById('sas').textContent`)
 	oldPlate := alice.state().Nameplate
 
+	// A turn under the old keys, which Bob's Say again keeps until the re-key.
+	talk := alice.find("button", "Hold to talk")
+	if err := talk.Press(); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+	time.Sleep(time.Second) // the turn's length, not an assertion
+	if err := talk.Release(); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("Alice's turn kept for Say again", 10*time.Second, func() bool { return sayAgainOf(bob).Count == 1 })
+
 	// Alice removes Xavier (and says yes to the confirmation).
 	alice.eval(`(() => { window.confirm = () => true; return ''; })()`)
 	alice.click("button", "Remove Xavier and re-key")
@@ -47,6 +59,11 @@ func TestRemoveAndRekeyInBrowser(t *testing.T) {
 			t.Errorf("%s: no notice of the removal: %q", p.name, notice)
 		}
 	}
+	// What Bob heard under the old keys is gone, and the move to the new
+	// room is no outage to mark.
+	if kept := sayAgainOf(bob); kept.Count != 0 || kept.Bytes != 0 || kept.Listed != 0 {
+		t.Errorf("after the re-key Bob's Say again keeps %+v, want nothing", kept)
+	}
 	newInvite := alice.find("textbox", "Invite link").Value
 	if newInvite == oldInvite || !strings.Contains(newInvite, "#") {
 		t.Fatalf("the invite link did not change: %q", newInvite)
@@ -60,6 +77,7 @@ func TestRemoveAndRekeyInBrowser(t *testing.T) {
 
 	// Bob hears Alice in the new room.
 	app.talkUntilHeard(alice, bob, "after the re-key")
+	bob.waitFor("the new turn kept for Say again", 10*time.Second, func() bool { return sayAgainOf(bob).Listed == 1 })
 	if xavier.state().Floor.Holder != "" {
 		t.Fatal("Xavier, in the old room, sees someone talking")
 	}

@@ -82,3 +82,45 @@ func shoot(t *testing.T, p *person, id, name string) {
 		t.Logf("wrote %s", out)
 	}
 }
+
+// TestScreenshotsSayAgain writes docs/screenshots/room-say-again-{light,dark}.png:
+// Bob's room on a phone after two turns of Alice's, scrolled to Say again.
+//
+//	go test -tags shots -count=1 -run TestScreenshotsSayAgain ./e2etest/
+func TestScreenshotsSayAgain(t *testing.T) {
+	app := startApp(t)
+	alice := app.creator("Alice")
+	bob := app.person("Bob", alice.find("textbox", "Invite link").Value)
+	bob.enter()
+	bob.waitFor("both names", 20*time.Second, func() bool { return bothNamed(bob.state()) })
+	talk := alice.find("button", "Hold to talk")
+	for _, hold := range []time.Duration{3 * time.Second, 5 * time.Second} {
+		if err := talk.Press(); err != nil {
+			t.Fatal(err)
+		}
+		alice.waitFor("the floor", 10*time.Second, func() bool { return alice.state().Floor.Mine })
+		time.Sleep(hold) // the turn's length, not an assertion
+		if err := talk.Release(); err != nil {
+			t.Fatal(err)
+		}
+		bob.waitFor("nobody talking", 10*time.Second, func() bool { return bob.state().Floor.Holder == "" })
+		time.Sleep(time.Second) // a gap between the turns' times
+	}
+	bob.waitFor("two turns to say again", 10*time.Second, func() bool { return sayAgainOf(bob).Listed == 2 })
+	if _, err := chromedp.Call(bob.page, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: shotWidth, Height: shotHeight, DeviceScaleFactor: 1, Mobile: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, theme := range []string{"light", "dark"} {
+		bob.eval(`(() => { document.documentElement.dataset.theme = '` + theme + `'; document.getElementById('say-again').closest('section').scrollIntoView({ block: 'center' }); return ''; })()`)
+		time.Sleep(300 * time.Millisecond) // not an assertion: the theme's transitions settle
+		shot, err := chromedp.Call(bob.page, page.CaptureScreenshot, page.CaptureScreenshotParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join("..", "docs", "screenshots", "room-say-again-"+theme+".png")
+		if err := os.WriteFile(out, shot.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", out)
+	}
+}

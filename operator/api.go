@@ -223,9 +223,11 @@ func readRole(w http.ResponseWriter, r *http.Request) (role room.Role, status in
 	if _, err := dec.Token(); err != io.EOF {
 		return 0, http.StatusBadRequest, codeBadBody, want
 	}
+	// Priority comes only with a token, at join (docs/tokens.md): a role
+	// change can take it away, never give it.
 	role, ok := room.ParseRole(roleName)
-	if !ok {
-		return 0, http.StatusBadRequest, codeBadRole, `the role must be "talk" or "listen"`
+	if !ok || role == room.RolePriority {
+		return 0, http.StatusBadRequest, codeBadRole, `the role must be "talk" or "listen" (priority comes only with a token)`
 	}
 	return role, 0, "", ""
 }

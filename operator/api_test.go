@@ -312,6 +312,7 @@ func TestAPIBadRequests(t *testing.T) {
 		"role unknown":        {"PUT", rolePath, `{"role":"speak"}`, 400, "bad_role"},
 		"role case":           {"PUT", rolePath, `{"role":"Listen"}`, 400, "bad_role"},
 		"role empty":          {"PUT", rolePath, `{"role":""}`, 400, "bad_role"},
+		"role priority":       {"PUT", rolePath, `{"role":"priority"}`, 400, "bad_role"}, // only a token grants it
 		"body too large":      {"PUT", rolePath, `{"role":"talk"` + strings.Repeat(" ", maxBodyBytes) + `}`, 413, "body_too_large"},
 		"unknown path":        {"GET", "/api/v1/nothing", "", 404, "not_found"},
 		"unknown version":     {"GET", "/api/v2/rooms", "", 404, "not_found"},

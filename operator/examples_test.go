@@ -82,6 +82,14 @@ func TestSignExamples(t *testing.T) {
 			if len(c.Nonce) != 16 {
 				t.Fatalf("nonce of %d bytes", len(c.Nonce))
 			}
+			// Each example signs the priority role too (issue 17).
+			out, err = run(roomText, ex.user, "priority", "300")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pc, err := NewVerifier(testSecret).Check(strings.TrimSuffix(out, "\n"), id); err != nil || pc.Role != room.RolePriority {
+				t.Fatalf("priority token %q: %+v, %v", out, pc, err)
+			}
 			// A different secret's verifier refuses it.
 			if _, err := NewVerifier([]byte(strings.Repeat("o", MinSecretBytes))).Check(tok, id); err != ErrTokenSignature {
 				t.Fatalf("other secret: %v", err)

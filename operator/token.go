@@ -18,7 +18,8 @@ import (
 //	v1.<room>.<user>.<role>.<exp>.<nonce>.<mac>
 //
 // room is the wire room id (16 bytes, base64url), user the embedding app's
-// user id, role "talk" or "listen", exp the expiry in Unix seconds, nonce
+// user id, role "talk", "listen" or "priority" (a talker whose request
+// takes the floor from one who is not priority: only a token grants it), exp the expiry in Unix seconds, nonce
 // 8-32 random bytes (base64url) and mac base64url(HMAC-SHA256(secret, every
 // character before ".<mac>")). No part can contain a '.', so splitting on it
 // is unambiguous, and every part has exactly one spelling (strict base64url,
@@ -47,7 +48,7 @@ var (
 type Claims struct {
 	Room   room.ID
 	User   string    // the embedding app's user id: 1-64 of A-Z a-z 0-9 _ -
-	Role   room.Role // room.RoleTalk or room.RoleListen
+	Role   room.Role // room.RoleTalk, room.RoleListen or room.RolePriority
 	Expiry time.Time // second resolution; Sign drops any fraction
 	// Nonce makes each token distinct (and so single-use on its own). Sign
 	// draws DefaultNonceBytes random bytes when it is nil.
@@ -73,8 +74,8 @@ func Sign(secret []byte, c Claims) (string, error) {
 	if !validUser(c.User) {
 		return "", errors.New("operator: the user id must be 1-64 characters of A-Z a-z 0-9 _ -")
 	}
-	if c.Role != room.RoleTalk && c.Role != room.RoleListen {
-		return "", errors.New("operator: the role must be talk or listen")
+	if c.Role != room.RoleTalk && c.Role != room.RoleListen && c.Role != room.RolePriority {
+		return "", errors.New("operator: the role must be talk, listen or priority")
 	}
 	if c.Expiry.Unix() < 1 {
 		return "", errors.New("operator: the expiry must be after 1970-01-01T00:00:00Z")

@@ -88,6 +88,7 @@ func TestSignCheckRoundTrip(t *testing.T) {
 		{Room: roomA, User: "u", Role: room.RoleTalk, Expiry: t0.Add(time.Second)},
 		{Room: roomB, User: strings.Repeat("Z", MaxUserBytes), Role: room.RoleListen, Expiry: t0.Add(MaxTokenLifetime), Nonce: bytes.Repeat([]byte{0xff}, MaxNonceBytes)},
 		{Room: roomA, User: "A-z_0-9", Role: room.RoleListen, Expiry: t0.Add(5 * time.Minute).Add(999 * time.Millisecond), Nonce: make([]byte, MinNonceBytes)},
+		{Room: roomB, User: "dispatch", Role: room.RolePriority, Expiry: t0.Add(time.Minute)}, // issue 17
 	} {
 		tok := mustSign(t, c)
 		got, err := v.Check(tok, c.Room)
@@ -139,7 +140,7 @@ func TestSignRefuses(t *testing.T) {
 		"long user":     {testSecret, func(c *Claims) { c.User = strings.Repeat("a", MaxUserBytes+1) }},
 		"dot in user":   {testSecret, func(c *Claims) { c.User = "a.b" }},
 		"no role":       {testSecret, func(c *Claims) { c.Role = 0 }},
-		"bad role":      {testSecret, func(c *Claims) { c.Role = 3 }},
+		"bad role":      {testSecret, func(c *Claims) { c.Role = 4 }},
 		"zero expiry":   {testSecret, func(c *Claims) { c.Expiry = time.Time{} }},
 		"epoch expiry":  {testSecret, func(c *Claims) { c.Expiry = time.Unix(0, 0) }},
 		"short nonce":   {testSecret, func(c *Claims) { c.Nonce = make([]byte, MinNonceBytes-1) }},
@@ -212,6 +213,7 @@ func TestCheckMalformed(t *testing.T) {
 		"user percent":          with(2, "user%2E"),
 		"role Talk":             with(3, "Talk"),
 		"role speak":            with(3, "speak"),
+		"role Priority":         with(3, "Priority"),
 		"role empty":            with(3, ""),
 		"exp empty":             with(4, ""),
 		"exp zero":              with(4, "0"),

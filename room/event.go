@@ -4,7 +4,11 @@ package room
 // why the floor came free. The registry delivers them under its lock, so
 // every member of a room sees them in the same order.
 
-import "time"
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // Sink receives a member's events. Deliver is called with the registry's lock
 // held, so that every member sees a room's events in the same order: it must
@@ -40,6 +44,7 @@ const (
 	ReasonLeft                          // the holder left or disconnected
 	ReasonTimedOut                      // the talk-time cap ran out
 	ReasonRoleChanged                   // the holder was made listen-only
+	ReasonPreempted                     // a priority member took the floor (Event.By)
 )
 
 func (r Reason) String() string {
@@ -52,6 +57,8 @@ func (r Reason) String() string {
 		return "timeout"
 	case ReasonRoleChanged:
 		return "role"
+	case ReasonPreempted:
+		return "preempted"
 	}
 	return "invalid"
 }
@@ -65,4 +72,7 @@ type Event struct {
 	Data     []byte    // Message and Signal: opaque, never parsed, shared by all recipients (do not modify)
 	// Nameplate is the new nameplate (NameplateChanged only).
 	Nameplate string
+	// By is the priority member that took the floor (FloorReleased with
+	// ReasonPreempted only): the interrupted talker's client names it.
+	By uuid.UUID
 }

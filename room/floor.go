@@ -4,6 +4,9 @@ package room
 // released by the holder, by the talk-time cap, or by the holder leaving,
 // detaching or being made listen-only; when it comes free it is kept a
 // moment for the member who asked first while it was held (FloorTurnReserve).
+// The one exception to first come: a priority member's request takes the
+// floor from a holder who is not priority (preempt), and passes a turn kept
+// for a member who is not priority.
 
 import (
 	"time"
@@ -41,6 +44,11 @@ type Floor struct {
 // it is after the request: if Holder is not mid, the floor is busy (Holder
 // is then whoever holds it, or whom it is kept for). A holder asking again
 // keeps the floor and its deadline.
+//
+// A priority member (RolePriority) is refused only by another priority
+// member: its request takes the floor from a holder who is not priority
+// (preempt), and passes a turn kept for a member who is not priority (that
+// member then waits for the turn after the priority member's).
 func (r *Registry) RequestFloor(id ID, mid uuid.UUID) (Floor, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -48,26 +56,67 @@ func (r *Registry) RequestFloor(id ID, mid uuid.UUID) (Floor, error) {
 	if err != nil {
 		return Floor{}, err
 	}
-	if m.Role != RoleTalk {
+	if !m.Role.MayTalk() {
 		return Floor{}, ErrListenOnly
 	}
-	if rm.floor.Holder != uuid.Nil {
-		if rm.floor.Holder != mid && rm.waiter == uuid.Nil {
+	if h := rm.floor.Holder; h != uuid.Nil {
+		if h == mid {
+			return rm.floor, nil
+		}
+		if holder := rm.members[h]; outranks(m, holder) {
+			r.preempt(rm, holder, m)
+			return rm.floor, nil
+		}
+		if rm.waiter == uuid.Nil {
 			rm.waiter = mid
 		}
 		return rm.floor, nil
 	}
+	next := uuid.Nil // who waits for the turn after this one
 	if rm.turn != uuid.Nil && rm.turn != mid && r.cfg.Now().Before(rm.turnUntil) {
-		return Floor{Holder: rm.turn}, nil
+		if !outranks(m, rm.members[rm.turn]) {
+			return Floor{Holder: rm.turn}, nil
+		}
+		next = rm.turn
 	}
-	rm.waiter, rm.turn = uuid.Nil, uuid.Nil
+	r.grant(rm, m, next)
+	return rm.floor, nil
+}
+
+// outranks reports whether m's request takes the floor from (or a kept turn
+// away from) other: m is priority and other is not. Priority members among
+// themselves are first come, first served.
+func outranks(m, other *member) bool {
+	return m.Role == RolePriority && (other == nil || other.Role != RolePriority)
+}
+
+// preempt ends holder's turn for p, a priority member, and grants p the
+// floor. Everyone gets FloorReleased (ReasonPreempted, By p) then
+// FloorGranted; the media layer is told once, so it switches straight from
+// holder to p. The member refused first during the ended turn, or else the
+// interrupted holder (cut off mid-sentence, it most likely wants to finish),
+// waits for the turn after p's (FloorTurnReserve). Caller holds r.mu.
+func (r *Registry) preempt(rm *liveRoom, holder, p *member) {
+	r.stopTimer(rm)
+	rm.floor = Floor{}
+	next := rm.waiter
+	if next == uuid.Nil || next == p.ID {
+		next = holder.ID
+	}
+	rm.broadcast(uuid.Nil, Event{Kind: FloorReleased, Member: holder.Member, Reason: ReasonPreempted, By: p.ID})
+	r.grant(rm, p, next)
+}
+
+// grant gives m the free floor, until the talk-time cap, with next (or
+// nobody: uuid.Nil) waiting for the turn after it. Caller holds r.mu.
+func (r *Registry) grant(rm *liveRoom, m *member, next uuid.UUID) {
+	rm.waiter, rm.turn = next, uuid.Nil
 	rm.floorGrant++
-	grant := rm.floorGrant
-	rm.floor = Floor{Holder: mid, Deadline: r.cfg.Now().Add(r.cfg.TalkTimeLimit)}
+	grant, id := rm.floorGrant, rm.id
+	rm.floor = Floor{Holder: m.ID, Deadline: r.cfg.Now().Add(r.cfg.TalkTimeLimit)}
 	rm.floorTimer = r.cfg.AfterFunc(r.cfg.TalkTimeLimit, func() { r.expire(id, grant) })
 	r.floorChanged(rm)
 	rm.broadcast(uuid.Nil, Event{Kind: FloorGranted, Member: m.Member, Deadline: rm.floor.Deadline})
-	return rm.floor, nil
 }
 
 // ReleaseFloor frees the floor held by mid.
@@ -98,19 +147,25 @@ func (r *Registry) expire(id ID, grant uint64) {
 
 // release frees the floor and tells every member why. Caller holds r.mu.
 func (r *Registry) release(rm *liveRoom, holder Member, why Reason) {
-	if rm.floorTimer != nil {
-		rm.floorTimer.Stop()
-		rm.floorTimer = nil
-	}
+	r.stopTimer(rm)
 	rm.floor = Floor{}
 	// The first member refused during this turn has the next (see
 	// FloorTurnReserve), if it can still take it.
-	if w := rm.members[rm.waiter]; w != nil && !w.detached && w.Role == RoleTalk {
+	if w := rm.members[rm.waiter]; w != nil && !w.detached && w.Role.MayTalk() {
 		rm.turn, rm.turnUntil = w.ID, r.cfg.Now().Add(FloorTurnReserve)
 	}
 	rm.waiter = uuid.Nil
 	r.floorChanged(rm)
 	rm.broadcast(uuid.Nil, Event{Kind: FloorReleased, Member: holder, Reason: why})
+}
+
+// stopTimer stops the talk-time cap of the turn that is ending. Caller
+// holds r.mu.
+func (r *Registry) stopTimer(rm *liveRoom) {
+	if rm.floorTimer != nil {
+		rm.floorTimer.Stop()
+		rm.floorTimer = nil
+	}
 }
 
 // floorChanged tells the media layer (Config.OnFloor) who holds the floor now.

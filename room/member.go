@@ -19,6 +19,11 @@ type Role uint8
 const (
 	RoleTalk   Role = iota + 1 // may take the floor
 	RoleListen                 // may never take the floor
+	// RolePriority is a talker whose request takes the floor from a holder
+	// who is not priority (Zello's talk priority: a dispatcher, a crew
+	// lead). Only an operator token grants it (a member with no operator
+	// user id cannot have it), so in an open room nobody can claim it.
+	RolePriority
 )
 
 func (r Role) String() string {
@@ -27,17 +32,24 @@ func (r Role) String() string {
 		return "talk"
 	case RoleListen:
 		return "listen"
+	case RolePriority:
+		return "priority"
 	}
 	return "invalid"
 }
 
-// ParseRole maps the wire names "talk" and "listen" to a Role.
+// MayTalk reports whether the role may take the floor: talk and priority.
+func (r Role) MayTalk() bool { return r == RoleTalk || r == RolePriority }
+
+// ParseRole maps the wire names "talk", "listen" and "priority" to a Role.
 func ParseRole(s string) (Role, bool) {
 	switch s {
 	case "talk":
 		return RoleTalk, true
 	case "listen":
 		return RoleListen, true
+	case "priority":
+		return RolePriority, true
 	}
 	return 0, false
 }
@@ -90,7 +102,7 @@ type member struct {
 // MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if this room would be one
 // more than owner's maximum.
 func (r *Registry) JoinFrom(id ID, authToken []byte, role Role, user, owner string, sink Sink) (Snapshot, error) {
-	if err := checkJoin(role, sink); err != nil {
+	if err := checkJoin(role, user, sink); err != nil {
 		return Snapshot{}, err
 	}
 	presented := VerifierOf(authToken)
@@ -186,10 +198,11 @@ func (r *Registry) snapshot(rm *liveRoom, self *member) Snapshot {
 	return s
 }
 
-// checkJoin refuses what no create or join may carry: an unknown role, no
-// sink.
-func checkJoin(role Role, sink Sink) error {
-	if role != RoleTalk && role != RoleListen {
+// checkJoin refuses what no create or join may carry: an unknown role, a
+// priority role without an operator user id (only an operator token grants
+// it), no sink.
+func checkJoin(role Role, user string, sink Sink) error {
+	if role != RoleTalk && role != RoleListen && (role != RolePriority || user == "") {
 		return ErrBadRole
 	}
 	if sink == nil {

@@ -60,6 +60,8 @@ func (r *Registry) RemoveUserMembers(id ID, user string) ([]uuid.UUID, error) {
 // id. A holder made listen-only loses the floor at once (reason
 // ReasonRoleChanged). Everyone, the member included, gets a RoleChanged
 // event. It returns how many members matched; ErrNoSuchMember if none.
+// role is RoleTalk or RoleListen (else ErrBadRole): RolePriority comes only
+// with an operator token, at join; this can take it away, never give it.
 func (r *Registry) SetUserRole(id ID, user string, role Role) (int, error) {
 	if role != RoleTalk && role != RoleListen {
 		return 0, ErrBadRole

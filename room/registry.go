@@ -208,7 +208,7 @@ func (r *Registry) Config() Config { return r.cfg }
 // member counts against for MaxRoomsPerOwner ("": nobody): ErrOwnerRooms if
 // owner is in its maximum of rooms already.
 func (r *Registry) CreateFrom(id ID, v Verifier, role Role, user, owner string, sink Sink) (Snapshot, error) {
-	if err := checkJoin(role, sink); err != nil {
+	if err := checkJoin(role, user, sink); err != nil {
 		return Snapshot{}, err
 	}
 	r.mu.Lock()

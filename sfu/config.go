@@ -60,6 +60,13 @@ type Config struct {
 	// packets per room).
 	NoLossRepair bool
 
+	// NoOptimisticFloor turns off holding a talker's packets that arrive
+	// before its floor is granted (hold.go): they are dropped, as before
+	// issue 17, and clients are told to wait for the grant before they
+	// open the microphone (SFU.HoldWindow is 0). For comparison in
+	// benchmarks and tests.
+	NoOptimisticFloor bool
+
 	// unguarded opens the UDP port as the SFU did before udpGuard: no
 	// filter, the system's default receive buffer. Benchmarks only, to
 	// compare (BenchmarkUDPFlood).

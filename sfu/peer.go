@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pion/ice/v4"
@@ -45,6 +46,13 @@ type peer struct {
 	// holds mirrors "holder and may talk" for the mic reader's lock-free
 	// drop of everybody else's packets. Written under room.mu.
 	holds atomic.Bool
+	// For the optimistic floor (hold.go): when the member last came to
+	// hold the floor (ns since epoch), and how many times its press or turn
+	// ended without it (refused, lost the floor, the floor went to someone
+	// else): each spoils the packets then in flight. Written under room.mu
+	// or by FloorRefused; read by the mic reader.
+	grantAt  atomic.Int64
+	turnEnds atomic.Uint64
 
 	// What the member's receiver reports say about its floor track
 	// (lossfeedback.go): the floor track's SSRC, set once negotiated, and
@@ -359,15 +367,23 @@ func (p *peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	p.mu.Unlock()
 	repair := p.sfu.lossRepair
 	var gaps uplinkGaps
+	// The optimistic floor (hold.go): packets read while the member does
+	// not hold the floor are kept for its grant. Made once per reader, so
+	// holding allocates only as the slots' buffers first grow.
+	var hold *holdRing
+	if p.sfu.optimistic {
+		hold = new(holdRing)
+	}
 
 	buf := make([]byte, receiveMTU)
-	var pkt rtp.Packet
+	var pkt, held rtp.Packet
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
 			return
 		}
-		if !p.holds.Load() {
+		holds := p.holds.Load()
+		if !holds && hold == nil {
 			p.sfu.dropped.Add(1)
 			continue
 		}
@@ -375,6 +391,19 @@ func (p *peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 		// copy, no allocation (ReadRTP would allocate a packet every time).
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
+		}
+		if hold != nil {
+			late := hold.next(&pkt.Header, p.turnEnds.Load())
+			if !holds {
+				if !late {
+					hold.keep(int64(time.Since(epoch)), &pkt)
+				}
+				p.sfu.dropped.Add(1)
+				continue
+			}
+			if hold.n > 0 {
+				hold.flush(p, p.grantAt.Load(), &held)
+			}
 		}
 		if miss := gaps.next(pkt.SequenceNumber); repair && len(miss) > 0 && pc != nil {
 			p.sfu.uplinkNacked.Add(uint64(len(miss)))

@@ -7,7 +7,7 @@ import "github.com/google/uuid"
 // packets are dropped from the next one on, whatever the floor says. A
 // member with no media session yet gets its role with its first offer.
 func (s *SFU) SetRole(roomID [16]byte, member uuid.UUID, role Role) {
-	if role != Talk && role != Listen {
+	if role != Listen && !role.MayTalk() {
 		return
 	}
 	if p := s.find(roomID, member); p != nil {

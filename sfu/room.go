@@ -6,6 +6,7 @@ package sfu
 
 import (
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pion/rtp"
@@ -96,15 +97,23 @@ func (r *room) removeAll() []*peer {
 	return all
 }
 
+// setHolder gives the floor to holder. A member who had it, and every
+// other member when it goes to someone, has its packets in flight spoiled
+// for the optimistic floor (hold.go): they belong to a turn that ended or a
+// press that cannot win. A release to nobody spoils only the releaser's.
 func (r *room) setHolder(holder uuid.UUID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if holder != uuid.Nil && holder != r.holder {
+	moved := holder != r.holder && holder != uuid.Nil
+	if moved {
 		r.turn++
 	}
 	r.holder = holder
 	for _, p := range r.order {
-		r.updateHolds(p)
+		lost := r.updateHolds(p)
+		if lost || (moved && p.id != holder) {
+			p.turnEnds.Add(1)
+		}
 	}
 }
 
@@ -112,7 +121,9 @@ func (r *room) setRole(p *peer, role Role) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p.role = role
-	r.updateHolds(p)
+	if r.updateHolds(p) || !role.MayTalk() {
+		p.turnEnds.Add(1)
+	}
 }
 
 // setReady marks whether p's media path is up. Packets it misses while it
@@ -125,7 +136,15 @@ func (r *room) setReady(p *peer, ready bool) {
 
 // updateHolds keeps p.holds, the readers' lock-free hint, equal to "p may
 // talk now". A listen-only member never holds the floor, whatever the
-// registry said: defence in depth. Called with r.mu held.
-func (r *room) updateHolds(p *peer) {
-	p.holds.Store(p.id == r.holder && p.role == Talk)
+// registry said: defence in depth. It notes when p came to hold it
+// (hold.go) and reports whether p just lost it. Called with r.mu held.
+func (r *room) updateHolds(p *peer) (lost bool) {
+	now := p.id == r.holder && p.role.MayTalk()
+	was := p.holds.Load() // only writers under r.mu change it
+	if now && !was {
+		// Before holds: a reader that sees the grant sees its time.
+		p.grantAt.Store(int64(time.Since(epoch)))
+	}
+	p.holds.Store(now)
+	return was && !now
 }

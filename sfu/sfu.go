@@ -8,7 +8,10 @@
 // leaves never renegotiate.
 //
 // The SFU enforces the floor by not forwarding: packets from a member who does
-// not hold the floor, or who joined listen-only, are read and dropped.
+// not hold the floor, or who joined listen-only, are read and dropped. The
+// one exception is the optimistic floor (hold.go): a talker's packets that
+// come just before its own grant are held, in the mic reader's memory, and
+// forwarded on that grant; FloorRefused drops them.
 //
 // The signaling layer drives it: Offer (and re-Offer for an ICE restart),
 // AddCandidate for the client's trickled candidates, SetFloor whenever
@@ -24,6 +27,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pion/webrtc/v4"
@@ -31,13 +35,16 @@ import (
 	registry "sotto/room"
 )
 
-// Role is what a member may do: Talk or Listen. It is room.Role, so the
-// registry's value passes through unchanged.
+// Role is what a member may do: Talk, Listen or Priority. It is room.Role,
+// so the registry's value passes through unchanged.
 type Role = registry.Role
 
 const (
 	Talk   = registry.RoleTalk
 	Listen = registry.RoleListen
+	// Priority sends as Talk does: taking the floor from a talker is the
+	// registry's business; here the floor just moves (SetFloor).
+	Priority = registry.RolePriority
 )
 
 // Errors. They never carry room or member ids.
@@ -54,6 +61,9 @@ type SFU struct {
 	// lossRepair: NACKs answered, uplink gaps asked for, listeners' loss
 	// told to talkers (nack.go, lossfeedback.go); !Config.NoLossRepair.
 	lossRepair bool
+	// optimistic: a talker's packets that come before its grant are held
+	// for it (hold.go); !Config.NoOptimisticFloor.
+	optimistic bool
 	net        *network
 
 	mu sync.Mutex
@@ -71,7 +81,10 @@ type SFU struct {
 	peers     atomic.Int64  // PeerConnections created and not yet closed
 	forwarded atomic.Uint64 // packets written to listeners' floor tracks
 	dropped   atomic.Uint64 // packets read from members who did not hold the floor
-	limited   atomic.Uint64 // holder's packets dropped for exceeding forwardRate
+	// heldForwarded counts packets held before their sender's grant and
+	// forwarded on it (hold.go); each was counted in dropped when it came.
+	heldForwarded atomic.Uint64
+	limited       atomic.Uint64 // holder's packets dropped for exceeding forwardRate
 	// uplinkNacked counts the holder's packets the SFU asked it to resend.
 	uplinkNacked atomic.Uint64
 	resent       atomic.Uint64 // packets sent again to listeners on their NACKs
@@ -85,7 +98,11 @@ type Stats struct {
 	Peers     int64  // open PeerConnections
 	Forwarded uint64 // packets written to listeners
 	Dropped   uint64 // packets dropped because their sender did not hold the floor
-	Limited   uint64 // holder's packets dropped because they came faster than forwardRate
+	// HeldForwarded counts packets that came before their sender's grant,
+	// were held (hold.go) and forwarded on it; they are in Dropped too, as
+	// every packet read from a member that did not hold the floor is.
+	HeldForwarded uint64
+	Limited       uint64 // holder's packets dropped because they came faster than forwardRate
 	// UplinkNACKed counts the floor holder's packets the SFU saw missing
 	// and asked it to send again (nack.go).
 	UplinkNACKed uint64
@@ -117,7 +134,7 @@ func New(cfg Config) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SFU{api: api, lossRepair: !cfg.NoLossRepair, net: nw, rooms: make(map[string]*room)}, nil
+	return &SFU{api: api, lossRepair: !cfg.NoLossRepair, optimistic: !cfg.NoOptimisticFloor, net: nw, rooms: make(map[string]*room)}, nil
 }
 
 // UDPAddrs returns the addresses the UDP mux listens on (useful with port 0).
@@ -143,7 +160,7 @@ func (s *SFU) UDPAddrs() []net.Addr { return s.net.udp.GetListenAddresses() }
 func (s *SFU) Offer(ctx context.Context, roomID [16]byte, member uuid.UUID, role Role,
 	sdp string, sendCandidate func(candidateJSON []byte),
 ) (answer string, err error) {
-	if role != Talk && role != Listen {
+	if role != Listen && !role.MayTalk() {
 		return "", ErrBadRole
 	}
 	if sendCandidate == nil {
@@ -222,6 +239,26 @@ func (s *SFU) SetFloor(roomID [16]byte, holder uuid.UUID) {
 	if r.empty() {
 		delete(s.rooms, string(roomID[:]))
 	}
+}
+
+// FloorRefused tells the SFU that the member's floor_request was refused
+// (the floor is busy, or the request failed): the packets of that press,
+// held or still on their way, are never forwarded (hold.go). The signaling
+// layer calls it before it answers the request.
+func (s *SFU) FloorRefused(roomID [16]byte, member uuid.UUID) {
+	if p := s.find(roomID, member); p != nil {
+		p.turnEnds.Add(1)
+	}
+}
+
+// HoldWindow is how long before its grant a talker's packet may arrive and
+// still be forwarded on it (hold.go), which clients learn as floor_hold_ms;
+// 0 when the optimistic floor is off (Config.NoOptimisticFloor).
+func (s *SFU) HoldWindow() time.Duration {
+	if !s.optimistic {
+		return 0
+	}
+	return holdWindow
 }
 
 // Leave closes the member's PeerConnection, if it has one, and waits until
@@ -305,7 +342,7 @@ func (s *SFU) Stats() Stats {
 	s.mu.Unlock()
 	st := Stats{
 		Rooms: n, Peers: s.peers.Load(),
-		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(),
+		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(), HeldForwarded: s.heldForwarded.Load(),
 		Limited: s.limited.Load(), Ended: s.ended.Load(), UplinkNACKed: s.uplinkNacked.Load(),
 		Resent: s.resent.Load(), NACKRefused: s.nackRefused.Load(),
 	}

@@ -288,7 +288,8 @@ func (c *conn) readFailed(err error) {
 		// Or (1006, gorilla's name for it) the TCP connection ended with no
 		// close frame: the network's doing, as below.
 		// A client's 4000 ("no pong: I give up on this connection") is the
-		// network's doing too: it will be back to resume.
+		// network's doing too: it will be back to resume. So is a 1001
+		// with no leave before it (clientClosed).
 		c.dropped = !clientClosed(err)
 		c.shut(0, "")
 	default:
@@ -304,10 +305,20 @@ func (c *conn) readFailed(err error) {
 
 // clientClosed reports whether err is the client's own close frame (and not
 // gorilla's 1006 for a connection that ended without one, nor the client's
-// 4000 for a connection it gave up on).
+// 4000 for a connection it gave up on, nor a browser's 1001).
+//
+// 1001 ("going away") is what Chromium sends, of its own accord, for a page
+// it freezes (a phone's background tab, DevTools lifecycle emulation) or
+// puts in the back/forward cache: measured, the close frame goes out the
+// moment the frozen page runs again, and the page's script only then learns
+// its socket is gone. The page did not choose to leave, and is about to
+// resume (TestPocketModeInBrowser). A client that means to leave says so
+// with a leave message first, which takes it out of the room at once
+// whatever close follows.
 func clientClosed(err error) bool {
 	var ce *websocket.CloseError
-	return errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure && ce.Code != CloseClientLostServer
+	return errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure && ce.Code != CloseClientLostServer &&
+		ce.Code != websocket.CloseGoingAway
 }
 
 // onPing answers the client's ping frames through the writer, so that the

@@ -122,7 +122,7 @@ func (c *conn) enter(m *inMsg) {
 	}
 	c.inRoom, c.roomID, c.self = true, m.Room, snap.Self.ID
 	// joined goes before anything that reached this member since Join.
-	c.unhold(joinedReply(m.ID, m.Room, snap, time.Now()), false)
+	c.unhold(c.s.withFloorHold(joinedReply(m.ID, m.Room, snap, time.Now())), false)
 }
 
 func (c *conn) leave(m *inMsg) {
@@ -189,6 +189,9 @@ func (c *conn) requestFloor(m *inMsg) {
 	}
 	c.q.hold()
 	floor, err := c.s.reg.RequestFloor(c.roomID, c.self)
+	if err != nil || floor.Holder != c.self {
+		c.s.floorRefused(c.roomID, c) // the press's held packets go nowhere
+	}
 	if err != nil {
 		c.unhold(nil, false)
 		c.fail(m.ID, c.registryError(err))

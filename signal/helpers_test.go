@@ -126,6 +126,7 @@ type srvMsg struct {
 	Members     []wireMember    `json:"members"`
 	Floor       *wireFloor      `json:"floor"`
 	TalkLimitMS int64           `json:"talk_limit_ms"`
+	FloorHoldMS int64           `json:"floor_hold_ms"`
 	Member      json.RawMessage `json:"member"` // an id, or {id, role} in member_joined
 	Holder      string          `json:"holder"`
 	DeadlineMS  int64           `json:"deadline_ms"`
@@ -137,6 +138,7 @@ type srvMsg struct {
 	Knock       string          `json:"knock"`
 	Result      string          `json:"result"`
 	Resume      string          `json:"resume"`
+	By          string          `json:"by"`
 }
 
 // memberID is Member when it is an id.

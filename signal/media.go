@@ -37,6 +37,18 @@ type Media interface {
 	Leave(roomID room.ID, member uuid.UUID)
 }
 
+// FloorHolding is what a Media that holds a talker's packets until its
+// floor is granted (the optimistic floor, docs/protocol.md) does besides:
+// signaling advertises FloorHoldMS in joined as floor_hold_ms, and tells it
+// of every floor_request it refuses, before the client hears so, so that
+// the packets of that press reach no one.
+type FloorHolding interface {
+	// FloorHoldMS is how long before its grant a talker's packet may
+	// arrive and still be forwarded; 0: none are held.
+	FloorHoldMS() int64
+	FloorRefused(roomID room.ID, member uuid.UUID)
+}
+
 // ErrBadMedia is what a Media returns (wrapped or not) when the client's SDP or
 // candidate is unusable; the client gets bad_message. Any other error is the
 // server's fault: the client gets internal.

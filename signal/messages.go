@@ -349,7 +349,7 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 	case fRole:
 		role, ok := room.ParseRole(s)
 		if !ok {
-			return badMessage(`field "role" must be "talk" or "listen"`)
+			return badMessage(`field "role" must be "talk", "listen" or "priority"`)
 		}
 		m.Role = role
 	case fTo:
@@ -470,6 +470,10 @@ type joinedMsg struct {
 	Floor       *wireFloor   `json:"floor"`
 	TalkLimitMS int64        `json:"talk_limit_ms"`
 	Resume      string       `json:"resume"`
+	// FloorHoldMS: the server holds a talker's packets this long ahead of
+	// its grant, so the client may open the mic on press (the optimistic
+	// floor); absent: it may not.
+	FloorHoldMS int64 `json:"floor_hold_ms,omitempty"`
 }
 
 type replyMsg struct { // left, pong
@@ -502,6 +506,7 @@ type floorReleasedMsg struct {
 	ID     uint32 `json:"id,omitempty"`
 	Member string `json:"member"`
 	Reason string `json:"reason"`
+	By     string `json:"by,omitempty"` // reason preempted: the priority member that took the floor
 }
 
 type memberJoinedMsg struct {
@@ -620,7 +625,11 @@ func encodeEvent(e room.Event, id uint32, now time.Time) []byte {
 	case room.FloorGranted:
 		return encode(floorGrantedMsg{Type: typeFloorGranted, ID: id, Member: e.Member.ID.String(), DeadlineMS: remainingMS(e.Deadline, now)})
 	case room.FloorReleased:
-		return encode(floorReleasedMsg{Type: typeFloorReleased, ID: id, Member: e.Member.ID.String(), Reason: e.Reason.String()})
+		m := floorReleasedMsg{Type: typeFloorReleased, ID: id, Member: e.Member.ID.String(), Reason: e.Reason.String()}
+		if e.Reason == room.ReasonPreempted {
+			m.By = e.By.String()
+		}
+		return encode(m)
 	case room.Message:
 		// Data is the base64url text the sender sent, checked on the way in.
 		return encode(blobMsg{Type: typeBlob, From: e.Member.ID.String(), Data: string(e.Data)})

@@ -48,6 +48,11 @@ func (c *conn) admit(m *inMsg) (room.Role, Admission, *protoError) {
 		if m.has.has(fToken) {
 			return 0, Admission{}, badMessage(`this server does not use operator tokens; leave out "token"`)
 		}
+		if m.Role == room.RolePriority {
+			// Only an operator token grants priority: in an open room
+			// nobody could tell who may have it.
+			return 0, Admission{}, &protoError{codeRoleNotAllowed, "priority comes only with a token from an app; this server has none"}
+		}
 		return m.Role, Admission{}, nil
 	}
 	if !m.has.has(fToken) {
@@ -60,15 +65,31 @@ func (c *conn) admit(m *inMsg) (room.Role, Admission, *protoError) {
 	role := a.Role
 	if m.has.has(fRole) {
 		// A client may ask for less than its token allows, never for more.
-		if m.Role == room.RoleTalk && a.Role != room.RoleTalk {
+		if rank(m.Role) > rank(a.Role) {
 			if a.Undo != nil {
 				a.Undo()
 			}
-			return 0, Admission{}, &protoError{codeRoleNotAllowed, "the token allows listening only"}
+			if a.Role == room.RoleListen {
+				return 0, Admission{}, &protoError{codeRoleNotAllowed, "the token allows listening only"}
+			}
+			return 0, Admission{}, &protoError{codeRoleNotAllowed, "the token does not grant priority"}
 		}
 		role = m.Role
 	}
 	return role, a, nil
+}
+
+// rank orders roles by what they allow: listen, talk, priority.
+func rank(r room.Role) int {
+	switch r {
+	case room.RoleListen:
+		return 1
+	case room.RoleTalk:
+		return 2
+	case room.RolePriority:
+		return 3
+	}
+	return 0
 }
 
 func tokenError(err error) *protoError {

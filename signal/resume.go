@@ -42,5 +42,5 @@ func (c *conn) resume(m *inMsg) {
 		c.s.cfg.Media.Leave(m.Room, snap.Self.ID)
 	}
 	c.inRoom, c.roomID, c.self = true, m.Room, snap.Self.ID
-	c.unhold(joinedReply(m.ID, m.Room, snap, time.Now()), false)
+	c.unhold(c.s.withFloorHold(joinedReply(m.ID, m.Room, snap, time.Now())), false)
 }

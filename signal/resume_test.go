@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"sotto/room"
 )
 
@@ -115,6 +117,40 @@ func TestClientLostServerCloseKeepsMember(t *testing.T) {
 	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
 		t.Fatalf("a got %+v, want member_back (no member_left)", m)
 	}
+}
+
+// A browser closes the socket of a page it freezes with 1001, no leave
+// before it (measured in Chromium: TestPocketModeInBrowser): the member
+// waits for its resume, as after a network drop.
+func TestGoingAwayCloseKeepsMember(t *testing.T) {
+	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
+	s := newSecrets()
+	a, b, bj := roomOfTwo(t, ts, s)
+	if err := b.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ts.resumeAs(t, s, bj)
+	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
+		t.Fatalf("a got %+v, want member_back (no member_left)", m)
+	}
+}
+
+// A leave before the 1001 (what the app sends on Leave and on pagehide)
+// takes the member out at once: the close code does not bring it back.
+func TestLeaveThenGoingAwayLeaves(t *testing.T) {
+	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
+	s := newSecrets()
+	a, b, bj := roomOfTwo(t, ts, s)
+	b.send(map[string]any{"type": "leave"})
+	if err := b.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if m := a.expect(typeMemberLeft); m.memberID() != bj.Self {
+		t.Fatalf("a got %+v, want member_left of %s", m, bj.Self)
+	}
+	c := ts.dial(t)
+	c.send(map[string]any{"type": "resume", "id": 1, "room": s.room, "resume": bj.Resume})
+	c.expectError(codeBadResume, 1)
 }
 
 // resumeAs resumes bj's membership in the room of s on a new connection,

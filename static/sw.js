@@ -8,7 +8,7 @@
 // from, and a stale copy of a security tool is worse than a slower start.
 // Navigations that fail get offline.html. Bump VERSION when the lists change.
 
-const VERSION = 'sotto-shell-v6';
+const VERSION = 'sotto-shell-v8';
 // What the offline page needs, fetched when the worker installs.
 const OFFLINE = ['/offline.html', '/css/app.css', '/icons/icon.svg', '/js/theme-boot.js', '/js/offline.js',
   '/js/secret.js', '/js/e2ee/link.js', '/js/e2ee/errors.js', '/js/e2ee/encoding.js', '/js/e2ee/keys.js'];
@@ -42,7 +42,11 @@ const SHELL = [
   '/js/mic.js',
   '/js/level.js',
   '/js/chirps.js',
+  '/js/sayagain.js',
+  '/js/sayagaintap.js',
+  '/js/sayagain-worklet.js',
   '/js/device.js',
+  '/js/pocket.js',
   '/js/qr.js',
   '/js/codejoin.js',
   '/js/codeoutcome.js',

@@ -3,8 +3,8 @@
 # usage: SOTTO_SECRET=... signtoken.sh ROOM USER ROLE TTL_SECONDS
 set -euo pipefail
 if [[ $# -ne 4 || -z ${SOTTO_SECRET:-} || ! $1 =~ ^[A-Za-z0-9_-]{22}$ || ! $2 =~ ^[A-Za-z0-9_-]{1,64}$ ||
-  ! $3 =~ ^(talk|listen)$ || ! $4 =~ ^[1-9][0-9]{0,5}$ ]]; then
-  echo "usage: SOTTO_SECRET=... $0 ROOM USER talk|listen TTL_SECONDS" >&2
+  ! $3 =~ ^(talk|listen|priority)$ || ! $4 =~ ^[1-9][0-9]{0,5}$ ]]; then
+  echo "usage: SOTTO_SECRET=... $0 ROOM USER talk|listen|priority TTL_SECONDS" >&2
   exit 2
 fi
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }

@@ -65,6 +65,7 @@ type Config struct {
 	shutdownTimeout time.Duration
 	udpPort         int
 	noLossRepair    bool
+	noOptimistic    bool
 	publicAddrs     []string
 
 	// Cluster (docs/cluster.md): the node's nameplate prefix ("" alone), how
@@ -170,6 +171,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.IntVar(&c.knocksPerIP, "knocks-per-ip", envInt("SOTTO_KNOCKS_PER_IP", sig.KnockAddrBurst), "room-code tries per IPv4 address or IPv6 /64 before one per 10 s [SOTTO_KNOCKS_PER_IP]")
 	fs.StringVar(&origins, "allow-origin", env("SOTTO_ALLOW_ORIGIN", ""), "comma-separated extra origins (e.g. https://app.example.com) allowed to open WebSockets; the server's own origin is always allowed [SOTTO_ALLOW_ORIGIN]")
 	fs.IntVar(&c.udpPort, "udp-port", envInt("SOTTO_UDP_PORT", 0), "UDP port for all voice traffic, on the host of --addr; 0 means the same number as the --addr port (any free port if that is 0) [SOTTO_UDP_PORT]")
+	fs.BoolVar(&c.noOptimistic, "no-optimistic-floor", envBool("SOTTO_NO_OPTIMISTIC_FLOOR"), "do not hold a talker's first voice packets until its floor is granted; clients then open the microphone only on the grant, a round trip later [SOTTO_NO_OPTIMISTIC_FLOOR]")
 	fs.BoolVar(&c.noLossRepair, "no-loss-repair", envBool("SOTTO_NO_LOSS_REPAIR"), "turn off resending lost voice packets (NACK) and telling talkers of their listeners' loss; saves about 16 KB per room that has had a talker [SOTTO_NO_LOSS_REPAIR]")
 	fs.StringVar(&public, "public-ip", env("SOTTO_PUBLIC_IP", ""), "comma-separated IPs or host names clients reach this server at, when it is behind NAT or Docker [SOTTO_PUBLIC_IP]")
 	fs.StringVar(&c.nodePrefix, "node-prefix", env("SOTTO_NODE_PREFIX", ""), "in a cluster, this node's 1 to 3 digits, unique per node: every room code it mints starts with them, and it refuses WebSockets naming no room or code [SOTTO_NODE_PREFIX]")

@@ -91,7 +91,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		TCPListener:  iceTCPLn,
 		PublicAddrs:  cfg.publicAddrs,
 		NoLossRepair: cfg.noLossRepair,
-		Log:          log, // pion's format strings only, never client input (sfu/logs.go)
+		// The optimistic floor (sfu/hold.go, issue 17).
+		NoOptimisticFloor: cfg.noOptimistic,
+		Log:               log, // pion's format strings only, never client input (sfu/logs.go)
 	})
 	if err != nil {
 		webLn.Close()
@@ -132,6 +134,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	mreg.GaugeFunc("sotto_media_rooms", "Rooms with media state in the SFU.", func() int64 { return int64(media.Stats().Rooms) })
 	mreg.CounterFunc("sotto_media_forwarded_packets_total", "RTP packets written to listeners.", func() uint64 { return media.Stats().Forwarded })
 	mreg.CounterFunc("sotto_media_dropped_packets_total", "RTP packets dropped because their sender did not hold the floor.", func() uint64 { return media.Stats().Dropped })
+	mreg.CounterFunc("sotto_media_held_forwarded_packets_total", "RTP packets that came before their sender's grant, were held and forwarded on it (the optimistic floor); counted in dropped too.", func() uint64 { return media.Stats().HeldForwarded })
 	mreg.CounterFunc("sotto_media_rate_limited_packets_total", "RTP packets of the floor holder dropped because they came faster than Opus sends.", func() uint64 { return media.Stats().Limited })
 	mreg.CounterFunc("sotto_media_uplink_nacked_packets_total", "Packets of the floor holder seen missing and asked for again (NACK), before listeners missed them.", func() uint64 { return media.Stats().UplinkNACKed })
 	mreg.CounterFunc("sotto_media_resent_packets_total", "Packets sent again to listeners that asked for them (NACK).", func() uint64 { return media.Stats().Resent })
@@ -282,6 +285,11 @@ func (m sfuMedia) Candidate(ctx context.Context, id room.ID, member uuid.UUID, c
 }
 
 func (m sfuMedia) Leave(id room.ID, member uuid.UUID) { m.s.Leave(id, member) }
+
+// The optimistic floor (sig.FloorHolding): the SFU holds a talker's first
+// packets for its grant.
+func (m sfuMedia) FloorHoldMS() int64                        { return m.s.HoldWindow().Milliseconds() }
+func (m sfuMedia) FloorRefused(id room.ID, member uuid.UUID) { m.s.FloorRefused(id, member) }
 
 // resumeGrace maps the flag (0: none) to room.Config (negative: none).
 func resumeGrace(d time.Duration) time.Duration {

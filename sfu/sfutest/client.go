@@ -319,6 +319,15 @@ func (c *Client) Skip(n int) {
 	c.mu.Unlock()
 }
 
+// Pause makes the next Send come d of audio after the previous one with the
+// next sequence number, as a browser's Opus DTX does after silence: the
+// timestamp jumps, the sequence number does not.
+func (c *Client) Pause(d time.Duration) {
+	c.mu.Lock()
+	c.sendTS += uint32(d / (20 * time.Millisecond) * 960)
+	c.mu.Unlock()
+}
+
 // WriteRTCP sends RTCP on the client's connection, as a browser sends its
 // receiver reports and NACKs about the floor track.
 func (c *Client) WriteRTCP(pkts ...rtcp.Packet) error { return c.pc.WriteRTCP(pkts) }

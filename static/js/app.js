@@ -10,9 +10,11 @@
 import { newSecret } from './e2ee/keys.js';
 import { audioContext } from './chirps.js';
 import { keepAwake, voiceAudioSession } from './device.js';
+import { isAppleMobile } from './pocket.js';
 import { LevelReader } from './level.js';
 import { stopMic } from './mic.js';
 import { RoomSession } from './session.js';
+import { SayAgain } from './sayagaintap.js';
 import * as secrets from './secret.js';
 import * as store from './store.js';
 import { $, showScreen } from './ui/dom.js';
@@ -55,10 +57,12 @@ async function enterRoom({ name, mic, api }) {
   room.mic = mic;
   store.update({ inviteLink: secrets.inviteLink(room.secret), notice: '', connection: 'connecting' });
   showScreen('room');
-  voiceAudioSession(true);
+  voiceAudioSession(true, mic);
+  $('pocket-note').hidden = !isAppleMobile(navigator);
   room.wake = keepAwake();
   const ctx = audioContext();
   setLevelSources({ mic: ctx ? new LevelReader(ctx, mic) : null, remote: null });
+  room.sayAgain = new SayAgain(ctx);
   room.session = new RoomSession({
     secret: room.secret,
     intent: room.intent,
@@ -71,6 +75,8 @@ async function enterRoom({ name, mic, api }) {
       // Remove and re-key moved the room: the old link is dead, share the new one.
       room.secret = next;
       secrets.remember(next);
+      // What was heard under the old keys is not kept under the new ones.
+      room.sayAgain.wipe();
       store.update({ inviteLink: secrets.inviteLink(next) });
     },
   });
@@ -86,6 +92,7 @@ async function enterRoom({ name, mic, api }) {
 // the talker's level bar needs.
 function playRemote(room, stream) {
   const audio = $('remote');
+  room.sayAgain?.attach(stream);
   room.remoteLevel?.close();
   room.remoteLevel = null;
   if (!stream) {
@@ -112,6 +119,7 @@ function leaveRoom(error = '') {
   releaseTalk();
   if (room) {
     room.session?.leave();
+    room.sayAgain?.close();
     room.wake?.();
     playRemote(room, null);
     stopMic(room.mic);
@@ -159,12 +167,23 @@ function start() {
     onUp: () => current?.session?.release(),
     onLeave: () => leaveRoom(),
     onRemove: (id) => current?.session?.removeAndRekey(id),
+    onSayAgain: (id) => current?.sayAgain?.toggle(id),
   });
   addEventListener('hashchange', onHashChange);
+  // Pocket mode: a page back in sight plays the room again if the browser
+  // paused the <audio> while it was away (iOS may; not verified on a
+  // device). The session, not this, resumes the connection (pocket.js).
+  document.addEventListener('visibilitychange', () => {
+    const audio = $('remote');
+    if (document.visibilityState === 'visible' && current?.session && audio.srcObject && audio.paused) audio.play().catch(() => {});
+  });
   // Leaving the page leaves the room at once, rather than when the server
   // notices the closed socket. A page restored from the back/forward cache
   // has no session any more: start over (the secret is still in this tab).
-  addEventListener('pagehide', () => current?.session?.leave());
+  addEventListener('pagehide', () => {
+    current?.session?.leave();
+    current?.sayAgain?.close(); // the turns heard go with the page
+  });
   addEventListener('pageshow', (ev) => {
     if (ev.persisted && store.get().screen === 'room') location.reload();
   });

@@ -1,6 +1,8 @@
 // Phone niceties while in a room, each only where the browser has it:
 // keep the screen on, route audio as a call, buzz when the floor is ours.
 
+import { audioSessionType } from './pocket.js';
+
 /**
  * keepAwake holds a screen wake lock and takes it again whenever the page
  * comes back into view (browsers drop it when the page is hidden). Returns a
@@ -31,13 +33,15 @@ export function keepAwake() {
 }
 
 /**
- * voiceAudioSession asks iOS/Safari to treat this page's audio as a call:
- * play and record together, through the earpiece or headset routing a call
- * would use. A no-op elsewhere.
+ * voiceAudioSession asks iOS/Safari (navigator.audioSession) for the audio
+ * session pocket.js chooses: in a room with a live microphone,
+ * 'play-and-record', which WebKit routes to the loudspeaker rather than
+ * the earpiece; out of it, 'auto'. A no-op where the API is missing.
  */
-export function voiceAudioSession(on = true) {
+export function voiceAudioSession(inRoom = true, mic = null) {
+  const micLive = mic?.getAudioTracks?.().some((t) => t.readyState === 'live') ?? false;
   try {
-    if (navigator.audioSession) navigator.audioSession.type = on ? 'play-and-record' : 'auto';
+    if (navigator.audioSession) navigator.audioSession.type = audioSessionType({ inRoom, micLive });
   } catch {
     // an unknown type on an older implementation: keep the default
   }

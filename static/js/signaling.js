@@ -11,6 +11,10 @@ export const SUBPROTOCOL = 'sotto.v1';
 export const CLOSE_UNSUPPORTED_VERSION = 4001;
 export const CLOSE_TOO_SLOW = 4008;
 export const CLOSE_REMOVED = 4003; // the operator removed us (after a "removed" message)
+// The close code we send for a connection we give up on (no pong, or a
+// page back from a freeze): the server takes it as a network drop and
+// keeps our membership for a resume, where any other close would be a leave.
+export const CLOSE_GAVE_UP = 4000;
 
 // A phone that changed networks can keep a dead TCP connection for minutes;
 // a ping the server must answer finds out in PING_EVERY + PONG_WITHIN.
@@ -178,12 +182,19 @@ export class Signaling {
   }
 
   #startPings() {
-    this.#pinger = setInterval(() => {
-      this.request({ type: 'ping' }, PONG_WITHIN_MS).catch((err) => {
-        // No pong: the connection is dead even if the socket has not noticed.
-        if (err.code === 'timeout') this.#ws?.close(4000);
-      });
-    }, PING_EVERY_MS);
+    this.#pinger = setInterval(() => this.check(), PING_EVERY_MS);
+  }
+
+  /**
+   * check pings the server now (the pinger does every PING_EVERY_MS): a
+   * page back from the background asks at once whether the socket it slept
+   * on still works. No pong within PONG_WITHIN_MS closes it with 4000.
+   */
+  check() {
+    this.request({ type: 'ping' }, PONG_WITHIN_MS).catch((err) => {
+      // No pong: the connection is dead even if the socket has not noticed.
+      if (err.code === 'timeout') this.#ws?.close(CLOSE_GAVE_UP);
+    });
   }
 
   #stopPings() {

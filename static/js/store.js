@@ -20,6 +20,8 @@ const state = {
   latched: false, // hands-free: the session holds a tapped-on turn (session.js #latched)
   talkWarning: '', // our turn is near its limit: the time left, said in the live region (talkturn.js)
   notice: '', // a room message for the user (role="alert")
+  // "Say again" (sayagaintap.js): the turns heard, newest first ({ id, name, at, ms } or { gap, at, ms }), what plays.
+  sayAgain: { available: false, turns: [], count: 0, bytes: 0, playing: 0 },
 };
 
 const listeners = new Set();
@@ -65,5 +67,10 @@ export function snapshot() {
     members: state.members.map((m) => ({ id: m.id, name: m.name })),
     floor: { holder: state.floor.holder, mine: state.floor.mine },
     nameplate: state.nameplate,
+    // How much "Say again" keeps: a count and a size, no audio.
+    sayAgain: {
+      count: state.sayAgain.count, bytes: state.sayAgain.bytes, listed: state.sayAgain.turns.length,
+      gaps: state.sayAgain.turns.filter((t) => t.gap).map((t) => Math.round(t.ms)),
+    },
   };
 }

@@ -6,9 +6,19 @@
 //
 // It mirrors the Go member's floor logic, client/floor.go: the holder is
 // tracked from joined.floor, floor_granted and floor_released only, and the
-// mic is live only while we hold the floor (Holding there, holding here).
-// Change one, look at the other. Deliberately browser-only: the release tail
-// and the talk-limit warning (people's thumbs and ears; bots need neither).
+// mic is live while we hold the floor (Holding there, holding here).
+// Change one, look at the other. Deliberately browser-only: the release tail,
+// the talk-limit warning (people's thumbs and ears; bots need neither) and
+// the optimistic floor below (the Go member sends only once granted).
+//
+// The optimistic floor (issue 17): against a server that holds a talker's
+// first packets until its grant (joined.floor_hold_ms > 0, docs/protocol.md)
+// the mic goes on with the floor_request, not a round trip later with the
+// grant, so the first syllable is neither cut nor waited for. The server
+// forwards what was said before the grant on the grant, and drops it on
+// floor_busy or a refusal; the mic then goes off at once. The start chirp
+// still waits for the grant: it says the room hears you. Against a server
+// that does not hold packets (no floor_hold_ms) the mic waits for the grant.
 //
 // Events in (step({ type, ... })):
 //   press { open }       the button went down and is held (a finger, Space)
@@ -18,7 +28,9 @@
 //                        (0: at once, as Leave asks, even mid-tail)
 //   tailEnd { seq }      a tail's timer ran out (see the timer effect)
 //   warn { seq, now }    the warning timer ran out: WARN_BEFORE_MS to go
-//   joined { self, floor, now }  in the room on a (new) signaling connection
+//   joined { self, floor, holdMs, now }  in the room on a (new) signaling
+//                        connection; holdMs: joined.floor_hold_ms (0 or absent:
+//                        the mic waits for the grant)
 //   ready { open }       media set up on that connection: a held button asks again
 //   lost                 the connection is gone (dropped, failed, moved, left)
 //   link { up }          the media path or the network came and went while the
@@ -27,6 +39,9 @@
 //   granted { member, id, deadlineMs, now }  floor_granted
 //   released { member }  floor_released for any reason but the talk limit
 //   limit { member }     floor_released with reason timeout: the talk limit
+//   preempted { member, byName }  floor_released with reason preempted: a
+//                        priority member (named byName, '' if unknown) took
+//                        the floor from member
 //   busy { id }          floor_busy for our request
 //   refused { id }       an error answering our request
 //   left { member }      member_left: a holder who left holds nothing
@@ -65,6 +80,10 @@ export const warningText = (ms) => `${Math.max(1, Math.round(ms / 1000))} second
 export const LIMIT_TAP = 'Your talk time ran out. Tap again to go on.';
 export const LIMIT_HOLD = 'Your talk time ran out. Let go and press again to go on.';
 
+/** preemptedText is what the live region says when a priority member takes our turn, in the words of the mode. */
+export const preemptedText = (name, tapped) =>
+  `${name || 'Someone'} has priority and took the floor. ${tapped ? 'Tap' : 'Let go, then press'} again when they are done.`;
+
 const NO_FLOOR = Object.freeze({ holder: null, deadline: 0 });
 
 export class TalkTurn {
@@ -74,6 +93,8 @@ export class TalkTurn {
   #joined = false; // in the room on the current connection
   #linkUp = false; // the media path is up (or the server carries none) and the browser is online
   #blocked = false; // the send watchdog stopped the mic
+  #hold = false; // the server holds packets sent before the grant: the mic may go on with the request
+  #early = false; // the mic is on for a request not yet granted (the optimistic floor)
 
   #want = false; // the button is down
   #reqId = 0; // our floor_request not yet answered or granted
@@ -116,6 +137,7 @@ export class TalkTurn {
       case 'joined':
         this.#self = ev.self;
         this.#joined = true;
+        this.#hold = (ev.holdMs ?? 0) > 0;
         this.#floor = ev.floor ? { holder: ev.floor.holder, deadline: ev.now + ev.floor.deadline_ms } : NO_FLOOR;
         break;
       case 'ready':
@@ -134,6 +156,9 @@ export class TalkTurn {
       case 'limit':
         this.#released(ev.member, ev.type === 'limit', out);
         break;
+      case 'preempted':
+        this.#preempted(ev, out);
+        break;
       case 'busy':
         if (this.#answers(ev.id)) this.#refused(this.#want, out);
         break;
@@ -145,6 +170,7 @@ export class TalkTurn {
         break;
       case 'blocked':
         this.#blocked = true;
+        this.#early = false;
         this.#stopHolding();
         out.push(mic(false));
         break;
@@ -201,9 +227,23 @@ export class TalkTurn {
     this.#request(out);
   }
 
+  // request asks for the floor; where the server holds what is said before
+  // the grant, the mic goes on now (after the request: it leaves first).
   #request(out) {
     this.#reqId = this.#nextId();
     out.push({ type: 'send', message: { type: 'floor_request', id: this.#reqId } });
+    if (this.#hold && !this.#early) {
+      this.#early = true;
+      out.push(mic(true));
+    }
+  }
+
+  // endEarly: a request that will not be granted (refused, let go, lost)
+  // takes the mic it opened with it.
+  #endEarly(out) {
+    if (!this.#early) return;
+    this.#early = false;
+    if (!this.#holding) out.push(mic(false));
   }
 
   #release(tailMs, out) {
@@ -223,6 +263,7 @@ export class TalkTurn {
       return;
     }
     const asked = this.#holding || this.#reqId;
+    this.#endEarly(out); // let go before the grant: no tail, the mic goes now
     if (this.#holding) {
       // Silence now; the server's floor_released follows.
       this.#stopHolding();
@@ -260,6 +301,7 @@ export class TalkTurn {
   #lost(out) {
     if (this.#latched) this.#endLatch();
     if (this.#holding) out.push(chirp('end'));
+    this.#early = false;
     out.push(mic(false));
     this.#stopHolding(); // a tail too ends at once: the server forgot the turn
     this.#reqId = 0;
@@ -275,6 +317,7 @@ export class TalkTurn {
     const ours = !id || id === this.#reqId;
     if (this.#want && ours && !this.#blocked && !this.#holding) {
       this.#holding = true;
+      this.#early = false; // an early mic carries on into the turn
       out.push(mic(true), chirp('start'), { type: 'buzz', ms: START_BUZZ_MS });
       // A limit too short for a warning gets none: it would sound at the start.
       if (deadlineMs > WARN_BEFORE_MS) {
@@ -305,6 +348,22 @@ export class TalkTurn {
     }
   }
 
+  // preempted: a priority member took the floor. Taken from us mid-turn
+  // (the tail included), the mic goes off at once with the busy chirp, not
+  // the end one (we did not end it), and the notice says who and why. As at
+  // the talk limit, nothing asks again by itself: the user presses again
+  // once the priority member is done (the server keeps the next turn for
+  // us a moment, docs/protocol.md).
+  #preempted({ member, byName }, out) {
+    if (this.#floor.holder === member) this.#floor = NO_FLOOR;
+    if (member !== this.#self || !this.#holding) return;
+    const tapped = this.#latched;
+    this.#stopHolding();
+    if (this.#latched) this.#endLatch();
+    this.#want = false;
+    out.push(mic(false), chirp('busy'), { type: 'announce', text: preemptedText(byName, tapped) });
+  }
+
   // answers: an answer to our outstanding request (not to an older one).
   #answers(id) {
     if (!id || id !== this.#reqId) return false;
@@ -315,6 +374,7 @@ export class TalkTurn {
   // refused: our request was turned down; busy chirps only if the button is
   // still down (a refusal of a request already let go says nothing).
   #refused(audible, out) {
+    this.#endEarly(out); // what it said is dropped by the server: the mic goes at once
     if (audible) out.push(chirp('busy'));
     if (this.#latched) this.#endLatch();
   }

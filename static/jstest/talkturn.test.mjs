@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 
 import {
   DEFAULT_TAIL_MS, LIMIT_HOLD, LIMIT_TAP, MAX_TAIL_MS, START_BUZZ_MS, TalkTurn, WARN_BEFORE_MS, WARN_BUZZ_MS,
+  preemptedText,
 } from '../../static/js/talkturn.js';
 
 const SELF = 'me';
@@ -138,6 +139,46 @@ test('the floor taken from a hands-free turn ends the latch', () => {
   const { t, step } = talking('latch');
   assert.deepEqual(step({ type: 'released', member: SELF }), [MIC_OFF, chirp('end')]);
   assert.equal(t.view().latched, false);
+});
+
+// Talk priority (issue 17): a priority member took the floor from us.
+test('a priority member taking our turn: mic off at once, the busy chirp, and why, in the words of the mode', () => {
+  for (const [how, tapped] of [['press', false], ['latch', true]]) {
+    const { t, step } = talking(how);
+    const text = preemptedText('Pat', tapped);
+    assert.deepEqual(step({ type: 'preempted', member: SELF, byName: 'Pat' }), [MIC_OFF, chirp('busy'), { type: 'announce', text }], how);
+    assert.equal(t.view().talk, 'idle', how);
+    assert.equal(t.view().latched, false, how);
+    // The priority member's grant follows: the floor is busy with Pat.
+    assert.deepEqual(step({ type: 'granted', member: 'pat', deadlineMs: LIMIT_MS, now: 2000 }), [], how);
+    assert.equal(t.view().talk, 'busy', how);
+    // Letting go after it sends nothing: the floor is not ours to release.
+    assert.deepEqual(step({ type: 'release', tailMs: DEFAULT_TAIL_MS }), [], how);
+  }
+  assert.equal(preemptedText('Pat', false), 'Pat has priority and took the floor. Let go, then press again when they are done.');
+  assert.equal(preemptedText('Pat', true), 'Pat has priority and took the floor. Tap again when they are done.');
+  assert.match(preemptedText('', false), /^Someone has priority/);
+});
+
+test('a preempted held turn does not ask again after a reconnect', () => {
+  const { step } = talking('press');
+  step({ type: 'preempted', member: SELF, byName: 'Pat' });
+  step({ type: 'lost' });
+  step({ type: 'joined', self: SELF, floor: null, now: 0 });
+  assert.deepEqual(step({ type: 'ready', open: true }), []);
+});
+
+test('a priority member taking the tail ends it at once; taking another\'s turn only frees the holder', () => {
+  const { t, step } = talking('press');
+  step({ type: 'release', tailMs: 200 });
+  assert.deepEqual(step({ type: 'preempted', member: SELF, byName: '' }), [MIC_OFF, chirp('busy'), { type: 'announce', text: preemptedText('', false) }]);
+  assert.deepEqual(step({ type: 'tailEnd', seq: 1 }), [], 'the tail\'s timer sent a release');
+  assert.equal(t.view().talk, 'idle');
+
+  const other = joinedTurn();
+  other.step({ type: 'granted', member: OTHER, deadlineMs: LIMIT_MS, now: 0 });
+  assert.deepEqual(other.step({ type: 'preempted', member: OTHER, byName: 'Pat' }), []);
+  assert.equal(other.t.view().holder, null);
 });
 
 test('the holder tracks joined.floor, floor_granted, floor_released and member_left', () => {

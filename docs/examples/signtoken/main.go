@@ -31,8 +31,8 @@ func signToken(secret []byte, room, user, role string, ttl time.Duration) (strin
 		return "", errors.New("room: a 22-character base64url room id")
 	case !userID.MatchString(user):
 		return "", errors.New("user: 1-64 characters of A-Z a-z 0-9 _ -")
-	case role != "talk" && role != "listen":
-		return "", errors.New("role: talk or listen")
+	case role != "talk" && role != "listen" && role != "priority":
+		return "", errors.New("role: talk, listen or priority")
 	case ttl < time.Second:
 		return "", errors.New("ttl: at least a second")
 	}
@@ -50,7 +50,7 @@ func signToken(secret []byte, room, user, role string, ttl time.Duration) (strin
 func main() {
 	secret := os.Getenv("SOTTO_SECRET")
 	if secret == "" || len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: SOTTO_SECRET=... signtoken ROOM USER talk|listen TTL_SECONDS")
+		fmt.Fprintln(os.Stderr, "usage: SOTTO_SECRET=... signtoken ROOM USER talk|listen|priority TTL_SECONDS")
 		os.Exit(2)
 	}
 	ttl, err := strconv.Atoi(os.Args[4])

@@ -33,12 +33,15 @@ let frame = 0;
 let ticker = 0;
 let talkInput = null;
 let removeMember = () => {};
+let sayAgain = () => {}; // (turn id, 0 for the latest): plays it, or stops what plays
 let talkKey = null; // the Talk key control (ui/talkkey.js)
 let headset = null; // headset buttons and the lock screen (mediasession.js)
 let bluetooth = null; // a Bluetooth push-to-talk button (ui/bluetoothptt.js)
 
-export function initRoom({ onDown, onUp, onLeave, onRemove }) {
+export function initRoom({ onDown, onUp, onLeave, onRemove, onSayAgain }) {
   removeMember = onRemove;
+  sayAgain = onSayAgain;
+  $('say-again').addEventListener('click', () => sayAgain(0));
   talkInput = bindTalk($('talk'), {
     isActive: () => store.get().screen === 'room',
     handsFree,
@@ -157,6 +160,7 @@ function render(s) {
 
   showAlert($('room-notice'), s.notice);
   renderMembers(s);
+  renderSayAgain(s);
   setText($('sas'), s.safetyCode);
   renderCountdown();
 }
@@ -182,6 +186,7 @@ function renderMembers(s) {
     li.append(avatar, who);
     const tags = [];
     if (m.self) tags.push('you');
+    if (m.priority) tags.push('priority'); // an operator's token lets them take the floor (issue 17)
     if (m.talking) tags.push('talking');
     if (tags.length) {
       const tag = document.createElement('span');
@@ -204,6 +209,59 @@ function renderMembers(s) {
     return li;
   });
   list.replaceChildren(...items);
+}
+
+// "Say again" (sayagaintap.js): one button for the latest turn heard, a
+// list to pick another, and a note that says why the button is off.
+function renderSayAgain(s) {
+  const v = s.sayAgain;
+  const turns = v.turns.filter((t) => !t.gap);
+  const playing = turns.find((t) => t.id === v.playing);
+  const live = Boolean(s.floor.holder);
+  const button = $('say-again');
+  button.disabled = !playing && (!v.available || turns.length === 0 || live);
+  setText(button, playing ? 'Stop' : 'Say again');
+  button.setAttribute('aria-label', playing ? 'Stop playing again' : 'Say again');
+  let note;
+  if (playing) note = `Playing again: ${describeTurn(playing)}.`;
+  else if (!v.available) note = 'This browser cannot keep what you hear to play it again.';
+  else if (turns.length === 0) note = 'Nothing to play again yet. What others say is kept here for two minutes.';
+  else if (live) note = 'Wait until nobody is talking.';
+  else note = `Plays ${describeTurn(turns[0])}.`;
+  setText($('say-again-note'), note);
+
+  const items = v.turns.map((t) => {
+    const li = document.createElement('li');
+    if (t.gap) {
+      li.className = 'gap';
+      li.textContent = `${clock(t.at)} · missed about ${seconds(t.ms)} (connection lost)`;
+      return li;
+    }
+    const b = document.createElement('button');
+    b.type = 'button';
+    // Names come from other people: textContent only, never markup.
+    b.textContent = `${t.name} · ${clock(t.at)} · ${seconds(t.ms)}`;
+    b.setAttribute('aria-pressed', String(t.id === v.playing));
+    b.setAttribute('aria-label', `${t.id === v.playing ? 'Stop' : 'Play'} ${describeTurn(t)}`);
+    b.disabled = live && t.id !== v.playing;
+    b.addEventListener('click', () => sayAgain(t.id));
+    li.append(b);
+    return li;
+  });
+  $('heard').replaceChildren(...items);
+}
+
+function describeTurn(t) {
+  return `${t.name}, ${clock(t.at)}, ${seconds(t.ms)}`;
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+function seconds(ms) {
+  const total = Math.max(1, Math.round(ms / 1000));
+  return total < 60 ? `${total} s` : `${Math.floor(total / 60)} min ${total % 60} s`;
 }
 
 function renderCountdown() {
