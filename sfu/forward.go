@@ -3,14 +3,33 @@ package sfu
 // The floor: the holder's packets go to every other member's floor track.
 //
 // Each listener's floor track is one RTP stream for the life of its
-// connection, whoever talks. So when the talker changes, the header is
-// rewritten: the SSRC is the floor track's own (pion sets it per binding), the
-// sequence number continues at last+1, and the timestamp advances by the
-// wall-clock time since the listener's last packet, in 48 kHz units. To the
-// listener's jitter buffer a new talker looks like the same talker after a
-// pause, with the marker bit set as at any talkspurt. Within one talker's
-// turn the same offsets apply to every packet, so the talker's own gaps
-// (loss, DTX) and reordering pass through unchanged.
+// connection, whoever talks. So at the start of every turn (a grant, even to
+// the member who talked last), the header is rewritten: the SSRC is the floor
+// track's own (pion sets it per binding), the sequence number continues at
+// last+1, and the timestamp advances by the wall-clock time since the
+// listener's last packet, in 48 kHz units. To the listener's jitter buffer a
+// new turn looks like the same talker after a pause, with the marker bit set
+// as at any talkspurt. Within one turn the same offsets apply to every
+// packet, so the talker's own gaps (loss, DTX) and reordering pass through
+// unchanged.
+//
+// Why every turn, and not only a change of talker (issue 17): a turn's first
+// packet often reaches us late for its own timestamp. The talker's pipeline
+// takes a while to start (the mic switched on, the encoder leaving DTX, the
+// encryption worker), the optimistic floor holds a press's packets until its
+// grant (hold.go), and the talker's timestamps ran on through the pause in
+// between. Kept, that lateness is what the listener's jitter buffer (NetEq
+// counts a packet's arrival against its timestamp, over the last 2 s) takes
+// for network jitter, and it raises its target delay for every later turn.
+// Anchored to the moment the packet reaches us, the turn starts on time and
+// the packets that follow in a burst look early, which costs nothing: the
+// buffer plays them out a little faster. Gaps within a turn are left as the
+// talker timed them, so real network jitter is still seen.
+//
+// The one exception: a turn whose first packets are DTX (a mic switched on
+// a moment after the grant still sends the silence it was sending) is
+// anchored again at its first packet marked as a talkspurt's start, the
+// first speech: that is the one the listener waits for.
 //
 // The payload is the sender's encrypted frame, forwarded byte for byte.
 
@@ -73,9 +92,12 @@ var epoch = time.Now()
 // outStream is what one listener's floor track has carried so far.
 type outStream struct {
 	src      uint64 // peer.num of the talker the offsets belong to; 0: none yet
+	turn     uint64 // the room.turn they belong to
 	srcSSRC  uint32 // and its SSRC (a talker's SSRC may change on renegotiation)
+	spoke    bool   // a packet of the turn with the marker bit was sent
 	seqDelta uint16
 	tsDelta  uint32
+	from     uint16 // the first sequence number sent with these offsets
 
 	sent   bool
 	first  uint16 // the first sequence number sent
@@ -85,19 +107,27 @@ type outStream struct {
 }
 
 // rewrite returns the listener's sequence number, timestamp and marker for
-// packet h from talker src, received at now.
-func (o *outStream) rewrite(src uint64, h *rtp.Header, now int64) (seq uint16, ts uint32, marker bool) {
+// packet h from talker src in turn (room.turn), received at now.
+func (o *outStream) rewrite(src, turn uint64, h *rtp.Header, now int64) (seq uint16, ts uint32, marker bool) {
 	marker = h.Marker
-	if o.src != src || o.srcSSRC != h.SSRC {
-		if o.sent {
-			idle := min(now-o.lastAt, int64(time.Hour)) // keeps the product in range
-			gap := max(uint32(idle*clockRate/int64(time.Second)), minTalkerGap)
+	fresh := o.src != src || o.turn != turn || o.srcSSRC != h.SSRC
+	// The turn's first speech after its DTX, in order: only the timestamp
+	// is anchored anew, the talker's numbering stays (a loss is a loss).
+	firstSpeech := !fresh && h.Marker && !o.spoke && int16(h.SequenceNumber+o.seqDelta-o.last) > 0
+	if (fresh || firstSpeech) && o.sent {
+		idle := min(now-o.lastAt, int64(time.Hour)) // keeps the product in range
+		gap := max(uint32(idle*clockRate/int64(time.Second)), minTalkerGap)
+		if fresh {
 			o.seqDelta = o.last + 1 - h.SequenceNumber
-			o.tsDelta = o.lastTS + gap - h.Timestamp
 		}
-		o.src, o.srcSSRC = src, h.SSRC
+		o.tsDelta = o.lastTS + gap - h.Timestamp
+	}
+	if fresh || firstSpeech {
+		o.src, o.turn, o.srcSSRC = src, turn, h.SSRC
+		o.spoke, o.from = false, h.SequenceNumber+o.seqDelta
 		marker = true // start of a talkspurt: let the jitter buffer resync
 	}
+	o.spoke = o.spoke || h.Marker
 	seq = h.SequenceNumber + o.seqDelta
 	ts = h.Timestamp + o.tsDelta
 	if !o.sent {
@@ -139,7 +169,7 @@ func (r *room) forward(src *peer, in *rtp.Packet) {
 		if dst == src || !dst.ready {
 			continue
 		}
-		out.SequenceNumber, out.Timestamp, out.Marker = dst.out.rewrite(src.num, &in.Header, now)
+		out.SequenceNumber, out.Timestamp, out.Marker = dst.out.rewrite(src.num, r.turn, &in.Header, now)
 		// WriteRTP copies the header, sets SSRC and payload type from the
 		// listener's negotiation, encrypts (SRTP) and sends, without blocking.
 		if dst.floor.WriteRTP(out) == nil {

@@ -322,30 +322,66 @@ func TestRewrite(t *testing.T) {
 	}
 
 	// The first talker passes through unchanged, marker on its first packet.
-	if seq, ts, m := o.rewrite(1, h(65534, 100), 0); seq != 65534 || ts != 100 || !m {
+	if seq, ts, m := o.rewrite(1, 1, h(65534, 100), 0); seq != 65534 || ts != 100 || !m {
 		t.Fatalf("first packet: %d %d %v", seq, ts, m)
 	}
-	if seq, ts, m := o.rewrite(1, h(65535, 1060), 20*ms); seq != 65535 || ts != 1060 || m {
+	if seq, ts, m := o.rewrite(1, 1, h(65535, 1060), 20*ms); seq != 65535 || ts != 1060 || m {
 		t.Fatalf("second packet: %d %d %v", seq, ts, m)
 	}
 	// A new talker 500 ms later: seq wraps to 0, timestamp +24000.
-	if seq, ts, m := o.rewrite(2, h(1000, 5), 520*ms); seq != 0 || ts != 1060+24000 || !m {
+	if seq, ts, m := o.rewrite(2, 2, h(1000, 5), 520*ms); seq != 0 || ts != 1060+24000 || !m {
 		t.Fatalf("handover: %d %d %v", seq, ts, m)
 	}
 	// Its loss and reordering pass through unchanged.
-	if seq, ts, _ := o.rewrite(2, h(1002, 5+1920), 560*ms); seq != 2 || ts != 1060+24000+1920 {
+	if seq, ts, _ := o.rewrite(2, 2, h(1002, 5+1920), 560*ms); seq != 2 || ts != 1060+24000+1920 {
 		t.Fatalf("after a loss: %d %d", seq, ts)
 	}
-	if seq, _, _ := o.rewrite(2, h(1001, 5+960), 561*ms); seq != 1 {
+	if seq, _, _ := o.rewrite(2, 2, h(1001, 5+960), 561*ms); seq != 1 {
 		t.Fatalf("late packet: %d", seq)
 	}
 	// A handover in the same instant still advances by one frame, from the
 	// highest packet sent (seq 2), not the late one.
-	if seq, ts, _ := o.rewrite(1, h(9, 9), 561*ms); seq != 3 || ts != 1060+24000+1920+960 {
+	if seq, ts, _ := o.rewrite(1, 3, h(9, 9), 561*ms); seq != 3 || ts != 1060+24000+1920+960 {
 		t.Fatalf("instant handover: %d %d", seq, ts)
 	}
 	// The same talker with a new SSRC (it renegotiated) is a new stream too.
-	if seq, _, m := o.rewrite(1, &rtp.Header{SequenceNumber: 500, SSRC: 8}, 600*ms); seq != 4 || !m {
+	if seq, _, m := o.rewrite(1, 3, &rtp.Header{SequenceNumber: 500, SSRC: 8}, 600*ms); seq != 4 || !m {
 		t.Fatalf("new SSRC: %d %v", seq, m)
+	}
+}
+
+// A new turn of the same talker starts where the listener's clock is, not
+// where the talker's timestamps ran on to during the pause (issue 17): its
+// first packet, however late for its own timestamp, is on time to the
+// listener's jitter buffer, and the ones that follow keep their spacing.
+func TestRewriteAnchorsEveryTurn(t *testing.T) {
+	var o outStream
+	ms := int64(time.Millisecond)
+	h := func(seq uint16, ts uint32, marker bool) *rtp.Header {
+		return &rtp.Header{SequenceNumber: seq, Timestamp: ts, SSRC: 7, Marker: marker}
+	}
+	o.rewrite(1, 1, h(10, 0, true), 0)
+	o.rewrite(1, 1, h(11, 960, false), 20*ms)
+	// 1 s later by the talker's clock, but its first packet reached us
+	// 1.1 s after the last one (it stalled 100 ms on the way), then the
+	// next in a burst right behind it.
+	if seq, ts, m := o.rewrite(1, 2, h(20, 48000+960, true), 1120*ms); seq != 12 || ts != 960+1100*48 || !m {
+		t.Fatalf("the next turn's first packet: seq %d ts %d marker %v, want 12 %d true", seq, ts, m, 960+1100*48)
+	}
+	if seq, ts, m := o.rewrite(1, 2, h(21, 48000+1920, false), 1121*ms); seq != 13 || ts != 960+1100*48+960 || m {
+		t.Fatalf("the burst behind it: seq %d ts %d marker %v", seq, ts, m)
+	}
+
+	// A turn that starts with the silence a mic not yet on sends (DTX, no
+	// marker), then speech (marker) 150 ms later by the talker's clock
+	// but 230 ms later here: the speech is anchored anew, its numbering
+	// is the talker's (a lost packet stays lost).
+	_, dtxTS, _ := o.rewrite(1, 3, h(30, 200000, false), 3*1000*ms)
+	if seq, ts, m := o.rewrite(1, 3, h(32, 200000+150*48, true), 3230*ms); seq != 16 || ts != dtxTS+230*48 || !m {
+		t.Fatalf("first speech after DTX: seq %d ts %d marker %v, want 16 %d true", seq, ts, m, dtxTS+230*48)
+	}
+	// Later talkspurts of the turn keep the talker's timing.
+	if seq, ts, m := o.rewrite(1, 3, h(33, 200000+900*48, true), 4100*ms); seq != 17 || ts != dtxTS+230*48+750*48 || !m {
+		t.Fatalf("a later talkspurt: seq %d ts %d marker %v, want 17 %d true", seq, ts, m, dtxTS+230*48+750*48)
 	}
 }

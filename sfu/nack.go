@@ -71,9 +71,9 @@ func (h *history) keep(src uint64, in *rtp.Packet) {
 }
 
 // resend sends dst again the packets of its floor track numbered seqs, if
-// the room still holds them and they belong to the talker dst is hearing
-// now (its numbering is known only for that one). It returns how many it
-// sent.
+// the room still holds them and they were sent with the offsets dst's
+// stream has now (the talker and turn it is hearing, since its last
+// anchoring: forward.go). It returns how many it sent.
 func (r *room) resend(dst *peer, seqs []uint16) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -86,7 +86,7 @@ func (r *room) resend(dst *peer, seqs []uint16) int {
 	for _, seq := range seqs {
 		// Only what was sent: a NACK for a number ahead of the stream
 		// names nothing.
-		if int16(seq-o.last) > 0 {
+		if int16(seq-o.last) > 0 || int16(seq-o.from) < 0 {
 			continue
 		}
 		orig := seq - o.seqDelta

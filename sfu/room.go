@@ -18,6 +18,7 @@ type room struct {
 	peers  map[uuid.UUID]*peer
 	order  []*peer    // the fan-out list: every member with a media session
 	holder uuid.UUID  // who may talk, as the registry last said; Nil: nobody
+	turn   uint64     // counts grants: each starts a turn, which forward.go anchors anew
 	out    rtp.Packet // scratch header for the fan-out, reused under mu
 	hist   *history   // the holder's last packets, for NACKs (nack.go); nil until loss repair needs it
 }
@@ -104,6 +105,9 @@ func (r *room) setHolder(holder uuid.UUID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	moved := holder != r.holder && holder != uuid.Nil
+	if moved {
+		r.turn++
+	}
 	r.holder = holder
 	for _, p := range r.order {
 		lost := r.updateHolds(p)
