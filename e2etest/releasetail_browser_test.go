@@ -41,11 +41,11 @@ const (
 	// tailHeardBeyond: with the default 200 ms tail, Bob must hear at
 	// least this much beyond what Alice held: half the tail, the other
 	// half a margin for the jitter buffer shortening the turn and the
-	// encoder's first frames. Without a tail a turn is heard for about
-	// as long as it was held, or less (what the encoder had not sent when
-	// the mic switched off is lost): -114 ms in a run where the default
-	// tail was heard +647 ms beyond (a loaded machine's jitter buffer
-	// stretched that turn; sent was +240 ms).
+	// encoder's first frames. Heard to at least there without a break
+	// near the end, the 150 ms before the release were heard. It does
+	// not prove the tail itself was heard: the jitter buffer stretches
+	// turns too (a tail-off turn was heard -114 to +152 ms beyond what
+	// was held, default-tail turns +237 to +647 ms).
 	tailHeardBeyond = 100 * time.Millisecond
 	// tailGap is the longest quiet run near a heard turn's end that is
 	// still one stretch of sound: the pause-free speech's own longest is
@@ -53,6 +53,13 @@ const (
 	tailGap = 120 * time.Millisecond
 	// tailCheck is the span before the release that must be heard.
 	tailCheck = 150 * time.Millisecond
+	// tailSentMin: with the default 200 ms tail the mic must stay on at
+	// least this long after the release (the timer may fire a little
+	// early against the pointerup's mark, never much).
+	tailSentMin = 150 * time.Millisecond
+	// tailOffMax: with the tail off the mic goes off within this of the
+	// release (one main-thread task on a loaded page).
+	tailOffMax = 100 * time.Millisecond
 	// tailEndMargin widens the end of the heard turn searched for a break:
 	// the jitter buffer may stretch the tail and the span before it.
 	tailEndMargin = 100 * time.Millisecond
@@ -72,8 +79,8 @@ func pauseFreeSpeech(t testing.TB) string {
 
 // TestReleaseTailInBrowser: with the default tail, Bob hears the whole of
 // Alice's turn up to her release and beyond it; with the tail off
-// (the preference at 0), he hears at least tailHeardBeyond less, so the
-// measure tells the two apart.
+// (the preference at 0) the mic goes off at the release; Bob's heard
+// lengths for both are logged.
 func TestReleaseTailInBrowser(t *testing.T) {
 	alice, bob, talk := radioRoomSaying(t, pauseFreeSpeech(t))
 	withTail := releaseTailTurn(t, alice, bob, talk)
@@ -86,11 +93,16 @@ func TestReleaseTailInBrowser(t *testing.T) {
 	if withTail.gap > tailGap {
 		t.Errorf("with the default tail Bob's turn broke off for %v near its end (want ≤ %v): the last %v before the release were not all heard", withTail.gap, tailGap, tailCheck)
 	}
-	// The control: the measure sees the tail. Not "without < beyond" on
-	// its own: a loaded machine's jitter buffer stretches both turns (by
-	// up to 400 ms in a run at load 17), so the two are compared.
-	if d := withTail.beyond() - without.beyond(); d < tailHeardBeyond {
-		t.Errorf("the tail made Bob hear only %v more (want ≥ %v): the measure does not see the tail", d, tailHeardBeyond)
+	// The control is what the talker sent, not what Bob heard: a turn's
+	// heard length is stretched by his jitter buffer as well as by a
+	// tail (in a CI run the tail-off turn was heard 152 ms beyond what was
+	// held, the default one 237 ms), so comparing the two arms' heard
+	// lengths failed on noise. The app must send the tail only when asked.
+	if d := withTail.sent - withTail.held; d < tailSentMin {
+		t.Errorf("with the default tail the mic went off %v after the release (want ≥ %v)", d, tailSentMin)
+	}
+	if d := without.sent - without.held; d >= tailOffMax {
+		t.Errorf("with the tail off the mic went off %v after the release (want < %v)", d, tailOffMax)
 	}
 }
 
