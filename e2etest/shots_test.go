@@ -63,8 +63,15 @@ func shotRoom(t *testing.T, app *appRig) *person {
 // scrolled to the element with id.
 func shoot(t *testing.T, p *person, id, name string) {
 	t.Helper()
+	shootAt(t, p, `document.getElementById('`+id+`')`, name)
+}
+
+// shootAt is shoot with the element to centre given as a JavaScript
+// expression.
+func shootAt(t *testing.T, p *person, element, name string) {
+	t.Helper()
 	for _, theme := range []string{"light", "dark"} {
-		p.eval(`(() => { document.documentElement.dataset.theme = '` + theme + `'; document.getElementById('` + id + `').scrollIntoView({ block: 'center' }); return ''; })()`)
+		p.eval(`(() => { document.documentElement.dataset.theme = '` + theme + `'; ` + element + `.scrollIntoView({ block: 'center' }); return ''; })()`)
 		time.Sleep(300 * time.Millisecond) // not an assertion: the theme's transitions settle
 		shot, err := chromedp.Call(p.page, page.CaptureScreenshot, page.CaptureScreenshotParams{})
 		if err != nil {
@@ -102,22 +109,8 @@ func TestScreenshotsSayAgain(t *testing.T) {
 		time.Sleep(time.Second) // a gap between the turns' times
 	}
 	bob.waitFor("two turns to say again", 10*time.Second, func() bool { return sayAgainOf(bob).Listed == 2 })
-	if _, err := chromedp.Call(bob.page, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: shotWidth, Height: shotHeight, DeviceScaleFactor: 1, Mobile: true}); err != nil {
-		t.Fatal(err)
-	}
-	for _, theme := range []string{"light", "dark"} {
-		bob.eval(`(() => { document.documentElement.dataset.theme = '` + theme + `'; document.getElementById('say-again').closest('section').scrollIntoView({ block: 'center' }); return ''; })()`)
-		time.Sleep(300 * time.Millisecond) // not an assertion: the theme's transitions settle
-		shot, err := chromedp.Call(bob.page, page.CaptureScreenshot, page.CaptureScreenshotParams{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := filepath.Join("..", "docs", "screenshots", "room-say-again-"+theme+".png")
-		if err := os.WriteFile(out, shot.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", out)
-	}
+	onPhone(t, bob)
+	shootAt(t, bob, `document.getElementById('say-again').closest('section')`, "room-say-again")
 }
 
 // TestScreenshotsRoom writes docs/screenshots/room-{,talking-,listening-}{light,dark}.png:
