@@ -37,6 +37,22 @@ func checkSegment(s segment) error {
 	return nil
 }
 
+// talkerOrder splits what listener i got by talker, reports every run
+// that fails checkSegment, and returns the runs and their talkers' tags in
+// the order heard.
+func talkerOrder(t *testing.T, i int, pkts []sfutest.Packet) ([]segment, string) {
+	t.Helper()
+	segs := segments(pkts)
+	var tags []byte
+	for _, sg := range segs {
+		tags = append(tags, sg.From)
+		if err := checkSegment(sg); err != nil {
+			t.Errorf("listener %d: %v", i, err)
+		}
+	}
+	return segs, string(tags)
+}
+
 // rtpFrame is what the shared continuity checks read of a packet.
 func rtpFrame(p sfutest.Packet) testutil.RTPFrame {
 	return testutil.RTPFrame{N: p.N, Seq: p.Seq, TS: p.TS, SSRC: p.SSRC, Marker: p.Marker, At: p.At}
@@ -159,17 +175,10 @@ func TestFloorHandover(t *testing.T) {
 	// detector) shows up; a bug would be off by whole turns or zero.
 	const tolerance = 60 * time.Millisecond
 	for i, l := range listeners {
-		segs := segments(l.Received())
-		var tags []byte
-		for _, sg := range segs {
-			tags = append(tags, sg.From)
-			if err := checkSegment(sg); err != nil {
-				t.Errorf("listener %d: %v", i, err)
-			}
-		}
+		segs, tags := talkerOrder(t, i, l.Received())
 		// Exactly A, then B, then A: any packet of the member without the
 		// floor would split a segment.
-		if string(tags) != "ABA" {
+		if tags != "ABA" {
 			t.Fatalf("listener %d heard talkers in the order %q, want \"ABA\"", i, tags)
 		}
 		for j := 1; j < len(segs); j++ {

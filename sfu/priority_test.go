@@ -54,17 +54,10 @@ func TestPriorityTakesTheFloorMidTurn(t *testing.T) {
 	settle(t, everyone, 100*time.Millisecond, 5*time.Second)
 
 	for i, l := range listeners {
-		segs := segments(l.Received())
-		var tags []byte
-		for _, sg := range segs {
-			tags = append(tags, sg.From)
-			if err := checkSegment(sg); err != nil {
-				t.Errorf("listener %d: %v", i, err)
-			}
-		}
+		_, tags := talkerOrder(t, i, l.Received())
 		// Exactly Alice then Pat: a packet of Alice's after Pat's first
 		// would make it "APA..." (both heard at once, interleaved).
-		if string(tags) != "AP" {
+		if tags != "AP" {
 			t.Fatalf("listener %d heard talkers in the order %q, want \"AP\"", i, tags)
 		}
 	}
