@@ -107,26 +107,24 @@ func TestResumeGraceRunsOut(t *testing.T) {
 // it with 4000: the server takes that as a network drop, and the member
 // waits for its resume.
 func TestClientLostServerCloseKeepsMember(t *testing.T) {
-	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
-	s := newSecrets()
-	a, b, bj := roomOfTwo(t, ts, s)
-	if err := b.ws.WriteControl(8, []byte{0x0f, 0xa0}, time.Now().Add(time.Second)); err != nil { // 4000
-		t.Fatal(err)
-	}
-	ts.resumeAs(t, s, bj)
-	if m := a.expect(typeMemberBack); m.memberID() != bj.Self {
-		t.Fatalf("a got %+v, want member_back (no member_left)", m)
-	}
+	closeKeepsMember(t, 4000)
 }
 
 // A browser closes the socket of a page it freezes with 1001, no leave
 // before it (measured in Chromium: TestPocketModeInBrowser): the member
 // waits for its resume, as after a network drop.
 func TestGoingAwayCloseKeepsMember(t *testing.T) {
+	closeKeepsMember(t, websocket.CloseGoingAway)
+}
+
+// closeKeepsMember has Bob close his socket with code, no leave before it,
+// and checks that he resumes and Alice sees him back, never gone.
+func closeKeepsMember(t *testing.T, code int) {
+	t.Helper()
 	ts := startServer(t, Config{}, room.Config{ResumeGrace: 3 * time.Second})
 	s := newSecrets()
 	a, b, bj := roomOfTwo(t, ts, s)
-	if err := b.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second)); err != nil {
+	if err := b.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	ts.resumeAs(t, s, bj)
