@@ -42,9 +42,35 @@ func (c *Client) sendHello(to string) error {
 // sendBlob sends a blob with an id, so that a refusal names it, and sends it
 // again (helloRetry) if the server refuses it with too_many_blobs.
 func (c *Client) sendBlob(to, blob string, tries int) error {
+	return c.sendRetrying(outMsg{Type: "blob", To: to, Data: blob}, tries)
+}
+
+// maxBlobsItems is the most items one blobs message may carry
+// (docs/protocol.md: one per other member of a room of 50).
+const maxBlobsItems = 49
+
+// sendBlobs sends each item's data to its member alone, as one blobs
+// message rather than a blob each: a rotation's 49 key blobs one by one
+// would be over the server's message burst (docs/keys.md). A batch the
+// server refuses with too_many_blobs was sent to nobody, and is sent again
+// whole, as sendBlob does; more items than a batch holds (a room larger
+// than 50) go in more batches.
+func (c *Client) sendBlobs(items []blobItem) error {
+	for len(items) > 0 {
+		n := min(len(items), maxBlobsItems)
+		if err := c.sendRetrying(outMsg{Type: "blobs", Items: items[:n:n]}, 0); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+// sendRetrying sends a blob or blobs message with a fresh id and, if the
+// server refuses it with too_many_blobs, again after helloRetry[tries].
+func (c *Client) sendRetrying(m outMsg, tries int) error {
 	s := c.sig
-	m := &outMsg{Type: "blob", To: to, Data: blob}
-	ch, err := s.start(m)
+	ch, err := s.start(&m)
 	if err != nil {
 		return err
 	}
@@ -65,7 +91,7 @@ func (c *Client) sendBlob(to, blob string, tries int) error {
 		t.Reset(helloRetry[tries])
 		select {
 		case <-t.C:
-			_ = c.sendBlob(to, blob, tries+1)
+			_ = c.sendRetrying(m, tries+1) // start gives it a new id
 		case <-s.done():
 		}
 	}()

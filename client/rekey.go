@@ -3,8 +3,8 @@ package client
 // Remove and re-key: in an open room nobody is in charge, so any member may
 // remove another by moving everyone else to a new room secret. The member
 // who removes makes S', seals it under the room's signal key and sends it
-// to each remaining member alone (blob "to"), never to the removed one; then
-// everyone leaves and enters the room of S', whose room id, auth token and
+// to each remaining member alone (the items of one blobs batch), never to
+// the removed one; then everyone leaves and enters the room of S', whose room id, auth token and
 // media key the removed member cannot derive. Its old link now leads to an
 // empty room.
 //
@@ -48,15 +48,19 @@ func (c *Client) RemoveAndRekey(removed ...string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	items := make([]blobItem, 0, len(to))
 	for _, id := range to {
 		// Sealed once per recipient: each blob gets its own nonce.
 		blob, err := e2ee.SealBlob(c.keys.Signal[:], pt)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.sig.send(&outMsg{Type: "blob", To: id, Data: blob}); err != nil {
-			return nil, err
-		}
+		items = append(items, blobItem{To: id, Data: blob})
+	}
+	// One message, not one per member: in a room of 50 that many would be
+	// over the server's message burst, and the last would be dropped.
+	if err := c.sendBlobs(items); err != nil {
+		return nil, err
 	}
 	return next, nil
 }

@@ -27,6 +27,13 @@ type outMsg struct {
 	Token     string          `json:"token,omitempty"`
 	Nameplate string          `json:"nameplate,omitempty"`
 	Knock     string          `json:"knock,omitempty"`
+	Items     []blobItem      `json:"items,omitempty"` // blobs
+}
+
+// blobItem is one item of a blobs message: data for one member.
+type blobItem struct {
+	To   string `json:"to"`
+	Data string `json:"data"`
 }
 
 // inMsg is every server-to-client message, decoded loosely: clients ignore

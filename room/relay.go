@@ -39,3 +39,40 @@ func (r *Registry) RelayIf(id ID, from, to uuid.UUID, data []byte, allow func(re
 	target.sink.Deliver(e)
 	return nil
 }
+
+// Parcel is one item of RelayEach: data for one member.
+type Parcel struct {
+	To   uuid.UUID
+	Data []byte
+}
+
+// RelayEach delivers each parcel to its member, in order, under one hold of
+// the lock, so that every recipient sees the batch at the same point among
+// the room's events (a key rotation reaches each member before or after a
+// leave, never half and half). A parcel to an id that is not a member
+// (one that left a moment ago: a race, not an error) or to the sender is
+// skipped. allow, if not nil, is asked first with the parcels that would
+// be delivered: if it says no, none is and the error is ErrRelayRefused.
+// allow runs under the registry's lock and must not call back into the
+// Registry.
+func (r *Registry) RelayEach(id ID, from uuid.UUID, parcels []Parcel, allow func(deliver []Parcel) bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, m, err := r.find(id, from)
+	if err != nil {
+		return err
+	}
+	deliver := make([]Parcel, 0, len(parcels))
+	for _, p := range parcels {
+		if _, ok := rm.members[p.To]; ok && p.To != from {
+			deliver = append(deliver, p)
+		}
+	}
+	if allow != nil && !allow(deliver) {
+		return ErrRelayRefused
+	}
+	for _, p := range deliver {
+		rm.members[p.To].sink.Deliver(Event{Kind: Message, Member: m.Member, Data: p.Data})
+	}
+	return nil
+}

@@ -232,7 +232,14 @@ func newBlobBudget(cfg *Config) *blobBudget {
 // take spends the bytes of a blob of chars characters going to recipients
 // members; false: over the address's budget, or no room in the table.
 func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
-	if recipients <= 0 {
+	return t.takeBytes(key, (chars+blobOverhead)*recipients)
+}
+
+// takeBytes spends n bytes of the address's budget, all or none (a blobs
+// batch costs the sum of its blobs); false: over the budget, or no room in
+// the table.
+func (t *blobBudget) takeBytes(key netip.Prefix, n int) bool {
+	if n <= 0 {
 		return true // nobody to send to costs nothing
 	}
 	now := t.now()
@@ -251,7 +258,7 @@ func (t *blobBudget) take(key netip.Prefix, chars, recipients int) bool {
 		t.addrs[key] = b
 		t.sweeper.ArmLocked(&t.mu, addrTableSweep, func() int { return t.sweepLocked(t.now()) })
 	}
-	return b.takeN(now, float64((chars+blobOverhead)*recipients))
+	return b.takeN(now, float64(n))
 }
 
 // sweepLocked drops refilled buckets, which hold nothing a new one would

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"sotto/internal/b64url"
 )
 
 // encodeClient is a reference client encoder: it writes m the way
@@ -55,6 +57,13 @@ func encodeClient(m inMsg) []byte {
 	if m.has.has(fResume) {
 		obj["resume"] = b64.EncodeToString(m.Resume[:])
 	}
+	if m.has.has(fItems) {
+		items := make([]map[string]any, len(m.Items))
+		for i, it := range m.Items {
+			items[i] = map[string]any{"to": it.To.String(), "data": it.Data}
+		}
+		obj["items"] = items
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -90,6 +99,19 @@ func FuzzDecode(f *testing.F) {
 		}
 		if m.has.has(fCandidate) && (!json.Valid(m.Candidate) || m.Candidate[0] != '{') {
 			t.Fatalf("accepted candidate %q", m.Candidate)
+		}
+		if m.has.has(fItems) != (len(m.Items) > 0) || len(m.Items) > MaxBlobsItems {
+			t.Fatalf("accepted %d items", len(m.Items))
+		}
+		for i, it := range m.Items {
+			if it.Data == "" || len(it.Data) > MaxBlobChars || !b64url.Valid(it.Data) {
+				t.Fatalf("accepted item %d data %q", i, it.Data)
+			}
+			for _, prev := range m.Items[:i] {
+				if prev.To == it.To {
+					t.Fatalf("accepted two items to %s", it.To)
+				}
+			}
 		}
 		var again inMsg
 		if perr := decodeMessage(encodeClient(m), &again); perr != nil {

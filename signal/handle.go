@@ -27,6 +27,8 @@ func (c *conn) handle(m *inMsg) {
 		c.releaseFloor(m)
 	case typeBlob:
 		c.relay(m)
+	case typeBlobs:
+		c.relayEach(m)
 	case typeOffer:
 		c.offer(m)
 	case typeIce:

@@ -1,6 +1,10 @@
 package signal
 
-import "time"
+import (
+	"time"
+
+	"sotto/room"
+)
 
 // Subprotocol is the protocol version. A client names it in
 // Sec-WebSocket-Protocol; a connection that does not negotiate it is closed
@@ -227,4 +231,12 @@ const (
 	// MaxCandidateBytes is the longest ICE candidate object, as JSON. A
 	// candidate line is under 200 bytes.
 	MaxCandidateBytes = 2 << 10
+	// MaxBlobsItems is the most items one blobs message carries: one for
+	// each other member of a room at the default member cap, so that a key
+	// rotation or a re-key in a full room is one message rather than 49,
+	// which would be over the message burst (docs/keys.md). Being part of
+	// the wire format it does not follow --max-members: in larger rooms a
+	// client splits the batch. The read limit (DefaultReadLimit) bounds the
+	// whole message, and so the sum of its items' data, as for any message.
+	MaxBlobsItems = room.DefaultMaxMembersPerRoom - 1
 )

@@ -24,6 +24,7 @@ const (
 	typeFloorRequest = "floor_request"
 	typeFloorRelease = "floor_release"
 	typeBlob         = "blob" // also server to client
+	typeBlobs        = "blobs"
 	typePing         = "ping"
 	typeOffer        = "offer"
 	typeIce          = "ice"        // also server to client
@@ -99,7 +100,7 @@ const (
 var errorCodes = []string{
 	codeBadMessage, codeUnknownType, codeRateLimited, codeRoomExists, codeNoSuchRoom,
 	codeBadAuth, codeRoomFull, codeServerFull, codeNotInRoom, codeAlreadyInRoom,
-	codeListenOnly, codeNotHolder, codeNoSuchMember, codeBlobTooLarge, codeTryLater,
+	codeListenOnly, codeNotHolder, codeNoSuchMember, codeBlobTooLarge, codeTooManyBlobs, codeTryLater,
 	codeMediaUnavailable, codeInternal, codeTokenMissing, codeTokenInvalid, codeTokenExpired,
 	codeTokenReplayed, codeRoleNotAllowed, codeRemoved, codeKnockPending, codeNoSuchKnock,
 	codeBadResume, codeTooManyRooms, codeRouteMismatch,
@@ -131,10 +132,11 @@ const (
 	fNameplate
 	fKnock
 	fResume
+	fItems
 	numFields
 )
 
-var fieldNames = [numFields]string{"type", "id", "room", "verifier", "auth", "role", "to", "data", "sdp", "candidate", "token", "nameplate", "knock", "resume"}
+var fieldNames = [numFields]string{"type", "id", "room", "verifier", "auth", "role", "to", "data", "sdp", "candidate", "token", "nameplate", "knock", "resume", "items"}
 
 func fieldOf(key string) (field, bool) {
 	for f, name := range fieldNames {
@@ -169,6 +171,7 @@ var specs = map[string]msgSpec{
 	typeFloorRequest: {},
 	typeFloorRelease: {},
 	typeBlob:         {fields(fTo, fData), fields(fData)},
+	typeBlobs:        {fields(fItems), fields(fItems)},
 	typePing:         {},
 	typeOffer:        {fields(fSDP), fields(fSDP)},
 	typeIce:          {fields(fCandidate), fields(fCandidate)},
@@ -181,7 +184,7 @@ var specs = map[string]msgSpec{
 // clientTypes is the fixed set of client message types, for metrics labels.
 var clientTypes = []string{
 	typeCreate, typeJoin, typeLeave, typeFloorRequest, typeFloorRelease,
-	typeBlob, typePing, typeOffer, typeIce, typeKnock, typeKnockData, typeKnockDone,
+	typeBlob, typeBlobs, typePing, typeOffer, typeIce, typeKnock, typeKnockData, typeKnockDone,
 	typeResume,
 }
 
@@ -202,6 +205,7 @@ type inMsg struct {
 	Nameplate string          // knock: digits
 	Knock     string          // knock_data, knock_done: the exchange's id (base64url, 16 bytes)
 	Resume    [room.ResumeTokenSize]byte
+	Items     []blobItem // blobs
 
 	has fieldSet
 }
@@ -327,6 +331,14 @@ func (m *inMsg) set(f field, r json.RawMessage) *protoError {
 			return badMessage(fmt.Sprintf(`field "candidate" is longer than %d bytes`, MaxCandidateBytes))
 		}
 		m.Candidate = b.Bytes()
+		return nil
+	}
+	if f == fItems {
+		items, err := decodeBlobItems(r)
+		if err != nil {
+			return err
+		}
+		m.Items = items
 		return nil
 	}
 	s, ok := jsonString(r)

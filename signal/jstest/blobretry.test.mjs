@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { BLOB_RETRY_MS, BlobResender, FORGET_MS } from '../../static/js/blobretry.js';
+import { BLOB_RETRY_MS, BlobResender, FORGET_MS, MAX_BLOBS_ITEMS, blobsMessages } from '../../static/js/blobretry.js';
 
 function fakeTimers() {
   let now = 0;
@@ -88,4 +88,25 @@ test('a blob not refused in time is forgotten', () => {
   timers.advance(FORGET_MS);
   assert.equal(r.onError({ type: 'error', id: 1, code: 'too_many_blobs' }), false);
   assert.equal(timers.pending, 0);
+});
+
+test('a refused blobs batch is sent again whole, with a new id', () => {
+  const { timers, sent, r } = setup();
+  const [batch] = blobsMessages([{ to: 'a', data: 'AAEC' }, { to: 'b', data: 'AwQF' }]);
+  assert.equal(r.send(batch), true);
+  assert.equal(r.onError({ type: 'error', id: 1, code: 'too_many_blobs' }), true);
+  timers.advance(BLOB_RETRY_MS[0]);
+  assert.deepEqual(sent, [{ ...batch, id: 1 }, { ...batch, id: 2 }]);
+});
+
+test('blobsMessages makes one batch per MAX_BLOBS_ITEMS items, none for none', () => {
+  assert.deepEqual(blobsMessages([]), []);
+  const items = Array.from({ length: 2 * MAX_BLOBS_ITEMS + 1 }, (_, i) => ({ to: `m${i}`, data: 'AAEC', extra: 1 }));
+  const msgs = blobsMessages(items);
+  assert.deepEqual(msgs.map((m) => [m.type, m.items.length]), [
+    ['blobs', MAX_BLOBS_ITEMS],
+    ['blobs', MAX_BLOBS_ITEMS],
+    ['blobs', 1],
+  ]);
+  assert.deepEqual(msgs.flatMap((m) => m.items), items.map(({ to, data }) => ({ to, data })), 'in order, only to and data');
 });

@@ -1,10 +1,31 @@
-// Sending blobs the server may refuse for a while: a blob over the client
-// address's relay budget gets too_many_blobs and goes to nobody
+// Sending blobs the server may refuse for a while: a blob (or a blobs
+// batch) over the client address's relay budget gets too_many_blobs and
+// goes to nobody
 // (docs/protocol.md). A lost hello leaves its sender's audio impossible to
 // decrypt for everyone it missed, so a refused blob is sent again after a
 // backoff, a bounded number of times. Each blob carries an id so that the
 // refusal names it; success has no reply, so a blob the server has not
 // refused within FORGET_MS is taken as sent.
+
+/**
+ * Most items one blobs message carries (docs/protocol.md): one per other
+ * member of a room of 50, so a key rotation or a re-key is one message,
+ * where 49 single blobs would be over the server's message burst of 40.
+ */
+export const MAX_BLOBS_ITEMS = 49;
+
+/**
+ * blobsMessages turns items [{ to, data }] (each a blob for one member) into
+ * blobs messages of at most MAX_BLOBS_ITEMS items: one, unless the room is
+ * larger than 50. None for no items (the server refuses an empty batch).
+ */
+export function blobsMessages(items) {
+  const msgs = [];
+  for (let i = 0; i < items.length; i += MAX_BLOBS_ITEMS) {
+    msgs.push({ type: 'blobs', items: items.slice(i, i + MAX_BLOBS_ITEMS).map(({ to, data }) => ({ to, data })) });
+  }
+  return msgs;
+}
 
 /** Delays before each new try of a refused blob; its length bounds the tries. */
 export const BLOB_RETRY_MS = [1000, 2000, 4000, 8000];
@@ -30,7 +51,11 @@ export class BlobResender {
     this.#timers = timers;
   }
 
-  /** send sends blob message msg ({ type: 'blob', data, to? }); false if the socket is closed. */
+  /**
+   * send sends blob message msg ({ type: 'blob', data, to? }, or a blobs
+   * batch, which a refusal sends again whole: it went to nobody); false if
+   * the socket is closed.
+   */
   send(msg, tries = 0) {
     if (this.#closed) return false;
     const id = this.#nextId();

@@ -11,7 +11,7 @@ import { fromBase64url, toBase64url } from './e2ee/encoding.js';
 import { CLOSE_GAVE_UP, CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling, socketURL } from './signaling.js';
 import { MediaLink } from './media.js';
 import { KnockAnswerer, roomCode } from './codejoin.js';
-import { BlobResender } from './blobretry.js';
+import { BlobResender, blobsMessages } from './blobretry.js';
 import { chirp } from './chirps.js';
 import { buzz } from './device.js';
 import { cleanName, loadReleaseTail } from './prefs.js';
@@ -553,15 +553,16 @@ export class RoomSession {
     const msg = { rekey: toBase64url(next), removed: [id] };
     const sig = this.#sig;
     // Seal first (once per recipient: each blob has its own nonce), then
-    // send all at once, so a connection lost meanwhile sends none rather
-    // than some.
-    const blobs = [];
+    // send them as one blobs message, so a connection lost meanwhile sends
+    // none rather than some, and a room of 50 is not 49 messages over the
+    // server's burst.
+    const items = [];
     for (const other of this.#members.keys()) {
       if (other === this.#self || other === id) continue;
-      blobs.push({ type: 'blob', to: other, data: await sealJSON(this.#keys.signal, msg) });
+      items.push({ to: other, data: await sealJSON(this.#keys.signal, msg) });
     }
     if (sig !== this.#sig || !sig?.isOpen) return false;
-    for (const b of blobs) sig.send(b);
+    for (const b of blobsMessages(items)) sig.send(b);
     await this.#moveTo(next, `You removed ${removedName}. The room has new keys: compare the new safety code.`);
     return true;
   }
