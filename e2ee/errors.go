@@ -40,6 +40,18 @@ var (
 	ErrLinkVersion = &Error{"link-version", "unsupported link version"}
 	ErrLinkChars   = &Error{"link-chars", "link secret is not canonical base64url"}
 	ErrLinkLength  = &Error{"link-length", "link secret has the wrong length"}
+
+	// v2 media keys (docs/keys.md).
+	ErrBadSID         = &Error{"bad-sid", "sender id (sid) is not 8 lowercase hex digits"}
+	ErrDuplicateSID   = &Error{"duplicate-sid", "another live member already announced this sid"}
+	ErrBadPublicKey   = &Error{"bad-public-key", "X25519 public key is malformed or of low order"}
+	ErrKeyPairErased  = &Error{"key-pair-erased", "the ephemeral key pair was erased"}
+	ErrKeyBlobFormat  = &Error{"key-blob-format", "key blob has the wrong length"}
+	ErrKeyBlobVersion = &Error{"key-blob-version", "unsupported key blob version"}
+	ErrKeyNotForUs    = &Error{"key-not-for-us", "key blob addressed to another member"}
+	ErrUnknownSender  = &Error{"unknown-sender", "key blob from a sid that is not a live member"}
+	ErrKeyUnwrap      = &Error{"key-unwrap", "key blob failed authentication"}
+	ErrStaleEpoch     = &Error{"stale-epoch", "key blob for an older epoch, or another key for the current one"}
 )
 
 // Code returns the stable code of an e2ee error (wrapped or not), or "" if

@@ -17,6 +17,9 @@ type Receiver struct {
 	media   [MediaKeySize]byte
 	senders map[uint64]*remoteSender
 	s       scratch
+	// noMedia: made by NewEpochReceiver (v2), whose keys come only from
+	// SetSenderKey; AddSender would derive from an all-zero media key.
+	noMedia bool
 }
 
 type remoteSender struct {
@@ -43,6 +46,9 @@ func (r *Receiver) AddSender(kid uint64) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.noMedia {
+		return ErrBadKey
+	}
 	if _, ok := r.senders[kid]; ok {
 		return nil
 	}

@@ -8,7 +8,7 @@
 // from, and a stale copy of a security tool is worse than a slower start.
 // Navigations that fail get offline.html. Bump VERSION when the lists change.
 
-const VERSION = 'sotto-shell-v8';
+const VERSION = 'sotto-shell-v9';
 // What the offline page needs, fetched when the worker installs.
 const OFFLINE = ['/offline.html', '/css/app.css', '/icons/icon.svg', '/js/theme-boot.js', '/js/offline.js',
   '/js/secret.js', '/js/e2ee/link.js', '/js/e2ee/errors.js', '/js/e2ee/encoding.js', '/js/e2ee/keys.js'];
@@ -60,15 +60,21 @@ const SHELL = [
   '/js/ui/talkkey.js',
   '/js/ui/bluetoothptt.js',
   '/js/ui/theme.js',
+  '/js/e2ee/agree.js',
   '/js/e2ee/attach.js',
   '/js/e2ee/blob.js',
   '/js/e2ee/encoding.js',
+  '/js/e2ee/epoch.js',
+  '/js/e2ee/epochkeys.js',
   '/js/e2ee/errors.js',
   '/js/e2ee/header.js',
+  '/js/e2ee/keyblob.js',
+  '/js/e2ee/keyring.js',
   '/js/e2ee/keys.js',
   '/js/e2ee/link.js',
   '/js/e2ee/replay.js',
   '/js/e2ee/sframe.js',
+  '/js/e2ee/sid.js',
   '/js/e2ee/transform.js',
   '/js/e2ee/watchdog.js',
   '/js/e2ee/worker.js',

@@ -17,6 +17,135 @@ type E2EE struct {
 	Links       []Link        `json:"links"`
 	LinkParses  []LinkParse   `json:"link_parses"`
 	LinkErrors  []InputError  `json:"link_errors"` // an input starting with "http" is a full link, else a fragment
+
+	// v2 media keys (docs/keys.md). Sids, epochs and times are decimal strings too.
+	SIDText        []SIDText      `json:"sid_text"`
+	SIDErrors      []InputError   `json:"sid_errors"`
+	EpochKIDs      []EpochKID     `json:"epoch_kids"`
+	EpochOrder     []EpochOrder   `json:"epoch_order"`
+	X25519         []X25519       `json:"x25519"`
+	X25519LowOrder []string       `json:"x25519_low_order"` // public keys every agreement must refuse: bad-public-key
+	WrapKeys       []WrapKey      `json:"wrap_keys"`
+	KeyBlobs       []KeyBlob      `json:"key_blobs"`
+	KeyBlobErrors  []KeyBlobError `json:"key_blob_errors"`
+	EpochFrames    EpochFrames    `json:"epoch_frames"`
+	KeyRingCases   []KeyRingCase  `json:"key_ring_cases"`
+}
+
+type SIDText struct {
+	SID  string `json:"sid"`
+	Text string `json:"text"`
+}
+
+// EpochKID: EpochKID(sid, epoch) = kid, and SplitKID(kid) = (sid, epoch).
+type EpochKID struct {
+	SID   string `json:"sid"`
+	Epoch string `json:"epoch"`
+	KID   string `json:"kid"`
+}
+
+// EpochOrder: EpochNewer(b, a) = newer.
+type EpochOrder struct {
+	A     string `json:"a"`
+	B     string `json:"b"`
+	Newer bool   `json:"b_newer"`
+}
+
+// X25519: both sides agree on Shared; Source names a published vector.
+type X25519 struct {
+	Source   string `json:"source,omitempty"`
+	PrivateA string `json:"private_a"`
+	PublicA  string `json:"public_a"`
+	PrivateB string `json:"private_b"`
+	PublicB  string `json:"public_b"`
+	Shared   string `json:"shared"`
+}
+
+// WrapKey: HKDF-SHA256(ikm = Shared, salt = "sotto/v2", info = Info, 32).
+type WrapKey struct {
+	Shared  string `json:"shared"`
+	RoomID  string `json:"room_id"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Epoch   string `json:"epoch"`
+	Info    string `json:"info"`
+	WrapKey string `json:"wrap_key"`
+}
+
+// KeyBlob: sealing SenderKey from the sender's pair to the receiver's, with
+// Nonce, gives Blob; the receiver opens it back.
+type KeyBlob struct {
+	Name            string `json:"name"`
+	RoomID          string `json:"room_id"`
+	SenderPrivate   string `json:"sender_private"`
+	SenderPublic    string `json:"sender_public"`
+	ReceiverPrivate string `json:"receiver_private"`
+	ReceiverPublic  string `json:"receiver_public"`
+	From            string `json:"from"`
+	To              string `json:"to"`
+	Epoch           string `json:"epoch"`
+	Nonce           string `json:"nonce"`
+	SenderKey       string `json:"sender_key"`
+	WrapKey         string `json:"wrap_key"`
+	Blob            string `json:"blob"`
+}
+
+// KeyBlobError: opening Blob with the receiver's private key and the
+// claimed sender's public key must fail with Error.
+type KeyBlobError struct {
+	Name            string `json:"name"`
+	RoomID          string `json:"room_id"`
+	ReceiverPrivate string `json:"receiver_private"`
+	SenderPublic    string `json:"sender_public"`
+	Blob            string `json:"blob"`
+	Error           string `json:"error"`
+}
+
+// EpochFrames: a fresh v2 Sender for (SenderKey, KID = EpochKID(SID, Epoch))
+// encrypting the plaintexts in order yields exactly these frames.
+type EpochFrames struct {
+	SenderKey string  `json:"sender_key"`
+	SID       string  `json:"sid"`
+	Epoch     string  `json:"epoch"`
+	KID       string  `json:"kid"`
+	BaseKey   string  `json:"base_key"`
+	Key       string  `json:"sframe_key"`
+	Salt      string  `json:"sframe_salt"`
+	Frames    []Frame `json:"frames"`
+}
+
+// KeyRingCase: a fresh key ring (RoomID, Self, SelfPrivate) feeding a fresh
+// v2 Receiver runs Steps in order. Each step's Error must match ("" for
+// success), and after it the ring must hold exactly Held (sid -> epochs,
+// oldest first; members without a key are absent).
+type KeyRingCase struct {
+	Name        string        `json:"name"`
+	RoomID      string        `json:"room_id"`
+	Self        string        `json:"self"`
+	SelfPrivate string        `json:"self_private"`
+	Steps       []KeyRingStep `json:"steps"`
+}
+
+// KeyRingStep ops:
+//
+//	"add-member"    SID, Public       AddMember
+//	"remove-member" SID               RemoveMember
+//	"accept"        Blob, NowMS       AcceptBlob; on success New, From, Epoch are what it returns
+//	"expire"        NowMS             Expire
+//	"decrypt"       Frame             the Receiver's Decrypt; on success Plaintext
+type KeyRingStep struct {
+	Op        string              `json:"op"`
+	SID       string              `json:"sid,omitempty"`
+	Public    string              `json:"public,omitempty"`
+	Blob      string              `json:"blob,omitempty"`
+	Frame     string              `json:"frame,omitempty"`
+	NowMS     string              `json:"now_ms,omitempty"`
+	Error     string              `json:"error"`
+	New       bool                `json:"new,omitempty"`
+	From      string              `json:"from,omitempty"`
+	Epoch     string              `json:"epoch,omitempty"`
+	Plaintext string              `json:"plaintext,omitempty"`
+	Held      map[string][]string `json:"held"`
 }
 
 type RFCHeader struct {

@@ -13,6 +13,7 @@
 
 import { fail } from './errors.js';
 import { bytes } from './encoding.js';
+import { formatKid } from './keys.js';
 import { decideWatchdog, WATCHDOG_INTERVAL_MS } from './watchdog.js';
 
 export { decideWatchdog, WATCHDOG_INTERVAL_MS, WATCHDOG_SLACK_PACKETS } from './watchdog.js';
@@ -52,10 +53,16 @@ export function peerConnectionConfig(api, config = {}) {
  * worker's events ('cant-decrypt', 'unknown-sender', 'cant-encrypt', 'error')
  * and the watchdogs' ({ type: 'watchdog', side, reason }).
  */
-export async function startE2EE({ media, api = chooseApi(), onEvent = () => {}, workerUrl = new URL('./worker.js', import.meta.url) }) {
+export async function startE2EE({ media, senderKey, kid, api = chooseApi(), onEvent = () => {}, workerUrl = new URL('./worker.js', import.meta.url) }) {
   const worker = new Worker(workerUrl, { type: 'module', name: 'sotto-e2ee' });
   const e2ee = new E2EE(worker, api, onEvent);
-  worker.postMessage({ type: 'init', media: bytes(media).slice() });
+  if (senderKey !== undefined) {
+    // v2 (docs/keys.md): our first epoch's KID (BigInt) and sender key, whose
+    // bytes move to the worker (transferred: none stay here).
+    postKey(worker, 'init-v2', kid, senderKey);
+  } else {
+    worker.postMessage({ type: 'init', media: bytes(media).slice() });
+  }
   try {
     await e2ee.ready;
   } catch (err) {
@@ -63,6 +70,19 @@ export async function startE2EE({ media, api = chooseApi(), onEvent = () => {}, 
     throw err;
   }
   return e2ee;
+}
+
+// postKey sends a KID and a 32-byte sender key to the worker, transferring
+// the key's buffer so no copy stays on this thread (a key that shares its
+// buffer with other data is copied, and the copy's source zeroed).
+function postKey(worker, type, kid, key) {
+  key = bytes(key);
+  let own = key;
+  if (key.byteOffset !== 0 || key.byteLength !== key.buffer.byteLength) {
+    own = key.slice();
+    key.fill(0);
+  }
+  worker.postMessage({ type, kid: typeof kid === 'bigint' ? formatKid(kid) : kid, key: own }, [own.buffer]);
 }
 
 export class E2EE {
@@ -140,9 +160,23 @@ export class E2EE {
     this.#worker.postMessage({ type: 'add-sender', kid });
   }
 
-  /** removeSender stops accepting frames from a KID (member left or restarted). */
+  /** removeSender stops accepting frames from a KID (12 hex digits, or a BigInt from a KeyRing). */
   removeSender(kid) {
-    this.#worker.postMessage({ type: 'remove-sender', kid });
+    this.#worker.postMessage({ type: 'remove-sender', kid: typeof kid === 'bigint' ? formatKid(kid) : kid });
+  }
+
+  /**
+   * setSenderKey (v2) accepts frames from a member's epoch KID (BigInt)
+   * under its sender key, whose bytes are transferred to the worker. With
+   * removeSender it makes this handle a KeyRing's sink.
+   */
+  setSenderKey(kid, senderKey) {
+    postKey(this.#worker, 'set-sender-key', kid, senderKey);
+  }
+
+  /** useSenderKey (v2) makes the worker encrypt under a new epoch of ours from now on. */
+  useSenderKey(kid, senderKey) {
+    postKey(this.#worker, 'use-sender-key', kid, senderKey);
   }
 
   /**

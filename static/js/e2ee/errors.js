@@ -30,6 +30,17 @@ const MESSAGES = {
   'link-version': 'unsupported link version',
   'link-chars': 'link secret is not canonical base64url',
   'link-length': 'link secret has the wrong length',
+  // v2 media keys (docs/keys.md).
+  'bad-sid': 'sender id (sid) is not 8 lowercase hex digits',
+  'duplicate-sid': 'another live member already announced this sid',
+  'bad-public-key': 'X25519 public key is malformed or of low order',
+  'key-pair-erased': 'the ephemeral key pair was erased',
+  'key-blob-format': 'key blob has the wrong length',
+  'key-blob-version': 'unsupported key blob version',
+  'key-not-for-us': 'key blob addressed to another member',
+  'unknown-sender': 'key blob from a sid that is not a live member',
+  'key-unwrap': 'key blob failed authentication',
+  'stale-epoch': 'key blob for an older epoch, or another key for the current one',
   // JavaScript only: the browser offers no way to encrypt media frames.
   'unsupported': 'this browser cannot encrypt audio end to end',
 };

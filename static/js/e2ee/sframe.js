@@ -12,6 +12,8 @@ import { bytes, concat } from './encoding.js';
 import { encodeHeader, parseHeader } from './header.js';
 import { ReplayWindow } from './replay.js';
 import { checkKid, deriveKeySalt, newKid, senderBaseKey, KEY_SIZE, MEDIA_KEY_SIZE, NONCE_SIZE } from './keys.js';
+import { epochFrameKey, importSenderKey } from './epochkeys.js';
+import { SENDER_KEY_SIZE } from './keyblob.js';
 
 export const TAG_SIZE = 16;
 // Past MAX_CTR a sender refuses to encrypt: a (KID, CTR) pair must never
@@ -88,6 +90,18 @@ export class Sender {
     return new Sender(kid, await frameKeyFor(media, kid));
   }
 
+  /**
+   * fromSenderKey makes a v2 sender for one epoch: kid = epochKid(own sid,
+   * epoch), under that epoch's sender key (32 bytes, zeroed here once
+   * imported). A new epoch is a new Sender; its CTR starts at 0, safe
+   * because the KID, and so the key, is new.
+   */
+  static async fromSenderKey(senderKey, kid) {
+    checkKid(kid);
+    const sk = await importSenderKey(senderKey);
+    return new Sender(kid, await epochFrameKey(sk, kid));
+  }
+
   /** kid is the session id (BigInt) to announce in a sealed hello. */
   get kid() {
     return this.#kid;
@@ -107,13 +121,22 @@ export class Sender {
 
 /** Receiver decrypts frames from the senders registered with addSender. */
 export class Receiver {
-  #media;
+  #media; // null: a v2 receiver (Receiver.epochOnly), whose keys all come from setSenderKey
   #senders = new Map(); // kid (BigInt) -> { ready: Promise<frameKey>, window }
 
-  constructor(media) {
+  constructor(media, { epochOnly = false } = {}) {
+    if (epochOnly) {
+      this.#media = null;
+      return;
+    }
     media = bytes(media);
     if (media.length !== MEDIA_KEY_SIZE) throw fail('bad-key');
     this.#media = media.slice();
+  }
+
+  /** epochOnly makes a v2 receiver: addSender (v1) refuses with 'bad-key'. */
+  static epochOnly() {
+    return new Receiver(null, { epochOnly: true });
   }
 
   /**
@@ -128,11 +151,44 @@ export class Receiver {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.#media === null) return Promise.reject(fail('bad-key', 'a v2 receiver takes sender keys only'));
     const known = this.#senders.get(kid);
     if (known) return known.ready.then(() => undefined);
     if (this.#senders.size >= MAX_SENDERS) return Promise.reject(fail('too-many-senders', `limit ${MAX_SENDERS}`));
     const entry = { ready: frameKeyFor(this.#media, kid), window: new ReplayWindow() };
     entry.ready.catch(() => {}); // the error is reported to the caller and to decrypt
+    this.#senders.set(kid, entry);
+    return entry.ready.then(() => undefined);
+  }
+
+  /**
+   * setSenderKey registers a v2 KID (epochKid(sid, epoch)) with that
+   * epoch's sender key, from an opened key blob. The 32 bytes are zeroed
+   * once imported as a non-extractable key. Like addSender it registers at
+   * once and resolves when the key is ready; a KID already registered keeps
+   * its key and replay window (a KeyRing never gives one epoch two keys).
+   * removeSender forgets the KID.
+   */
+  setSenderKey(kid, senderKey) {
+    try {
+      checkKid(kid);
+      senderKey = bytes(senderKey);
+      if (senderKey.length !== SENDER_KEY_SIZE) throw fail('bad-key');
+    } catch (err) {
+      if (senderKey instanceof Uint8Array) senderKey.fill(0);
+      return Promise.reject(err);
+    }
+    const known = this.#senders.get(kid);
+    if (known) {
+      senderKey.fill(0);
+      return known.ready.then(() => undefined);
+    }
+    if (this.#senders.size >= MAX_SENDERS) {
+      senderKey.fill(0);
+      return Promise.reject(fail('too-many-senders', `limit ${MAX_SENDERS}`));
+    }
+    const entry = { ready: importSenderKey(senderKey).then((sk) => epochFrameKey(sk, kid)), window: new ReplayWindow() };
+    entry.ready.catch(() => {});
     this.#senders.set(kid, entry);
     return entry.ready.then(() => undefined);
   }

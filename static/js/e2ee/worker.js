@@ -6,8 +6,12 @@
 //   Safari / Firefox: RTCRtpScriptTransform(worker, { side }) fires
 //     'rtctransform' here with event.transformer.
 //
-// Messages in:  { type: 'init', media }           once; makes a Sender with a fresh KID
-//               { type: 'add-sender', kid }       kid as 12 hex digits, from a sealed hello
+// Messages in:  { type: 'init', media }           once (v1); makes a Sender with a fresh KID
+//               { type: 'init-v2', kid, key }     once (v2, docs/keys.md); our first epoch's KID
+//                                                 (12 hex digits) and sender key (32 bytes, transferred)
+//               { type: 'use-sender-key', kid, key }  v2: encrypt under a new epoch from now on
+//               { type: 'add-sender', kid }       v1: kid as 12 hex digits, from a sealed hello
+//               { type: 'set-sender-key', kid, key }  v2: a member's epoch, from its key blob (the KeyRing's sink)
 //               { type: 'remove-sender', kid }
 //               { type: 'stats', id }
 // Messages out: { type: 'ready', kid }            this session's KID, to announce
@@ -21,6 +25,7 @@
 import { codeOf } from './errors.js';
 import { formatKid, parseKid } from './keys.js';
 import { Receiver, Sender } from './sframe.js';
+import { bytes } from './encoding.js';
 import { decryptTransform, encryptTransform, EVENT_INTERVAL_MS } from './transform.js';
 
 const scope = globalThis; // the worker's global scope ("self")
@@ -30,16 +35,28 @@ let resolveReady;
 const ready = new Promise((resolve) => { resolveReady = resolve; });
 let started = false;
 
-async function init(media) {
+// own is the sender the encrypt transform uses: v2 swaps the Sender inside
+// it on every rotation (use-sender-key) while the transform and its
+// counters stay.
+function ownSender(sender) {
+  const own = { current: sender, encrypt: (data) => own.current.encrypt(data) };
+  return own;
+}
+
+// init starts the session: v1 with the room's media key (msg.media), v2
+// with our first epoch's KID and sender key (msg.kid, msg.key).
+async function init(msg) {
   if (started) {
     post({ type: 'error', code: 'init', message: 'already initialized: start a new worker for a new session' });
     return;
   }
   started = true;
   try {
-    const receiver = new Receiver(media);
-    const sender = await Sender.create(media);
-    const s = { sender, receiver, enc: encryptTransform(sender, post), dec: decryptTransform(receiver, post) };
+    const v2 = msg.type === 'init-v2';
+    const receiver = v2 ? Receiver.epochOnly() : new Receiver(msg.media);
+    const sender = v2 ? await Sender.fromSenderKey(bytes(msg.key), parseKid(msg.kid)) : await Sender.create(msg.media);
+    const own = ownSender(sender);
+    const s = { sender: own, receiver, enc: encryptTransform(own, post), dec: decryptTransform(receiver, post) };
     setInterval(() => { s.enc.flush(); s.dec.flush(); }, EVENT_INTERVAL_MS);
     resolveReady(s);
     post({ type: 'ready', kid: formatKid(sender.kid) });
@@ -79,8 +96,27 @@ function pipe(side, readable, writable) {
 scope.onmessage = async ({ data: msg }) => {
   switch (msg?.type) {
     case 'init':
-      await init(msg.media);
+    case 'init-v2':
+      await init(msg);
       break;
+    case 'use-sender-key': {
+      const s = await ready;
+      try {
+        s.sender.current = await Sender.fromSenderKey(bytes(msg.key), parseKid(msg.kid));
+      } catch (err) {
+        post({ type: 'error', code: codeOf(err) || 'use-sender-key', message: 'could not use the new sender key', kid: String(msg.kid) });
+      }
+      break;
+    }
+    case 'set-sender-key': {
+      const s = await ready;
+      try {
+        await s.receiver.setSenderKey(parseKid(msg.kid), bytes(msg.key));
+      } catch (err) {
+        post({ type: 'error', code: codeOf(err) || 'set-sender-key', message: 'could not set sender key', kid: String(msg.kid) });
+      }
+      break;
+    }
     case 'streams':
       pipe(msg.side, msg.readable, msg.writable);
       break;
