@@ -8,7 +8,7 @@
 // from, and a stale copy of a security tool is worse than a slower start.
 // Navigations that fail get offline.html. Bump VERSION when the lists change.
 
-const VERSION = 'sotto-shell-v9';
+const VERSION = 'sotto-shell-v10';
 // What the offline page needs, fetched when the worker installs.
 const OFFLINE = ['/offline.html', '/css/app.css', '/icons/icon.svg', '/js/theme-boot.js', '/js/offline.js',
   '/js/secret.js', '/js/e2ee/link.js', '/js/e2ee/errors.js', '/js/e2ee/encoding.js', '/js/e2ee/keys.js'];
@@ -51,6 +51,8 @@ const SHELL = [
   '/js/codejoin.js',
   '/js/codeoutcome.js',
   '/js/blobretry.js',
+  '/js/memberkeys.js',
+  '/js/keyrotation.js',
   '/js/ui/dom.js',
   '/js/ui/home.js',
   '/js/ui/lobby.js',

@@ -1,13 +1,20 @@
 // One stay in a room: derive the keys, connect, create or join, trade sealed
-// hellos, run the media link, take and give back the floor, and reconnect
-// from scratch (new WebSocket, new E2EE worker and KID, new PeerConnection)
-// whenever the signaling connection is lost. Everything the UI shows goes
-// through store.js; the secret and the keys stay inside this object.
+// hellos and media keys (docs/keys.md, v2), run the media link, take and
+// give back the floor, and reconnect from scratch (new WebSocket, new
+// PeerConnection) whenever the signaling connection is lost. The E2EE
+// worker is the membership's: a resume keeps it, with its sid, its keys,
+// its epochs and its frame counter (a new worker would start the same
+// epoch's CTR at 0 again: a nonce used twice); a new membership (a join, a
+// re-key) has a new worker, sid, pair and keys.
+// Everything the UI shows goes through store.js; the secret and the keys
+// stay inside this object.
 
 import { startE2EE } from './e2ee/attach.js';
 import { SECRET_SIZE, deriveRoomKeys, newSecret } from './e2ee/keys.js';
 import { openJSON, sealJSON } from './e2ee/blob.js';
 import { fromBase64url, toBase64url } from './e2ee/encoding.js';
+import { MemberKeys, parseHello } from './memberkeys.js';
+import { KeyRotation } from './keyrotation.js';
 import { CLOSE_GAVE_UP, CLOSE_REMOVED, CLOSE_UNSUPPORTED_VERSION, Signaling, socketURL } from './signaling.js';
 import { MediaLink } from './media.js';
 import { KnockAnswerer, roomCode } from './codejoin.js';
@@ -20,8 +27,6 @@ import { retryDelay } from './reconnect.js';
 import { NO_VOICE_AFTER_MS, NO_VOICE_NOTICE, connectionState } from './connstate.js';
 import { backAction } from './pocket.js';
 import * as store from './store.js';
-
-const KID_RE = /^[0-9a-f]{12}$/;
 
 // Server error codes after which trying again cannot help.
 const FATAL = {
@@ -61,7 +66,21 @@ export class RoomSession {
   #e2ee = null;
   #media = null;
   #self = null;
-  #members = new Map(); // id -> { id, name, kid }
+  #members = new Map(); // id -> { id, name, sid (null until its hello), later (joined after us), priority }
+  // The membership's media keys (memberkeys.js) and when ours move on
+  // (keyrotation.js): made before a join, kept by a resume, erased on
+  // Leave, re-key, failure and page unload.
+  #mk = null;
+  #mkUsed = false; // #mk got into the room: a join after it is a new membership
+  #rot = null;
+  #rotTimers = new Set();
+  #expiryTimer = 0;
+  // Our hellos and key blobs go out in order (a member must hold our hello
+  // before our key), and blobs from others are handled in order (their
+  // hello before their key): each through one promise chain.
+  #out = Promise.resolve();
+  #in = Promise.resolve();
+  #e2eeCounts = { cantDecrypt: 0, unknownSender: 0 }; // frames dropped, for the test view (store.js keys)
   #joined = false; // in the room on the current connection
   #everConnected = false; // once in the room with voice up: a loss after it is "Reconnecting…" (connstate.js)
   #voiceTimer = 0; // from a join until voice is up: then NO_VOICE_NOTICE
@@ -81,12 +100,12 @@ export class RoomSession {
   #knocks = null; // answers code joiners' knocks on the current connection
   #blobs = null; // sends our hellos on the current connection, again if refused (blobretry.js)
   #resume = ''; // the server's resume token for our membership: a reconnect resumes it
-  // A spare E2EE worker ({ starting, owner, keys }, #newWorker), started when the
-  // page goes out of sight, for the connection made when it comes back
-  // (after a freeze, always): starting a worker is most of a return's time
-  // (measured: 1.3 s of 1.6 s on a loaded machine, TestPocketModeInBrowser).
-  // Same media key, its own KID; closed on Leave, re-key and failure.
-  #spare = null;
+  // The membership's E2EE worker ({ mk, starting }): started with its
+  // first sender key, kept over resumes, so the connection made when a page
+  // comes back (after a freeze, always) starts none: starting a worker was
+  // most of a return's time (measured: 1.3 s of 1.6 s on a loaded machine,
+  // TestPocketModeInBrowser). Closed when the membership ends.
+  #worker = null;
   #attempting = false; // a #connect is under way
   // Failed code exchanges this member answered, over every connection: by
   // nameplate, and in all (see codejoin.js MAX_ANSWERED_*).
@@ -135,6 +154,17 @@ export class RoomSession {
       this.#render();
       return;
     }
+    // A resume keeps the membership's keys; anything else starts a new one
+    // (but a membership that never got into the room is still new).
+    if (!this.#mk || (!this.#resume && this.#mkUsed)) {
+      try {
+        await this.#newMembership(gen);
+      } catch {
+        if (gen === this.#gen) this.#fail('This browser cannot encrypt audio end to end, so Sotto will not send any. Try a current Chrome, Edge, Safari or Firefox.');
+        return;
+      }
+      if (gen !== this.#gen) return;
+    }
     const sig = new Signaling({
       // The room id routes this connection to the room's node in a cluster.
       url: socketURL(location, { room: toBase64url(this.#keys.roomId) }),
@@ -144,12 +174,8 @@ export class RoomSession {
     this.#sig = sig;
     this.#blobs?.close();
     this.#blobs = new BlobResender({ send: (m) => sig.send(m), nextId: () => sig.nextId() });
-    // The worker derives its keys while the socket opens, unless a spare is ready.
-    if (this.#spare?.keys !== this.#keys) this.#dropSpare(); // made for a room we have left
-    const worker = this.#spare ?? this.#newWorker();
-    this.#spare = null;
-    worker.owner.gen = gen;
-    const e2eeStarting = worker.starting;
+    // A new membership's worker derives its keys while the socket opens.
+    const e2eeStarting = this.#worker.starting;
     // An attempt overtaken by a newer one (gen moved on) closes what it
     // opened; teardown closes only the current attempt's.
     const stale = () => {
@@ -161,15 +187,12 @@ export class RoomSession {
     try {
       await sig.open();
       const e2ee = await e2eeStarting;
-      if (stale()) {
-        e2ee.close();
-        return;
-      }
+      if (stale()) return;
       this.#e2ee = e2ee;
-      const joined = await this.#enter(sig);
+      const joined = await this.#enter(sig, gen);
       if (stale()) return;
       this.#onJoined(joined);
-      await this.#hello(null);
+      await this.#greet(joined.resumed);
       if (stale()) return;
       await this.#startMedia(gen);
       if (stale()) return;
@@ -177,7 +200,6 @@ export class RoomSession {
       this.#do({ type: 'ready', open: sig.isOpen });
       this.#render();
     } catch (err) {
-      e2eeStarting.then((e) => e !== this.#e2ee && e.close(), () => {});
       if (stale()) return;
       if (err?.code === 'unsupported') return this.#fail('This browser cannot encrypt audio end to end, so Sotto will not send any. Try a current Chrome, Edge, Safari or Firefox.');
       if (Object.hasOwn(FATAL, err?.code)) return this.#fail(FATAL[err.code]);
@@ -191,25 +213,11 @@ export class RoomSession {
     }
   }
 
-  // newWorker starts an E2EE worker for the current keys; its events count
-  // once owner.gen names the connection that took it.
-  #newWorker() {
-    const owner = { gen: -1 };
-    const starting = startE2EE({ media: this.#keys.media, api: this.#api, onEvent: (e) => owner.gen === this.#gen && this.#onE2EE(e) });
-    starting.catch(() => {}); // a spare's failure is seen by the connection that takes it
-    return { starting, owner, keys: this.#keys };
-  }
-
-  #dropSpare() {
-    this.#spare?.starting.then((e) => e.close(), () => {});
-    this.#spare = null;
-  }
-
   // resume our membership if we had one (a blip: the others see no leave
   // and join), else create or join, falling back to the other: rooms vanish
   // when empty, but links stay valid, so a join that finds no room makes it
   // again.
-  async #enter(sig) {
+  async #enter(sig, gen) {
     const room = toBase64url(this.#keys.roomId);
     if (this.#resume) {
       try {
@@ -222,6 +230,10 @@ export class RoomSession {
         // and try again on the next connection.
         if (!['bad_resume', 'no_such_room'].includes(err?.code)) throw err;
         this.#resume = '';
+        // A new membership: new sid, pair, keys and worker.
+        await this.#newMembership(gen);
+        if (gen !== this.#gen) throw Object.assign(new Error('stale'), { code: 'stale' });
+        this.#e2ee = await this.#worker.starting;
       }
     }
     const token = this.#token ? { token: this.#token } : {};
@@ -255,15 +267,30 @@ export class RoomSession {
     this.#joined = true;
     this.#retries = 0;
     this.#self = m.self;
+    this.#mkUsed = true;
     this.#resume = typeof m.resume === 'string' ? m.resume : '';
-    // On a resume, keep the names we knew (no "Joining…" flash); the KIDs
-    // come again in the hellos member_back makes the others send.
+    // On a resume, keep the names and sids we knew (no "Joining…" flash);
+    // the others' keys come again with the hellos member_back makes them
+    // send. A member we did not know came while we were away: after us.
     const known = m.resumed ? this.#members : new Map();
     this.#members = new Map();
-    for (const mem of m.members ?? []) this.#members.set(mem.id, { id: mem.id, name: known.get(mem.id)?.name ?? null, kid: null, priority: mem.role === 'priority' });
+    for (const mem of m.members ?? []) {
+      const k = known.get(mem.id);
+      this.#members.set(mem.id, {
+        id: mem.id, name: k?.name ?? null, sid: k?.sid ?? null, later: m.resumed ? (k?.later ?? true) : false, priority: mem.role === 'priority',
+      });
+    }
     const me = this.#members.get(m.self) ?? { id: m.self };
-    Object.assign(me, { name: this.#name, kid: this.#e2ee.kid });
+    Object.assign(me, { name: this.#name, sid: this.#mk.sid, later: false });
     this.#members.set(m.self, me);
+    // Members that left while we were away: as member_left would have.
+    let gone = false;
+    for (const [id, k] of known) {
+      if (this.#members.has(id)) continue;
+      if (k.sid !== null && id !== m.self) this.#mk.removeMember(k.sid);
+      gone = true;
+    }
+    if (gone) this.#rotate('left');
     this.#do({ type: 'joined', self: m.self, floor: m.floor, holdMs: m.floor_hold_ms ?? 0, now: performance.now() });
     const sig = this.#sig;
     this.#knocks = new KnockAnswerer(this.#secret, m.nameplate ?? '', (msg) => sig?.send(msg), this.#knockFailures);
@@ -341,8 +368,7 @@ export class RoomSession {
     this.#knocks = null;
     this.#blobs?.close();
     this.#blobs = null;
-    this.#e2ee?.close();
-    this.#e2ee = null;
+    this.#e2ee = null; // the membership's worker stays, for a resume
     this.#sig?.close(closeCode);
     this.#sig = null;
     this.#onRemote(null);
@@ -350,7 +376,7 @@ export class RoomSession {
 
   #fail(message) {
     this.#fatal = true;
-    this.#dropSpare();
+    this.#endMembership();
     this.#teardown();
     store.update({ notice: message });
     this.#render();
@@ -377,12 +403,9 @@ export class RoomSession {
   // Pocket mode (pocket.js): a page back from a freeze or from the
   // background resumes its membership now, or checks the socket it slept
   // on. Going hidden stops nothing: the socket, the media and the <audio>
-  // play on wherever the browser lets them; it only readies a spare worker.
+  // play on wherever the browser lets them.
   #pageBack = (ev) => {
-    if (ev.type === 'visibilitychange' && document.visibilityState !== 'visible') {
-      if (!this.#spare && this.#keys && !this.#left && !this.#fatal) this.#spare = this.#newWorker();
-      return;
-    }
+    if (ev.type === 'visibilitychange' && document.visibilityState !== 'visible') return;
     switch (backAction({
       left: this.#left, fatal: this.#fatal, attempting: this.#attempting,
       joined: this.#joined, open: this.#sig?.isOpen ?? false, frozen: ev.type === 'resume',
@@ -411,28 +434,39 @@ export class RoomSession {
       case 'member_joined': {
         const id = m.member?.id;
         if (!id || this.#members.has(id)) return;
-        this.#members.set(id, { id, name: null, kid: null, priority: m.member.role === 'priority' });
-        this.#hello(id).catch(() => {}); // sealing cannot fail with a valid key; if it did, they see "Joining…"
+        // It came after us: its hello makes us rotate (docs/keys.md).
+        this.#members.set(id, { id, name: null, sid: null, later: true, priority: m.member.role === 'priority' });
+        this.#hello(id);
         this.#render();
         return;
       }
       case 'member_back': {
-        // A member resumed on a new connection, with a new worker: greet it again.
-        if (this.#members.has(m.member) && m.member !== this.#self) this.#hello(m.member).catch(() => {});
+        // A member resumed on a new connection, and may have missed a
+        // rotation while away (or have a new worker, as a Go member may):
+        // the hello and the keys we use again, never new ones.
+        const mem = this.#members.get(m.member);
+        if (mem && m.member !== this.#self) {
+          this.#hello(m.member);
+          this.#sendKeys([mem]);
+        }
         return;
       }
       case 'member_left': {
         const mem = this.#members.get(m.member);
         if (!mem) return;
-        if (mem.kid) this.#e2ee?.removeSender(mem.kid);
         this.#members.delete(m.member);
+        // Its epochs are erased at once, and it gets none of our next key.
+        if (mem.sid !== null) this.#mk?.removeMember(mem.sid);
+        this.#rotate('left');
         this.#do({ type: 'left', member: m.member });
         this.#render();
         return;
       }
-      case 'blob':
-        this.#onBlob(m.from, m.data, this.#gen);
+      case 'blob': {
+        const gen = this.#gen;
+        this.#in = this.#in.then(() => this.#onBlob(m.from, m.data, gen)).catch(() => {});
         return;
+      }
       case 'floor_granted':
         this.#do({ type: 'granted', member: m.member, id: m.id, deadlineMs: m.deadline_ms, now: performance.now() });
         this.#render();
@@ -492,37 +526,212 @@ export class RoomSession {
     }
   }
 
-  // A hello is { name, kid } sealed with the room's signal key. It is the
-  // only place names come from, and announcing a KID is what lets its
-  // frames be decrypted.
-  async #hello(to) {
-    if (!this.#e2ee || !this.#sig) return;
+  // A hello is { name, sid, dh } sealed with the room's signal key
+  // (docs/keys.md): the only place names come from, and the public key our
+  // key blobs are wrapped for. to: one member, or (null) everyone.
+  #hello(to) {
     if (!to && this.#members.size < 2) return; // nobody to tell
-    const data = await sealJSON(this.#keys.signal, { name: this.#name, kid: this.#e2ee.kid });
-    this.#blobs?.send(to ? { type: 'blob', to, data } : { type: 'blob', data });
+    const mk = this.#mk;
+    const hello = mk?.hello(this.#name);
+    this.#send(async () => {
+      if (!hello || mk !== this.#mk) return [];
+      const data = await sealJSON(this.#keys.signal, hello);
+      return [to ? { type: 'blob', to, data } : { type: 'blob', data }];
+    });
+  }
+
+  // send queues messages made by make() (async) after everything queued
+  // before, and sends them through the resender of the connection then
+  // current: a hello leaves before a key blob made after it.
+  #send(make) {
+    const p = this.#out.then(async () => {
+      for (const msg of await make()) this.#blobs?.send(msg);
+    });
+    this.#out = p.catch(() => {});
+    return p;
+  }
+
+  // greet follows a join: our hello to everyone; after a resume, also the
+  // keys we use to every member whose hello we hold (a rotation may have
+  // been lost with the connection; the same key again changes nothing).
+  async #greet(resumed) {
+    this.#hello(null);
+    if (resumed) this.#sendKeys([...this.#members.values()]);
+    await this.#out;
+  }
+
+  // sendKeys sends members (whose hellos we hold) the keys we would send a
+  // member now: the current one, and a pending one, one blobs batch per
+  // epoch (a batch holds one item per member).
+  #sendKeys(members) {
+    const mk = this.#mk;
+    if (!mk) return;
+    for (const epoch of mk.epochs()) this.#sendKey(mk, epoch, members);
+  }
+
+  // sendKey wraps our key of epoch for each of members and sends the blobs
+  // as one blobs batch (blobsMessages splits past 49 members).
+  #sendKey(mk, epoch, members) {
+    return this.#send(async () => {
+      if (mk !== this.#mk) return [];
+      const ids = new Map();
+      for (const mem of members) if (mem.sid !== null && mem.id !== this.#self && this.#members.get(mem.id) === mem) ids.set(mem.sid, mem.id);
+      const blobs = await mk.keyBlobs(epoch, [...ids.keys()]);
+      if (mk !== this.#mk) return [];
+      return blobsMessages(blobs.map((b) => ({ to: ids.get(b.sid), data: b.data })));
+    });
   }
 
   async #onBlob(from, data, gen) {
-    let hello;
+    let msg;
     try {
-      hello = await openJSON(this.#keys.signal, data);
+      msg = await openJSON(this.#keys.signal, data);
     } catch {
       return; // not sealed with this room's key: not from a member who has the link
     }
     if (gen !== this.#gen) return;
     const mem = this.#members.get(from);
-    if (!mem || from === this.#self) return;
-    if (typeof hello?.rekey === 'string') {
-      this.#onRekey(mem, hello);
+    const mk = this.#mk;
+    if (!mem || from === this.#self || !mk) return;
+    if (typeof msg?.rekey === 'string') {
+      this.#onRekey(mem, msg);
       return;
     }
-    if (typeof hello?.kid !== 'string' || !KID_RE.test(hello.kid)) return;
-    // A replayed or repeated hello re-registers the same KID, which changes nothing.
-    if (mem.kid && mem.kid !== hello.kid) this.#e2ee?.removeSender(mem.kid);
-    mem.kid = hello.kid;
-    mem.name = cleanName(hello.name) || 'Guest';
-    this.#e2ee?.addSender(hello.kid);
+    if (typeof msg?.key === 'string') {
+      try {
+        await mk.acceptKey(msg, performance.now());
+      } catch {
+        return; // refused by the ring's rules (docs/keys.md): a replay, a non-member, a wrong pair
+      }
+      this.#scheduleExpiry();
+      this.#render();
+      return;
+    }
+    const hello = parseHello(msg);
+    if (!hello) return; // a v1 hello ({ name, kid }), or nothing we know
+    if (mem.sid !== null && mem.sid !== hello.sid) return; // a member's sid is for its membership
+    let isNew;
+    try {
+      isNew = await mk.addMember(hello);
+    } catch {
+      return; // a sid another member announced, or a bad public key
+    }
+    if (gen !== this.#gen || mk !== this.#mk || this.#members.get(from) !== mem) {
+      if (isNew) mk.removeMember(hello.sid);
+      return;
+    }
+    mem.sid = hello.sid;
+    mem.name = cleanName(msg.name) || 'Guest';
+    if (isNew) {
+      // A member that came after us gets only a new key (it cannot decrypt
+      // what was said before it came); one that was here before us gets
+      // the key we use, which was never used before we came.
+      if (mem.later) this.#rotate('joined');
+      else this.#sendKeys([mem]);
+    }
     this.#render();
+  }
+
+  // ---- our sender key ---------------------------------------------------------
+
+  // newMembership replaces the membership's keys (erasing the old ones) by
+  // new ones, unless connection attempt gen was overtaken meanwhile.
+  async #newMembership(gen) {
+    const mk = await MemberKeys.create({ roomId: this.#keys.roomId, signal: this.#keys.signal });
+    if (gen !== this.#gen || this.#left || this.#fatal) {
+      mk.erase();
+      return;
+    }
+    this.#endMembership();
+    this.#mk = mk;
+    this.#mkUsed = false;
+    this.#rot = new KeyRotation();
+    const { kid, key } = mk.current();
+    const starting = startE2EE({ senderKey: key, kid, api: this.#api, onEvent: (e) => this.#mk === mk && this.#onE2EE(e) })
+      // The ring drives this worker's receiver: it holds no one's key yet.
+      .then(async (e2ee) => {
+        await mk.attach(e2ee);
+        return e2ee;
+      });
+    starting.catch(() => {}); // seen by the connection that waits for it
+    this.#worker = { mk, starting };
+    this.#doRot(this.#rot.step({ type: 'start' }));
+  }
+
+  // endMembership erases the membership's keys: the ring's epochs leave
+  // the worker, the pair and our sender keys are dropped, timers stop.
+  #endMembership() {
+    this.#rot?.step({ type: 'stop' });
+    this.#rot = null;
+    for (const t of this.#rotTimers) clearTimeout(t);
+    this.#rotTimers.clear();
+    clearTimeout(this.#expiryTimer);
+    const erased = this.#mk?.erase().catch(() => {});
+    this.#mk = null;
+    // After the ring's last messages to it (which drop every epoch), the
+    // worker goes, with our sender key and every frame key.
+    const worker = this.#worker;
+    this.#worker = null;
+    worker?.starting.then(async (e) => {
+      await erased;
+      e.close();
+    }, () => {});
+  }
+
+  #rotate(reason) {
+    if (this.#rot) this.#doRot(this.#rot.step({ type: 'trigger', reason }));
+  }
+
+  // doRot performs the effects of the key rotation (keyrotation.js).
+  #doRot(effects) {
+    const mk = this.#mk;
+    const rot = this.#rot;
+    for (const fx of effects) {
+      switch (fx.type) {
+        case 'rotate':
+          // The new key goes to every member whose hello we hold (a leaver
+          // is out of #members already); the switch waits until it is out.
+          mk.newKey(fx.epoch);
+          this.#sendKey(mk, fx.epoch, [...this.#members.values()]).catch(() => {}).then(() => {
+            if (rot === this.#rot) this.#doRot(rot.step({ type: 'sent', epoch: fx.epoch }));
+          });
+          break;
+        case 'use': {
+          const cur = mk.use(fx.epoch);
+          if (!cur) break;
+          this.#worker.starting.then((e) => e.useSenderKey(cur.kid, cur.key), () => cur.key.fill(0));
+          this.#render();
+          break;
+        }
+        case 'timer': {
+          const id = setTimeout(() => {
+            this.#rotTimers.delete(id);
+            if (rot === this.#rot) this.#doRot(rot.step(fx.event));
+          }, fx.ms);
+          this.#rotTimers.add(id);
+          break;
+        }
+        default:
+          throw new Error(`session: unknown key rotation effect ${fx.type}`);
+      }
+    }
+  }
+
+  // scheduleExpiry erases the others' old epochs when their grace ends
+  // (the ring's timer: docs/keys.md OldKeyGrace).
+  #scheduleExpiry() {
+    clearTimeout(this.#expiryTimer);
+    const mk = this.#mk;
+    const next = mk?.nextExpiry();
+    if (next === null || next === undefined) return;
+    this.#expiryTimer = setTimeout(async () => {
+      if (mk !== this.#mk) return;
+      await mk.expire(performance.now());
+      if (mk === this.#mk) {
+        this.#scheduleExpiry();
+        this.#render();
+      }
+    }, Math.max(0, next - performance.now()));
   }
 
   // The room code is the nameplate plus a password part only members can
@@ -586,7 +795,7 @@ export class RoomSession {
   async #moveTo(next, notice) {
     this.#sig?.send({ type: 'leave' }); // after the re-key blobs, on the same socket
     this.#teardown();
-    this.#dropSpare(); // it holds the old room's key
+    this.#endMembership(); // the old room's keys and worker
     this.#resume = ''; // that membership is behind us
     this.#secret = next;
     this.#keys = await deriveRoomKeys(next);
@@ -669,14 +878,21 @@ export class RoomSession {
         this.#render();
         return;
       case 'cant-decrypt':
+        this.#e2eeCounts.cantDecrypt += e.count ?? 1;
         store.update({ notice: 'Some audio could not be decrypted. Does everyone have the same safety code?' });
+        this.#render();
+        return;
+      case 'unknown-sender':
+        // A talker whose key is still on its way (or an epoch erased): its
+        // frames are dropped, never played; no words needed.
+        this.#e2eeCounts.unknownSender += e.count ?? 1;
+        this.#render();
         return;
       case 'cant-encrypt':
         store.update({ notice: 'Your audio could not be encrypted, so it was not sent.' });
         return;
       default:
-        // 'unknown-sender' (a talker whose hello is still on its way) and
-        // pipe errors of a closing connection need no words.
+        // Pipe errors of a closing connection need no words.
     }
   }
 
@@ -694,8 +910,10 @@ export class RoomSession {
     // Sent before the close frame on the same socket, so the server takes us
     // out of the room at once rather than on noticing the closed socket.
     this.#sig?.send({ type: 'leave' });
+    // The keys go first: the ring tells the worker to drop every epoch,
+    // then the worker goes (with our sender key).
+    this.#endMembership();
     this.#teardown();
-    this.#dropSpare();
     removeEventListener('online', this.#online);
     removeEventListener('offline', this.#wentOffline);
     document.removeEventListener('resume', this.#pageBack);
@@ -703,6 +921,7 @@ export class RoomSession {
     store.update({
       connection: 'idle', self: null, members: [], floor: { holder: null, mine: false, deadline: 0 },
       nameplate: '', roomCode: '', talkLimitMs: 0, safetyCode: '', talk: 'idle', talkWarning: '', notice: '',
+      keys: { epoch: null, held: {}, cantDecrypt: 0, unknownSender: 0 },
     });
   }
 
@@ -739,6 +958,17 @@ export class RoomSession {
       talk,
       latched,
       talkWarning: warning,
+      keys: this.#keysView(),
     });
+  }
+
+  // keysView is what the test view shows of the media keys: epoch numbers
+  // and counts of dropped frames, never a key, a sid or a public key.
+  #keysView() {
+    const held = {};
+    for (const m of this.#members.values()) {
+      if (m.id !== this.#self && m.sid !== null) held[m.id] = this.#mk?.heldEpoch(m.sid) ?? null;
+    }
+    return { epoch: this.#mk?.epoch ?? null, held, ...this.#e2eeCounts };
   }
 }

@@ -22,6 +22,10 @@ const state = {
   notice: '', // a room message for the user (role="alert")
   // "Say again" (sayagaintap.js): the turns heard, newest first ({ id, name, at, ms } or { gap, at, ms }), what plays.
   sayAgain: { available: false, turns: [], count: 0, bytes: 0, playing: 0 },
+  // Media keys (docs/keys.md), as numbers only: the epoch we send under,
+  // the epoch we hold as current for each other member (by member id), and
+  // frames dropped as undecryptable or from a key not (yet) held.
+  keys: { epoch: null, held: {}, cantDecrypt: 0, unknownSender: 0 },
 };
 
 const listeners = new Set();
@@ -56,8 +60,8 @@ export function subscribe(fn) {
 
 /**
  * snapshot is the read-only view for the browser tests (window.sottoState):
- * screen, connection, ids, names, floor and nameplate. No secret, no link,
- * no key, no safety code.
+ * screen, connection, ids, names, floor, nameplate, Say again's size and
+ * the media keys' epoch numbers. No secret, no link, no key, no safety code.
  */
 export function snapshot() {
   return {
@@ -71,6 +75,11 @@ export function snapshot() {
     sayAgain: {
       count: state.sayAgain.count, bytes: state.sayAgain.bytes, listed: state.sayAgain.turns.length,
       gaps: state.sayAgain.turns.filter((t) => t.gap).map((t) => Math.round(t.ms)),
+    },
+    // Epoch numbers and drop counts: no key, no sid, no public key.
+    keys: {
+      epoch: state.keys.epoch, held: { ...state.keys.held },
+      cantDecrypt: state.keys.cantDecrypt, unknownSender: state.keys.unknownSender,
     },
   };
 }

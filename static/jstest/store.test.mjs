@@ -54,7 +54,9 @@ test('the snapshot holds no link, code, safety code or notice', () => {
     floor: { holder: 'm1', mine: true, deadline: 12345 },
   });
   const snap = store.snapshot();
-  assert.deepEqual(Object.keys(snap).sort(), ['connection', 'floor', 'members', 'nameplate', 'sayAgain', 'screen', 'self']);
+  assert.deepEqual(Object.keys(snap).sort(), ['connection', 'floor', 'keys', 'members', 'nameplate', 'sayAgain', 'screen', 'self']);
+  // Media keys: epoch numbers and drop counts, nothing else (docs/keys.md).
+  assert.deepEqual(Object.keys(snap.keys).sort(), ['cantDecrypt', 'epoch', 'held', 'unknownSender']);
   // "Say again": how much is kept, never what (names, times, audio).
   assert.deepEqual(Object.keys(snap.sayAgain).sort(), ['bytes', 'count', 'gaps', 'listed']);
   assert.deepEqual(snap.members, [{ id: 'm1', name: 'Alice' }]);
