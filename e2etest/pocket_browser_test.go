@@ -18,7 +18,7 @@ package e2etest
 // 1001 with no leave before it as a drop (docs/protocol.md), and the
 // session, on the page's resume event, closes the socket itself with 4000
 // (which goes out first) and resumes at once (static/js/pocket.js), with
-// an E2EE worker it started when the page went hidden (session.js).
+// the E2EE worker of its membership, which a resume keeps (session.js).
 //
 // Run: go test -run '^TestPocketModeInBrowser$' -v ./e2etest/
 

@@ -4,8 +4,10 @@
 //
 //   const api = chooseApi();                    // throws 'unsupported': refuse to join
 //   const pc = new RTCPeerConnection(peerConnectionConfig(api, {...}));
-//   const e2ee = await startE2EE({ media: keys.media, api, onEvent });
-//   announce e2ee.kid in a sealed hello; e2ee.addSender(kid) for each hello received
+//   v1: const e2ee = await startE2EE({ media: keys.media, api, onEvent });
+//       announce e2ee.kid in a sealed hello; e2ee.addSender(kid) for each hello received
+//   v2 (docs/keys.md, the app's): const e2ee = await startE2EE({ senderKey, kid, api, onEvent });
+//       a KeyRing with e2ee as its sink; e2ee.useSenderKey(kid, key) on each switch of ours
 //   const sender = pc.addTrack(track, stream); e2ee.attachSender(sender); e2ee.watchSender(sender);
 //   pc.ontrack = (ev) => { e2ee.attachReceiver(ev.receiver); e2ee.watchReceiver(ev.receiver); };
 //
