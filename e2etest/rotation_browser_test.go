@@ -14,6 +14,7 @@ package e2etest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,7 +107,15 @@ func TestKeyRotationMidTurnInBrowser(t *testing.T) {
 			epochOf(b.Held[aliceID]) == epochOf(a.Epoch) && epochOf(b.Held[carolID]) >= 0 &&
 			epochOf(c.Held[aliceID]) == epochOf(a.Epoch) && epochOf(c.Held[bobID]) >= 0
 	}
-	alice.waitFor("every key held by every member", 30*time.Second, settled)
+	for deadline := time.Now().Add(30 * time.Second); !settled(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			app.log.mu.Lock()
+			errs := slices.Clone(app.log.errors)
+			app.log.mu.Unlock()
+			t.Fatalf("not every key held by every member after 30 s: Alice (%s) %s, Bob (%s) %s, Carol (%s) %s; page errors %q",
+				aliceID, alice.keys(), bobID, bob.keys(), carolID, carol.keys(), errs)
+		}
+	}
 
 	// Dave's page is open at the lobby, his name typed: entering is one click.
 	dave := app.person("Dave", invite)
