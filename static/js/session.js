@@ -598,13 +598,14 @@ export class RoomSession {
       return;
     }
     if (typeof msg?.key === 'string') {
-      try {
-        await mk.acceptKey(msg, performance.now());
-      } catch {
-        return; // refused by the ring's rules (docs/keys.md): a replay, a non-member, a wrong pair
+      // A key before its sender's hello (the hello was refused for a
+      // while, too_many_blobs, and comes again later): the newest such key
+      // waits for the hello, then goes through every rule.
+      if (mem.sid === null) {
+        mem.keyBeforeHello = msg;
+        return;
       }
-      this.#scheduleExpiry();
-      this.#render();
+      await this.#acceptKey(mk, msg);
       return;
     }
     const hello = parseHello(msg);
@@ -622,6 +623,9 @@ export class RoomSession {
     }
     mem.sid = hello.sid;
     mem.name = cleanName(msg.name) || 'Guest';
+    const early = mem.keyBeforeHello;
+    mem.keyBeforeHello = null;
+    if (early) await this.#acceptKey(mk, early);
     if (isNew) {
       // A member that came after us gets only a new key (it cannot decrypt
       // what was said before it came); one that was here before us gets
@@ -629,6 +633,17 @@ export class RoomSession {
       if (mem.later) this.#rotate('joined');
       else this.#sendKeys([mem]);
     }
+    this.#render();
+  }
+
+  // acceptKey gives a member's key to the ring (and so to the worker).
+  async #acceptKey(mk, msg) {
+    try {
+      await mk.acceptKey(msg, performance.now());
+    } catch {
+      return; // refused by the ring's rules (docs/keys.md): a replay, a non-member, a wrong pair
+    }
+    this.#scheduleExpiry();
     this.#render();
   }
 
