@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,63 @@ func TestBrowserLoopback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// v2VectorsResult is what testdata/browser/v2vectors.js reports: how many
+// values were checked and every mismatch.
+type v2VectorsResult struct {
+	UserAgent string   `json:"userAgent"`
+	Checks    int      `json:"checks"`
+	Failures  []string `json:"failures"`
+	Error     string   `json:"error"`
+}
+
+// v2MinChecks: every v2 vector, at least (Node counts the same checks).
+const v2MinChecks = 250
+
+// v2VectorsHandler serves the v2 vector page and what it loads: the shared
+// checks (jstest/v2check.mjs), the vectors, and static/ at /static/, where
+// the checks' relative imports of ../../static/js/e2ee land.
+func v2VectorsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(os.DirFS("../static"))))
+	mux.Handle("/e2ee/jstest/", http.StripPrefix("/e2ee/jstest/", http.FileServerFS(os.DirFS("jstest"))))
+	mux.Handle("/e2ee/testdata/", http.StripPrefix("/e2ee/testdata/", http.FileServerFS(os.DirFS("testdata"))))
+	mux.Handle("/", http.FileServerFS(os.DirFS("testdata/browser")))
+	return mux
+}
+
+func (r v2VectorsResult) check(t *testing.T) {
+	t.Helper()
+	t.Logf("%s: %d checks", r.UserAgent, r.Checks)
+	if r.Error != "" {
+		t.Fatalf("the page failed: %s", r.Error)
+	}
+	if len(r.Failures) > 0 {
+		t.Fatalf("%d of %d checks failed:\n%s", len(r.Failures), r.Checks, strings.Join(r.Failures, "\n"))
+	}
+	if r.Checks < v2MinChecks {
+		t.Fatalf("only %d checks ran, want at least %d", r.Checks, v2MinChecks)
+	}
+}
+
+// TestVectorsInChromium passes every v2 vector (X25519, wrap keys, key
+// blobs, epoch frames, key ring sequences) in headless Chromium's WebCrypto,
+// with the same checks Node runs.
+func TestVectorsInChromium(t *testing.T) {
+	srv := httptest.NewServer(v2VectorsHandler())
+	defer srv.Close()
+	b := browsertest.Start(t, browsertest.Options{})
+	page := b.NewPage(t, 60*time.Second)
+	if err := chromedp.Do(page, chromedp.Navigate(srv.URL+"/v2vectors.html")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(page, chromedp.Poll[bool]("window.v2Result !== undefined")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := browsertest.Eval[v2VectorsResult](page, "window.v2Result")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.check(t)
 }

@@ -313,3 +313,17 @@ func TestFirefox(t *testing.T) {
 		}
 	})
 }
+
+// TestVectorsInFirefox passes every v2 vector in headless Firefox's
+// WebCrypto, as TestVectorsInChromium does; the page POSTs its result.
+func TestVectorsInFirefox(t *testing.T) {
+	version, _ := browsertest.FirefoxVersion(t)
+	t.Log(version)
+	var r v2VectorsResult
+	page := browsertest.FirefoxPage{Handler: v2VectorsHandler(), Path: "/v2vectors.html?post", MaxResult: 1 << 20, Deadline: firefoxDeadline}
+	ff := page.Run(t, &r)
+	r.check(t)
+	if reqs := ff.OutsideRequests(); len(reqs) > 0 {
+		t.Errorf("Firefox tried to reach the network (refused by the tripwire): %q", reqs)
+	}
+}
