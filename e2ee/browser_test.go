@@ -15,8 +15,9 @@ import (
 
 // loopbackResult mirrors what testdata/browser/loopback.js returns.
 type loopbackResult struct {
-	RMS  float64 `json:"rms"`
-	Send struct {
+	RMS     float64 `json:"rms"`
+	RMSLate float64 `json:"rmsLate"` // v2 rotation only: after epoch 0 was erased
+	Send    struct {
 		Encrypted, Passed, Dropped int
 	} `json:"send"`
 	Recv struct {
@@ -125,6 +126,30 @@ func TestBrowserLoopback(t *testing.T) {
 			t.Fatal("no unknown-sender event reached the page")
 		}
 	})
+
+	// v2 (docs/keys.md): frame keys from sender keys, and a rotation in the
+	// middle of the stream. After the sender switched and the receiver
+	// erased epoch 0, every frame must be under epoch 1: one left under
+	// epoch 0 would be an unknown-sender event, one the receiver cannot
+	// open a cant-decrypt.
+	for _, c := range []struct{ name, sender, receiver string }{
+		{"encoded-streams", legacy, legacy},
+		{"script-transform", script, script},
+	} {
+		t.Run("v2 sender keys and a rotation mid-stream, "+c.name, func(t *testing.T) {
+			r := run(t, `{senderApi: `+c.sender+`, receiverApi: `+c.receiver+`, v2: true, rotateAtMs: 1000, listenMs: 1000, lateMs: 1000}`)
+			if r.Send.Encrypted < 150 || r.Recv.Decrypted < 150 {
+				t.Fatalf("frames: %+v sent, %+v received", r.Send, r.Recv)
+			}
+			if r.RMS < heardRMS || r.RMSLate < heardRMS {
+				t.Fatalf("decrypted audio too quiet: RMS %.5f before the rotation, %.5f after epoch 0 was erased", r.RMS, r.RMSLate)
+			}
+			if n := r.count("recv", "cant-decrypt") + r.count("recv", "unknown-sender") + r.count("send", "cant-encrypt"); n > 0 {
+				t.Fatalf("%d frames failed across the rotation: %+v", n, r.Events)
+			}
+			t.Logf("RMS %.4f before, %.4f after the rotation; %d frames encrypted, %d decrypted", r.RMS, r.RMSLate, r.Send.Encrypted, r.Recv.Decrypted)
+		})
+	}
 
 	for _, c := range []struct{ name, sender string }{{"encoded-streams", legacy}, {"script-transform", script}} {
 		t.Run("frames on the wire are SFrame from "+c.name, func(t *testing.T) {
