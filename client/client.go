@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,8 @@ type Event struct {
 	//   - "key": a member's key blob gave this client a new epoch of its
 	//     sender key (Member, SID, Epoch, KID): its frames under that epoch
 	//     now decrypt here;
+	//   - "key_again": a key blob repeated a member's current epoch with the
+	//     same key (a resend after a resume): nothing changed;
 	//   - "key_refused": a key blob the key ring refused (Member, Code: the
 	//     e2ee error code, e.g. "stale-epoch" for a replayed blob);
 	//   - "rotate": this client sent a new sender key (SID, Epoch, KID;
@@ -115,9 +118,9 @@ type Event struct {
 	By      string // floor_released with reason preempted: the priority member that took the floor
 	Role    string // member_role: the member's new role
 	Code    string // error: the code of an error that answered no request; key_refused: the e2ee code
-	SID     uint32 // hello, key: the member's sid; rotate, switch: ours
-	Epoch   uint16 // key, rotate, switch
-	KID     uint64 // key, rotate, switch: EpochKID(SID, Epoch)
+	SID     uint32 // hello, key, key_again: the member's sid; rotate, switch: ours
+	Epoch   uint16 // key, key_again, rotate, switch
+	KID     uint64 // key, key_again, rotate, switch: EpochKID(SID, Epoch)
 	Members int    // rotate: the members the new key was wrapped for
 	Name    string // hello
 	Secret  []byte // rekey: the new room secret
@@ -302,6 +305,26 @@ func (c *Client) Members() []string {
 func (c *Client) HasKeyFrom(sid uint32) bool {
 	_, ok := c.k.ring.Current(sid)
 	return ok
+}
+
+// CanDecrypt reports whether this client holds the key of kid (a sender's
+// sid and epoch, e.g. another client's KID()), so that frames under it
+// decrypt here now.
+func (c *Client) CanDecrypt(kid uint64) bool {
+	sid, epoch, err := e2ee.SplitKID(kid)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(c.k.ring.Held(sid), epoch)
+}
+
+// Rotating reports whether this client has sent a new sender key and not
+// yet switched to it, or has a rotation waiting to follow: its KID is about
+// to change.
+func (c *Client) Rotating() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.k.next != nil || c.k.sched.folded
 }
 
 // EpochOf returns the current epoch this client holds of sid's sender key.

@@ -188,7 +188,8 @@ func (c *Client) switchKeyLocked() {
 
 // acceptKeyLocked applies a key blob from member from (the outer seal
 // already opened) by the ring's rules. A new epoch is told as a "key"
-// event; a refused blob as a "key_refused" event with its e2ee code.
+// event, the current one again as "key_again", a refused blob as a
+// "key_refused" event with its e2ee code.
 func (c *Client) acceptKeyLocked(from string, msg keyMsg) (Event, bool) {
 	if c.k.erased {
 		return Event{}, false
@@ -202,7 +203,8 @@ func (c *Client) acceptKeyLocked(from string, msg keyMsg) (Event, bool) {
 		return Event{Type: "key_refused", Member: from, Code: e2ee.Code(err)}, true
 	}
 	if !acc.New {
-		return Event{}, false // a resend after a resume: nothing changed
+		// The current key again (a resend after a resume): nothing changed.
+		return Event{Type: "key_again", Member: from, SID: acc.From, Epoch: acc.Epoch, KID: e2ee.EpochKID(acc.From, acc.Epoch)}, true
 	}
 	c.armExpiryLocked()
 	return Event{Type: "key", Member: from, SID: acc.From, Epoch: acc.Epoch, KID: e2ee.EpochKID(acc.From, acc.Epoch)}, true

@@ -26,14 +26,22 @@ import (
 
 func listenOnly(c *client.Config) { c.Listen = true }
 
-// knowEachOther waits until every client holds a sender key of every other
-// client (hellos traded, key blobs accepted), so that each can decrypt each.
+// knowEachOther waits until every client holds the sender key every other
+// client sends under now, and none is about to switch to a new one (the
+// rotations that the joins started are done), so that each can decrypt
+// each. A joiner gets only keys made after its hello (docs/keys.md), so
+// "holds some key of b" is not enough.
 func knowEachOther(t *testing.T, cs ...*client.Client) {
 	t.Helper()
-	testutil.WaitFor(t, 10*time.Second, "every sender key", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "every current sender key", func() bool {
+		for _, b := range cs {
+			if b.Rotating() {
+				return false
+			}
+		}
 		for _, a := range cs {
 			for _, b := range cs {
-				if a != b && !a.HasKeyFrom(b.SID()) {
+				if a != b && !a.CanDecrypt(b.KID()) {
 					return false
 				}
 			}
