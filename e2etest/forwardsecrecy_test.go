@@ -192,4 +192,3 @@ func TestLateJoinerDecryptsNothingFromBefore(t *testing.T) {
 	}
 	t.Logf("late joiner: 0/%d frames from before it came, %d/%d after", len(before), len(after), len(after))
 }
-
