@@ -125,8 +125,8 @@ func (c *Client) openBlob(m *inMsg) (Event, bool) {
 
 // openHello registers the sender's sid and public key with the key ring.
 // A new hello from a member that joined after us starts a rotation (the
-// joiner gets only the new key); from a member that was there before us,
-// it gets our current key. The same hello again (a resume) changes nothing.
+// joiner gets only the new key); a member that was there before us gets
+// our current key (gathered with the others' in one batch: keys.go). The same hello again (a resume) changes nothing.
 func (c *Client) openHello(m *inMsg, pt []byte) (Event, bool) {
 	var h hello
 	if json.Unmarshal(pt, &h) != nil || h.SID == "" {
@@ -161,7 +161,7 @@ func (c *Client) openHello(m *inMsg, pt []byte) (Event, bool) {
 	if mem.later {
 		c.k.sched.trigger(rotateJoin)
 	} else {
-		c.sendOwnKeysLocked(sid)
+		c.queueFirstKeyLocked(sid)
 	}
 	return Event{}, false // queued already, before the rotation's
 }

@@ -9,9 +9,17 @@ package client
 
 import (
 	"encoding/json"
+	"time"
 
 	"sotto/e2ee"
 )
+
+// firstKeyWait: the hellos of the members already in the room arrive
+// together when we join, each to be answered with our first key. Gathered
+// this long, the answers go as one blobs batch rather than up to 49 blob
+// messages, over the server's message burst (docs/protocol.md, Limits); the
+// wait is short beside the KeySwitchDelay the others' own rotations take.
+const firstKeyWait = 50 * time.Millisecond
 
 // keyMsg is the sealed payload of a key blob: {"key": base64url(71 bytes)}.
 type keyMsg struct {
@@ -45,6 +53,9 @@ type keys struct {
 	clock  clock
 	expiry stopper // the ring's next grace end
 	erased bool
+
+	firstTo []uint32 // earlier members whose hello came: our keys go to them together
+	firstT  stopper  // firstKeyWait, while firstTo gathers
 }
 
 // mirrorSink gives the ring's frame keys to the receiver and, for tests,
@@ -140,9 +151,8 @@ func (c *Client) keyItemsLocked(own *ownKey, sids []uint32) []blobItem {
 
 // sendOwnKeysLocked sends one member (sid) the keys it should hold of ours:
 // the current one and, while a rotation waits for its switch, the next one
-// too, so that it decrypts us after the switch as well. Sent when an earlier
-// member's hello arrives (our first key for it) and when a member resumes
-// (the same keys again: no new epoch).
+// too, so that it decrypts us after the switch as well. Sent when a member
+// resumes (the same keys again: no new epoch).
 func (c *Client) sendOwnKeysLocked(sid uint32) {
 	if c.k.erased {
 		return
@@ -155,6 +165,28 @@ func (c *Client) sendOwnKeysLocked(sid uint32) {
 	// most one per member (docs/protocol.md).
 	for _, it := range items {
 		_ = c.sendBlob(it.To, it.Data, 0)
+	}
+}
+
+// queueFirstKeyLocked answers an earlier member's hello with our keys,
+// gathered with the other answers for firstKeyWait into one batch.
+func (c *Client) queueFirstKeyLocked(sid uint32) {
+	c.k.firstTo = append(c.k.firstTo, sid)
+	if c.k.firstT == nil {
+		c.k.firstT = c.k.clock.AfterFunc(firstKeyWait, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.k.firstT = nil
+			to := c.k.firstTo
+			c.k.firstTo = nil
+			if c.k.erased {
+				return
+			}
+			_ = c.sendBlobs(c.keyItemsLocked(&c.k.cur, to))
+			if c.k.next != nil { // a batch holds one item per member: the next key in another
+				_ = c.sendBlobs(c.keyItemsLocked(c.k.next, to))
+			}
+		})
 	}
 }
 
@@ -241,6 +273,10 @@ func (c *Client) eraseKeysLocked() {
 	}
 	c.k.erased = true
 	c.k.sched.close()
+	if c.k.firstT != nil {
+		c.k.firstT.Stop()
+		c.k.firstT, c.k.firstTo = nil, nil
+	}
 	if c.k.expiry != nil {
 		c.k.expiry.Stop()
 		c.k.expiry = nil

@@ -8,8 +8,10 @@ package e2etest
 // side closes.
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -34,12 +36,19 @@ type wsRecorder struct {
 }
 
 // newWSRecorder relays to the server at upstream (ws://host:port/ws).
-func newWSRecorder(t *testing.T, upstream string) *wsRecorder {
+func newWSRecorder(t testing.TB, upstream string) *wsRecorder {
 	t.Helper()
 	r := &wsRecorder{}
 	up := websocket.Upgrader{Subprotocols: []string{"sotto.v1"}, CheckOrigin: func(*http.Request) bool { return true }}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		d := websocket.Dialer{Subprotocols: websocket.Subprotocols(req), HandshakeTimeout: 10 * time.Second}
+		// From the client's own address, so that the server's limits per
+		// address (connections, blob bytes) count members apart as they
+		// would without the relay (client.Config.LocalAddr in 127/8).
+		if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
+			local := &net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr(), 0))}
+			d.NetDialContext = local.DialContext
+		}
 		target := strings.TrimSuffix(upstream, "/ws") + req.URL.RequestURI()
 		server, res, err := d.Dial(target, nil)
 		if err != nil {
