@@ -434,10 +434,3 @@ func (c *Client) flushEvents() {
 	}
 }
 
-// emit queues one event and flushes. Called without c.mu held.
-func (c *Client) emit(ev Event) {
-	c.mu.Lock()
-	c.queueEventLocked(ev)
-	c.mu.Unlock()
-	c.flushEvents()
-}
