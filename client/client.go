@@ -433,4 +433,3 @@ func (c *Client) flushEvents() {
 		}
 	}
 }
-
