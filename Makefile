@@ -11,7 +11,7 @@ CYCLONEDX_GOMOD ?= $(GO) run github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-
 SBOM_DIR ?= bin/sbom
 FUZZ_TARGETS = ./signal:FuzzDecode ./e2ee:FuzzParseHeader ./e2ee:FuzzDecrypt ./e2ee:FuzzOpenBlob \
 	./signal:FuzzOrigin ./signal:FuzzSubprotocol ./internal/server:FuzzForwardedHeaders ./sfu:FuzzOffer ./sfu:FuzzAddCandidate \
-	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID \
+	./static:FuzzStaticRequest ./e2ee:FuzzParseLink ./e2ee:FuzzParseKID ./e2ee:FuzzAcceptBlob \
 	./pake:FuzzMember ./pake:FuzzJoiner ./pake:FuzzParseCode ./operator:FuzzToken ./operator:FuzzAPI ./sfu:FuzzStunLocalUfrag
 
 .PHONY: run build sbom deps test check lint gotest jstest fuzz-short fuzz bench bench-sfu vulncheck clean

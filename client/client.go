@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -61,35 +63,82 @@ type Config struct {
 	LocalAddr netip.Addr
 	// TLS, if set, configures wss:// connections (a test's own CA).
 	TLS *tls.Config
+
+	// RotationInterval, if positive, replaces e2ee.RotationInterval (10
+	// min) as the time after which this member rotates its sender key on
+	// its own timer. For tests, which cannot wait 10 minutes; the app uses
+	// the constant.
+	RotationInterval time.Duration
+	// OnFrame, for tests, is called with every frame the floor track
+	// delivers, before decryption: the SFrame payload byte for byte as the
+	// server forwarded it (what a recording server holds). It runs on the
+	// track's goroutine and must not keep frame (copy it).
+	OnFrame func(frame []byte)
+	// MirrorKeys, for tests only, is given every frame key this member's
+	// key ring gives its receiver (SetSenderKey, with the sender key) and
+	// every removal, so a test can keep a copy of the member's keys as an
+	// attacker that copied its memory would. Nil in anything but a test.
+	MirrorKeys e2ee.KeySink
+	// KeyPair, for tests only, is the membership's X25519 pair instead of
+	// a fresh one: a test playing a party that kept a member's private key
+	// makes it with e2ee.KeyPairFromPrivate. The client erases it on Leave.
+	KeyPair *e2ee.KeyPair
+
+	clock clock // nil: the real one; unit tests drive a fake one
 }
 
 // Event is something that happened in the room.
 type Event struct {
 	// Type is the server message's type ("member_joined", "member_left",
 	// "floor_granted", "floor_released", "floor_busy", "member_role",
-	// "removed", "error"), "hello" when a member's sealed hello registered
-	// its KID, or "rekey" when a member sent this client a new room secret
-	// (see RemoveAndRekey).
-	Type   string
-	Member string // the member concerned, if any (floor_busy: the holder; rekey: the sender)
-	Reason string // floor_released: released, left, timeout, role or preempted; removed: operator; rekey: "removed" if it named this client
-	By     string // floor_released with reason preempted: the priority member that took the floor
-	Role   string // member_role: the member's new role
-	Code   string // error: the code of an error that answered no request
-	KID    uint64 // hello
-	Name   string // hello
-	Secret []byte // rekey: the new room secret
+	// "removed", "error"), or one of the client's own:
+	//
+	//   - "hello": a member's sealed v2 hello registered its sid and X25519
+	//     public key (SID, Name); v1 hellos are ignored;
+	//   - "key": a member's key blob gave this client a new epoch of its
+	//     sender key (Member, SID, Epoch, KID): its frames under that epoch
+	//     now decrypt here;
+	//   - "key_again": a key blob repeated a member's current epoch with the
+	//     same key (a resend after a resume): nothing changed;
+	//   - "key_refused": a key blob the key ring refused (Member, Code: the
+	//     e2ee error code, e.g. "stale-epoch" for a replayed blob);
+	//   - "rotate": this client sent a new sender key (SID, Epoch, KID;
+	//     Reason "leave", "join", "timer" or "folded"; Members: how many
+	//     members it was wrapped for); its frames switch to it
+	//     e2ee.KeySwitchDelay later;
+	//   - "switch": this client's frames now go out under epoch Epoch (KID);
+	//   - "rekey": a member sent this client a new room secret (see
+	//     RemoveAndRekey).
+	//
+	// "rotate", "switch" and expiries run on timers: OnEvent is called from
+	// more than one goroutine, but never twice at once, and in order.
+	Type    string
+	Member  string // the member concerned, if any (floor_busy: the holder; rekey: the sender)
+	Reason  string // floor_released: released, left, timeout, role or preempted; removed: operator; rekey: "removed" if it named this client; rotate: why
+	By      string // floor_released with reason preempted: the priority member that took the floor
+	Role    string // member_role: the member's new role
+	Code    string // error: the code of an error that answered no request; key_refused: the e2ee code
+	SID     uint32 // hello, key, key_again: the member's sid; rotate, switch: ours
+	Epoch   uint16 // key, key_again, rotate, switch
+	KID     uint64 // key, key_again, rotate, switch: EpochKID(SID, Epoch)
+	Members int    // rotate: the members the new key was wrapped for
+	Name    string // hello
+	Secret  []byte // rekey: the new room secret
 }
 
-// Client is one member: a WebSocket, a PeerConnection, a sender session.
+// Client is one member: a WebSocket, a PeerConnection, one membership's
+// media keys (keys.go).
 type Client struct {
-	cfg  Config
-	keys *e2ee.RoomKeys
-	sig  *signaling
-	api  *webrtc.API
-	snd  *e2ee.Sender
-	rcv  *e2ee.Receiver
-	ears *listener
+	cfg     Config
+	keys    *e2ee.RoomKeys
+	sig     *signaling
+	api     *webrtc.API
+	k       *keys                       // guarded by mu
+	sending atomic.Pointer[e2ee.Sender] // the epoch frames go out under; nil once erased
+	ears    *listener
+
+	evMu sync.Mutex // held while OnEvent runs: one call at a time, in order
+	evq  []Event    // events waiting for OnEvent; guarded by mu
 
 	wg        sync.WaitGroup // every goroutine of ours
 	closeOnce sync.Once
@@ -127,10 +176,11 @@ const (
 
 // member is another member as this client knows it.
 type member struct {
-	role   string
-	name   string
-	kid    uint64
-	hasKID bool
+	role     string
+	name     string
+	later    bool   // joined after us: its hello triggers a rotation
+	sid      uint32 // from its hello
+	hasHello bool
 }
 
 // Dial connects to the server's signaling endpoint. The client is not in a
@@ -144,11 +194,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		keys = k
 	}
-	snd, err := e2ee.NewSender(keys.Media[:], e2ee.NewKID())
-	if err != nil {
-		return nil, err
-	}
-	rcv, err := e2ee.NewReceiver(keys.Media[:])
+	k, err := newKeys(cfg, keys.RoomID[:])
 	if err != nil {
 		return nil, err
 	}
@@ -159,13 +205,20 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		}
 	}
 	c := &Client{
-		cfg: cfg, keys: keys, api: api, snd: snd, rcv: rcv,
-		ears:       newListener(rcv, cfg.Record),
+		cfg: cfg, keys: keys, api: api, k: k,
+		ears:       newListener(k.rcv, cfg.Record, cfg.OnFrame),
 		connected:  make(chan struct{}),
 		members:    make(map[string]*member),
 		knocks:     make(map[string]*pake.Member),
 		knockFails: make(map[string]int),
 	}
+	c.sending.Store(k.cur.snd)
+	interval := cfg.RotationInterval
+	if interval <= 0 {
+		interval = e2ee.RotationInterval
+	}
+	k.sched = schedule{lock: &c.mu, clock: k.clock, interval: interval, delay: e2ee.KeySwitchDelay,
+		start: c.startRotationLocked, switchKey: c.switchKeyLocked, flush: c.flushEvents}
 	// The room id routes the connection in a cluster (route.go): every
 	// message this client sends on it names that room.
 	wsURL, err := routedURL(cfg.URL, routeRoomParam, b64.EncodeToString(keys.RoomID[:]))
@@ -214,8 +267,24 @@ func (c *Client) Self() string {
 	return c.self
 }
 
-// KID returns this client's sender session id.
-func (c *Client) KID() uint64 { return c.snd.KID() }
+// SID returns this membership's sender id (docs/keys.md).
+func (c *Client) SID() uint32 { return c.k.sid }
+
+// KID returns the KID this client's frames go out under now (its sid and
+// current epoch), 0 once its keys are erased.
+func (c *Client) KID() uint64 {
+	if s := c.sending.Load(); s != nil {
+		return s.KID()
+	}
+	return 0
+}
+
+// Epoch returns the epoch of this client's current sender key.
+func (c *Client) Epoch() uint16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.k.cur.epoch
+}
 
 // Keys returns the room keys the client uses.
 func (c *Client) Keys() *e2ee.RoomKeys { return c.keys }
@@ -231,18 +300,39 @@ func (c *Client) Members() []string {
 	return ids
 }
 
-// KnowsKID reports whether a hello announced kid to this client, so that
-// its frames would decrypt here.
-func (c *Client) KnowsKID(kid uint64) bool {
+// HasKeyFrom reports whether this client holds a sender key of the member
+// with sid, so that its frames would decrypt here.
+func (c *Client) HasKeyFrom(sid uint32) bool {
+	_, ok := c.k.ring.Current(sid)
+	return ok
+}
+
+// CanDecrypt reports whether this client holds the key of kid (a sender's
+// sid and epoch, e.g. another client's KID()), so that frames under it
+// decrypt here now.
+func (c *Client) CanDecrypt(kid uint64) bool {
+	sid, epoch, err := e2ee.SplitKID(kid)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(c.k.ring.Held(sid), epoch)
+}
+
+// Rotating reports whether this client has sent a new sender key and not
+// yet switched to it, or has a rotation waiting to follow: its KID is about
+// to change.
+func (c *Client) Rotating() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range c.members {
-		if m.hasKID && m.kid == kid {
-			return true
-		}
-	}
-	return false
+	return c.k.next != nil || c.k.sched.folded
 }
+
+// EpochOf returns the current epoch this client holds of sid's sender key.
+func (c *Client) EpochOf(sid uint32) (uint16, bool) { return c.k.ring.Current(sid) }
+
+// HeldEpochs returns the epochs of sid's sender key this client holds now,
+// oldest first: the current one and those still in their grace.
+func (c *Client) HeldEpochs(sid uint32) []uint16 { return c.k.ring.Held(sid) }
 
 // Disconnected is closed when the signaling connection is gone (closed by
 // either side).
@@ -301,6 +391,7 @@ func (c *Client) Close() error {
 		c.closed = true
 		c.state = gone
 		c.stopTalkLocked()
+		c.eraseKeysLocked()
 		pc := c.pc
 		c.mu.Unlock()
 		if pc != nil {
@@ -310,4 +401,35 @@ func (c *Client) Close() error {
 		c.wg.Wait()
 	})
 	return err
+}
+
+// queueEventLocked queues ev for OnEvent. Called with c.mu held; the
+// caller calls flushEvents once it has let go of c.mu, so that OnEvent may
+// call the client's methods.
+func (c *Client) queueEventLocked(ev Event) {
+	if c.cfg.OnEvent != nil {
+		c.evq = append(c.evq, ev)
+	}
+}
+
+// flushEvents hands the queued events to OnEvent, in order, one call at a
+// time whatever goroutine queued them. Called without c.mu held.
+func (c *Client) flushEvents() {
+	if c.cfg.OnEvent == nil {
+		return
+	}
+	c.evMu.Lock()
+	defer c.evMu.Unlock()
+	for {
+		c.mu.Lock()
+		q := c.evq
+		c.evq = nil
+		c.mu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, ev := range q {
+			c.cfg.OnEvent(ev)
+		}
+	}
 }

@@ -12,13 +12,17 @@
 //	st := c.Stats()            // listen.go: what it heard, decrypted, lost, reordered
 //	_ = c.Close()              // leaves, closes the PeerConnection and the WebSocket, waits for its goroutines
 //
-// Keys: the room id, auth token, signal key and media key all come from the
-// 32-byte room secret (e2ee.DeriveRoomKeys). Each Client is one sender
-// session with its own KID; its hello, sealed under the signal key, tells
-// the others that KID so their e2ee.Receiver can decrypt its frames.
+// Keys (v2, docs/keys.md): the room id, auth token and signal key come from
+// the 32-byte room secret (e2ee.DeriveRoomKeys); media keys do not. Each
+// Client is one membership with its own sid and ephemeral X25519 pair,
+// announced in a hello sealed under the signal key (hello.go). Its frames go
+// out under a random sender key per epoch, wrapped for each member whose
+// hello it holds (keys.go); it rotates on a leave, on a later joiner's
+// hello and on a timer (rotate.go), and erases everything on Leave.
+// Events "hello", "key", "rotate" and "switch" (client.go) let tests follow.
 //
 // Frames are synthetic but Opus-shaped (frame.go): a TOC byte, the sender's
-// frame counter and filler derived from (KID, counter), 80 to 160 bytes
+// frame counter and filler derived from (sid, counter), 80 to 160 bytes
 // before encryption, so a listener can check each one bit for bit.
 //
 // A Client is one membership: after Leave (or a failed Join) it can only be

@@ -6,8 +6,9 @@ package client
 //	TOC byte | frame counter (4 bytes, big-endian) | filler
 //
 // 80 to 160 bytes in all before encryption, the size and filler derived
-// from the sender's KID and the counter, so a listener that decrypts a
-// frame can tell whether it is bit for bit what its sender made.
+// from the sender's sid and the counter (not the epoch: the counter runs on
+// across rotations), so a listener that decrypts a frame can tell whether
+// it is bit for bit what its sender made.
 
 import "encoding/binary"
 
@@ -21,19 +22,19 @@ const (
 
 func frameSize(n uint32) int { return minFrameSize + int(n*37%(maxFrameSize-minFrameSize+1)) }
 
-// appendFrame appends frame n of sender kid to dst.
-func appendFrame(dst []byte, kid uint64, n uint32) []byte {
+// appendFrame appends frame n of sender sid to dst.
+func appendFrame(dst []byte, sid uint32, n uint32) []byte {
 	size := frameSize(n)
 	start := len(dst)
 	dst = append(dst, make([]byte, size)...)
-	fill(dst[start:], kid, n)
+	fill(dst[start:], sid, n)
 	return dst
 }
 
-func fill(b []byte, kid uint64, n uint32) {
+func fill(b []byte, sid uint32, n uint32) {
 	b[0] = frameTOC
 	binary.BigEndian.PutUint32(b[1:], n)
-	x := uint64(kid)*0x9E3779B97F4A7C15 ^ uint64(n)*0xBF58476D1CE4E5B9 ^ uint64(len(b))
+	x := uint64(sid)*0x9E3779B97F4A7C15 ^ uint64(n)*0xBF58476D1CE4E5B9 ^ uint64(len(b))
 	for i := 5; i < len(b); i++ {
 		x ^= x << 13
 		x ^= x >> 7
@@ -42,9 +43,9 @@ func fill(b []byte, kid uint64, n uint32) {
 	}
 }
 
-// checkFrame returns the counter of a decrypted frame from sender kid and
+// checkFrame returns the counter of a decrypted frame from sender sid and
 // whether the frame is exactly what that sender made as frame n.
-func checkFrame(kid uint64, frame []byte) (n uint32, intact bool) {
+func checkFrame(sid uint32, frame []byte) (n uint32, intact bool) {
 	if len(frame) < 5 {
 		return 0, false
 	}
@@ -53,6 +54,6 @@ func checkFrame(kid uint64, frame []byte) (n uint32, intact bool) {
 		return n, false
 	}
 	var want [maxFrameSize]byte
-	fill(want[:len(frame)], kid, n)
+	fill(want[:len(frame)], sid, n)
 	return n, string(want[:len(frame)]) == string(frame)
 }

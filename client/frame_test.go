@@ -7,30 +7,33 @@ import (
 	"sotto/e2ee"
 )
 
-// Frames are Opus-sized and checkable bit for bit after an E2EE round trip;
-// any change, or the wrong sender, shows. A random KID, and KIDs short
-// enough to take fewer header bytes (a random one starts with a zero byte
-// once in 256 sessions).
+// Frames are Opus-sized and checkable bit for bit after an E2EE round trip
+// under a v2 epoch key; any change, or the wrong sender, shows. A random
+// sid, and sids and epochs small enough to take fewer header bytes.
 func TestFrameRoundTrip(t *testing.T) {
-	keys, err := e2ee.DeriveRoomKeys(e2ee.NewSecret())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kid := range []uint64{e2ee.NewKID(), 5, 0x3569cd3bbc} {
-		frameRoundTrip(t, keys.Media[:], kid)
+	for _, c := range []struct {
+		sid   uint32
+		epoch uint16
+	}{{e2ee.NewSID(), 0}, {0, 5}, {0x3569, 0xcd3b}, {e2ee.NewSID(), 65535}} {
+		frameRoundTrip(t, c.sid, c.epoch)
 	}
 }
 
-func frameRoundTrip(t *testing.T, media []byte, kid uint64) {
+func frameRoundTrip(t *testing.T, sid uint32, epoch uint16) {
 	t.Helper()
-	snd, _ := e2ee.NewSender(media, kid)
-	rcv, _ := e2ee.NewReceiver(media)
-	if err := rcv.AddSender(kid); err != nil {
+	kid := e2ee.EpochKID(sid, epoch)
+	key := e2ee.NewSenderKey()
+	snd, err := e2ee.NewEpochSender(key, kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := e2ee.NewEpochReceiver()
+	if err := rcv.SetSenderKey(kid, key); err != nil {
 		t.Fatal(err)
 	}
 	sizes := map[int]bool{}
 	for n := uint32(0); n < 500; n++ {
-		f := appendFrame(nil, kid, n)
+		f := appendFrame(nil, sid, n)
 		if len(f) < minFrameSize || len(f) > maxFrameSize || f[0] != frameTOC {
 			t.Fatalf("KID %#x frame %d: %d bytes, TOC %#x", kid, n, len(f), f[0])
 		}
@@ -51,14 +54,14 @@ func frameRoundTrip(t *testing.T, media []byte, kid uint64) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, ok := checkFrame(kid, dec); !ok || got != n {
+		if got, ok := checkFrame(sid, dec); !ok || got != n {
 			t.Fatalf("KID %#x frame %d came back as %d, intact %v", kid, n, got, ok)
 		}
-		if _, ok := checkFrame(kid^1, dec); ok {
+		if _, ok := checkFrame(sid^1, dec); ok {
 			t.Fatal("a frame checks out as another sender's")
 		}
 		dec[len(dec)-1] ^= 1
-		if _, ok := checkFrame(kid, dec); ok {
+		if _, ok := checkFrame(sid, dec); ok {
 			t.Fatal("a changed frame checks out")
 		}
 	}

@@ -1,8 +1,9 @@
 package client
 
 // Hellos: each member tells the others, in a blob sealed under the room's
-// signal key, its display name and the KID its frames carry. A receiver
-// decrypts only KIDs some hello announced.
+// signal key, its display name, its sid and its ephemeral X25519 public key
+// (docs/keys.md, "Hello"). The key ring accepts key blobs only from sids
+// whose hello it holds; a v1 hello (a "kid", no "sid") is ignored.
 
 import (
 	"encoding/json"
@@ -22,13 +23,14 @@ const blobRefusalWait = 10 * time.Second
 
 type hello struct {
 	Name string `json:"name"`
-	KID  string `json:"kid"` // 12 lowercase hex digits
+	SID  string `json:"sid"` // 8 lowercase hex digits
+	DH   string `json:"dh"`  // base64url of the 32-byte X25519 public key
 }
 
 // sendHello sends the client's hello to one member, or with to == "" to
 // every other member.
 func (c *Client) sendHello(to string) error {
-	pt, err := json.Marshal(hello{Name: c.cfg.Name, KID: e2ee.FormatKID(c.snd.KID())})
+	pt, err := json.Marshal(hello{Name: c.cfg.Name, SID: e2ee.FormatSID(c.k.sid), DH: b64.EncodeToString(c.k.pair.Public())})
 	if err != nil {
 		return err
 	}
@@ -98,8 +100,9 @@ func (c *Client) sendRetrying(m outMsg, tries int) error {
 	return nil
 }
 
-// openBlob reads a relayed blob: a hello or a re-key (rekey.go). Anything
-// that does not open under the signal key, or is neither, is ignored.
+// openBlob reads a relayed blob: a re-key (rekey.go), a key blob (keys.go)
+// or a hello. Anything that does not open under the signal key, or is none
+// of these, is ignored.
 func (c *Client) openBlob(m *inMsg) (Event, bool) {
 	pt, err := e2ee.OpenBlob(c.keys.Signal[:], m.Data)
 	if err != nil {
@@ -108,31 +111,57 @@ func (c *Client) openBlob(m *inMsg) (Event, bool) {
 	if ev, ok, isRekey := c.openRekey(m.From, pt); isRekey {
 		return ev, ok
 	}
+	var km keyMsg
+	if json.Unmarshal(pt, &km) == nil && km.Key != "" {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.members[m.From] == nil {
+			return Event{}, false // it left already
+		}
+		return c.acceptKeyLocked(m.From, km)
+	}
 	return c.openHello(m, pt)
 }
 
-// openHello registers the sender's KID with the receiver.
+// openHello registers the sender's sid and public key with the key ring.
+// A new hello from a member that joined after us starts a rotation (the
+// joiner gets only the new key); a member that was there before us gets
+// our current key (gathered with the others' in one batch: keys.go). The same hello again (a resume) changes nothing.
 func (c *Client) openHello(m *inMsg, pt []byte) (Event, bool) {
 	var h hello
-	if json.Unmarshal(pt, &h) != nil {
+	if json.Unmarshal(pt, &h) != nil || h.SID == "" {
+		return Event{}, false // not a v2 hello
+	}
+	sid, err := e2ee.ParseSID(h.SID)
+	if err != nil {
 		return Event{}, false
 	}
-	kid, err := e2ee.ParseKID(h.KID)
-	if err != nil {
+	dh, err := b64.DecodeString(h.DH)
+	if err != nil || len(dh) != e2ee.PublicKeySize {
 		return Event{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	mem := c.members[m.From]
-	if mem == nil {
-		return Event{}, false // it left already
+	if mem == nil || c.k.erased {
+		return Event{}, false // it left already, or we did
 	}
-	if mem.hasKID && mem.kid != kid {
-		c.rcv.RemoveSender(mem.kid) // a new sender session
+	if mem.hasHello && mem.sid == sid {
+		return Event{}, false // a resume: the hello again (another key for it would be refused)
 	}
-	if c.rcv.AddSender(kid) != nil {
-		return Event{}, false
+	if mem.hasHello {
+		c.k.ring.RemoveMember(mem.sid) // a new membership behind the same id
+		mem.hasHello = false
 	}
-	mem.kid, mem.hasKID, mem.name = kid, true, h.Name
-	return Event{Type: "hello", Member: m.From, KID: kid, Name: h.Name}, true
+	if c.k.ring.AddMember(sid, dh) != nil {
+		return Event{}, false // duplicate sid, or a bad public key
+	}
+	mem.sid, mem.hasHello, mem.name = sid, true, h.Name
+	c.queueEventLocked(Event{Type: "hello", Member: m.From, SID: sid, Name: h.Name})
+	if mem.later {
+		c.k.sched.trigger(rotateJoin)
+	} else {
+		c.queueFirstKeyLocked(sid)
+	}
+	return Event{}, false // queued already, before the rotation's
 }

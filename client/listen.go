@@ -1,8 +1,10 @@
 package client
 
 // Listening: the floor track carries whoever holds the floor. Each packet's
-// payload is decrypted with the client's e2ee.Receiver, and checked: which
-// sender (KID), which of its frames (counter), in order, bit for bit.
+// payload is decrypted with the client's e2ee.Receiver (the epochs its key
+// ring holds), and checked: which sender (the sid in the KID), which of its
+// frames (counter, running on across the sender's epochs), in order, bit
+// for bit.
 
 import (
 	"sync"
@@ -20,13 +22,13 @@ type Stats struct {
 	Decrypted  uint64 // frames that authenticated and decrypted
 	Failed     uint64 // frames that did not (dropped, as a browser drops them)
 	AuthFailed uint64 // of Failed: failed authentication (a wrong key)
-	UnknownKID uint64 // of Failed: from a KID no hello announced
+	UnknownKID uint64 // of Failed: from a KID (sender and epoch) whose key this client does not hold
 	OutOfOrder uint64 // decrypted frames whose counter was not above their sender's previous one
 	Corrupt    uint64 // decrypted frames that are not what their sender made
 }
 
-// SenderStats counts what the floor track delivered from one sender (KID,
-// as read from the SFrame header).
+// SenderStats counts what the floor track delivered from one sender (the
+// sid of the KID read from the SFrame header), over all its epochs.
 type SenderStats struct {
 	Packets    uint64
 	Decrypted  uint64
@@ -57,24 +59,26 @@ type Packet struct {
 	TS     uint32
 	SSRC   uint32
 	Marker bool
-	KID    uint64 // from the SFrame header (0 if it did not parse)
+	KID    uint64 // from the SFrame header (0 if it did not parse): sender and epoch
+	SID    uint32 // the sender's sid, from the KID
 	N      uint32 // the sender's frame counter, if it decrypted
 	Err    string // "" if it decrypted, else the e2ee error code
 	Intact bool   // decrypted to exactly what its sender made
 }
 
 type listener struct {
-	rcv    *e2ee.Receiver
-	record bool
+	rcv     *e2ee.Receiver
+	record  bool
+	onFrame func([]byte) // Config.OnFrame
 
 	mu   sync.Mutex
 	st   Stats
-	per  map[uint64]*SenderStats
+	per  map[uint32]*SenderStats
 	pkts []Packet
 }
 
-func newListener(rcv *e2ee.Receiver, record bool) *listener {
-	return &listener{rcv: rcv, record: record, per: make(map[uint64]*SenderStats)}
+func newListener(rcv *e2ee.Receiver, record bool, onFrame func([]byte)) *listener {
+	return &listener{rcv: rcv, record: record, onFrame: onFrame, per: make(map[uint32]*SenderStats)}
 }
 
 // onTrack runs, in pion's goroutine, for the floor track.
@@ -109,10 +113,14 @@ func (l *listener) packet(p *rtp.Packet, plain []byte, at time.Time) {
 	if len(p.Payload) > 1 {
 		kid, _, _, _ = e2ee.ParseHeader(p.Payload[1:])
 	}
-	rec.KID = kid
+	sid, _, _ := e2ee.SplitKID(kid)
+	rec.KID, rec.SID = kid, sid
+	if l.onFrame != nil {
+		l.onFrame(p.Payload)
+	}
 	out, err := l.rcv.Decrypt(plain, p.Payload)
 	if err == nil {
-		rec.N, rec.Intact = checkFrame(kid, out)
+		rec.N, rec.Intact = checkFrame(sid, out)
 	} else {
 		rec.Err = e2ee.Code(err)
 		if rec.Err == "" {
@@ -122,10 +130,10 @@ func (l *listener) packet(p *rtp.Packet, plain []byte, at time.Time) {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := l.per[kid]
+	s := l.per[sid]
 	if s == nil {
 		s = new(SenderStats)
-		l.per[kid] = s
+		l.per[sid] = s
 	}
 	l.st.Packets++
 	s.Packets++
@@ -169,11 +177,12 @@ func (c *Client) Stats() Stats {
 	return c.ears.st
 }
 
-// From returns what the client has heard from sender kid.
-func (c *Client) From(kid uint64) SenderStats {
+// From returns what the client has heard from the sender with sid (see
+// SID), over all its epochs.
+func (c *Client) From(sid uint32) SenderStats {
 	c.ears.mu.Lock()
 	defer c.ears.mu.Unlock()
-	if s := c.ears.per[kid]; s != nil {
+	if s := c.ears.per[sid]; s != nil {
 		return *s
 	}
 	return SenderStats{}

@@ -58,7 +58,7 @@ func NewAPI(loopback bool) (*webrtc.API, error) {
 // startMedia creates the PeerConnection and negotiates it; it returns once
 // the answer is applied.
 func (c *Client) startMedia(ctx context.Context) error {
-	mic, err := newMic(c.snd)
+	mic, err := newMic(&c.sending, c.k.sid)
 	if err != nil {
 		return err
 	}

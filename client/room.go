@@ -10,9 +10,10 @@ import (
 
 // Join joins the room of the client's secret; if the server has no such
 // room, it creates it from the same secret, as the app does (and joins after
-// all if another member created it in the meantime). Then it announces the
-// client's KID in a sealed hello and negotiates media; it returns once the
-// server's answer is applied. WaitConnected waits for the media path.
+// all if another member created it in the meantime). Its sealed hello (sid
+// and public key) goes out as the server's joined arrives; then it
+// negotiates media and returns once the server's answer is applied.
+// WaitConnected waits for the media path.
 func (c *Client) Join(ctx context.Context) error {
 	err := c.enterRoom(ctx, "join")
 	if errors.Is(err, ErrNoSuchRoom) {
@@ -62,9 +63,6 @@ func (c *Client) enterRoom(ctx context.Context, typ string) error {
 }
 
 func (c *Client) afterEnter(ctx context.Context) error {
-	if err := c.sendHello(""); err != nil {
-		return err
-	}
 	if c.cfg.NoMedia {
 		return nil
 	}
@@ -74,8 +72,9 @@ func (c *Client) afterEnter(ctx context.Context) error {
 	return nil
 }
 
-// Leave closes the PeerConnection and leaves the room. The client can then
-// only be closed.
+// Leave closes the PeerConnection and leaves the room, and erases the
+// membership's keys (our pair, our sender keys, every member's epochs).
+// The client can then only be closed.
 //
 // The PeerConnection goes first, so that nothing of ours is still on its
 // way to the server when the leave makes it close its end.
@@ -101,12 +100,14 @@ func (c *Client) setGone() {
 	c.mu.Lock()
 	c.state = gone
 	c.stopTalkLocked()
+	c.eraseKeysLocked()
 	c.mu.Unlock()
 }
 
 // handle runs on the signaling reader goroutine for every server message,
 // in the order the server sent them.
 func (c *Client) handle(m *inMsg) {
+	defer c.flushEvents() // what the key code queued (hello, key, rotate)
 	ev := Event{Type: m.Type}
 	switch m.Type {
 	case "joined":
@@ -114,21 +115,26 @@ func (c *Client) handle(m *inMsg) {
 		c.state, c.self, c.nameplate = inside, m.Self, m.Nameplate
 		for _, w := range m.Members {
 			if w.ID != m.Self {
-				c.members[w.ID] = &member{role: w.Role}
+				c.members[w.ID] = &member{role: w.Role} // there before us: they get our first key
 			}
 		}
 		if m.Floor != nil {
 			c.holder = m.Floor.Holder
 		}
+		c.k.sched.begin()
 		c.mu.Unlock()
+		// The hello goes out here, on the reader, so that it is queued
+		// before any key blob we send in answer to a member's hello.
+		_ = c.sendHello("")
 		return
 	case "member_joined":
 		w := m.joinedMember()
 		ev.Member = w.ID
 		c.mu.Lock()
-		c.members[w.ID] = &member{role: w.Role}
+		c.members[w.ID] = &member{role: w.Role, later: true}
 		c.mu.Unlock()
-		// Tell the newcomer our KID; it cannot have seen our first hello.
+		// Tell the newcomer our sid and public key; it cannot have seen our
+		// first hello. Its own hello makes us rotate (openHello).
 		_ = c.sendHello(w.ID)
 	case "member_role":
 		w := m.joinedMember()
@@ -143,17 +149,29 @@ func (c *Client) handle(m *inMsg) {
 		ev.Reason = m.Reason
 		c.setGone()
 	case "member_back":
-		// A member resumed on a new connection: it needs our KID again.
+		// A member resumed on a new connection: it needs our hello and
+		// our current key again, never a new one (docs/keys.md).
 		ev.Member = m.memberID()
 		_ = c.sendHello(ev.Member)
+		c.mu.Lock()
+		if mem := c.members[ev.Member]; mem != nil && mem.hasHello {
+			c.sendOwnKeysLocked(mem.sid)
+		}
+		c.mu.Unlock()
 	case "member_left":
+		// Its epochs are erased at once, and we move to a key it never got.
 		ev.Member = m.memberID()
 		c.mu.Lock()
-		if mem := c.members[ev.Member]; mem != nil && mem.hasKID {
-			c.rcv.RemoveSender(mem.kid)
+		c.queueEventLocked(ev) // before the rotation's
+		if mem := c.members[ev.Member]; mem != nil {
+			if mem.hasHello {
+				c.k.ring.RemoveMember(mem.sid)
+			}
+			delete(c.members, ev.Member)
+			c.k.sched.trigger(rotateLeave)
 		}
-		delete(c.members, ev.Member)
 		c.mu.Unlock()
+		return
 	case "blob":
 		var ok bool
 		if ev, ok = c.openBlob(m); !ok {
@@ -186,7 +204,7 @@ func (c *Client) handle(m *inMsg) {
 	default: // left, answer, pong: replies only; unknown types are ignored
 		return
 	}
-	if c.cfg.OnEvent != nil {
-		c.cfg.OnEvent(ev)
-	}
+	c.mu.Lock()
+	c.queueEventLocked(ev)
+	c.mu.Unlock()
 }

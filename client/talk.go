@@ -1,8 +1,10 @@
 package client
 
 // Talking: while the client holds the floor (or is forced to send), one
-// goroutine makes a frame every 20 ms, encrypts it with the client's
-// e2ee.Sender and sends it as the next RTP packet of its microphone track.
+// goroutine makes a frame every 20 ms, encrypts it under the client's
+// current epoch (the e2ee.Sender keys.go switches to after a rotation) and
+// sends it as the next RTP packet of its microphone track. The frame
+// counter runs on across epochs: a listener sees one stream.
 
 import (
 	"math/rand/v2"
@@ -25,7 +27,8 @@ const (
 // mic is the client's outgoing stream: its track and RTP numbering.
 type mic struct {
 	track *webrtc.TrackLocalStaticRTP
-	snd   *e2ee.Sender
+	snd   *atomic.Pointer[e2ee.Sender] // the current epoch's; nil once erased
+	sid   uint32
 
 	mu     sync.Mutex
 	seq    uint16
@@ -38,13 +41,13 @@ type mic struct {
 	sent atomic.Uint64
 }
 
-func newMic(snd *e2ee.Sender) (*mic, error) {
+func newMic(snd *atomic.Pointer[e2ee.Sender], sid uint32) (*mic, error) {
 	track, err := webrtc.NewTrackLocalStaticRTP(opusCapability, "mic", "sotto")
 	if err != nil {
 		return nil, err
 	}
 	// Random starting points, as RFC 3550 asks and browsers do.
-	return &mic{track: track, snd: snd, seq: uint16(rand.Uint32()), ts: rand.Uint32()}, nil
+	return &mic{track: track, snd: snd, sid: sid, seq: uint16(rand.Uint32()), ts: rand.Uint32()}, nil
 }
 
 // send encrypts and sends the next frame. The first frame of a talkspurt
@@ -53,6 +56,10 @@ func newMic(snd *e2ee.Sender) (*mic, error) {
 func (m *mic) send(spurt bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	snd := m.snd.Load()
+	if snd == nil {
+		return e2ee.ErrKeyPairErased // the membership is over: nothing goes out
+	}
 	now := time.Now()
 	if !m.lastAt.IsZero() {
 		step := uint32(1)
@@ -65,8 +72,8 @@ func (m *mic) send(spurt bool) error {
 	m.lastAt = now
 	n := m.n
 	m.n++
-	m.plain = appendFrame(m.plain[:0], m.snd.KID(), n)
-	enc, err := m.snd.Encrypt(m.enc[:0], m.plain)
+	m.plain = appendFrame(m.plain[:0], m.sid, n)
+	enc, err := snd.Encrypt(m.enc[:0], m.plain)
 	if err != nil {
 		return err // never send anything but a good encrypted frame
 	}

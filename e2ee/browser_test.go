@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 
 // loopbackResult mirrors what testdata/browser/loopback.js returns.
 type loopbackResult struct {
-	RMS  float64 `json:"rms"`
-	Send struct {
+	RMS     float64 `json:"rms"`
+	RMSLate float64 `json:"rmsLate"` // v2 rotation only: after epoch 0 was erased
+	Send    struct {
 		Encrypted, Passed, Dropped int
 	} `json:"send"`
 	Recv struct {
@@ -125,6 +127,30 @@ func TestBrowserLoopback(t *testing.T) {
 		}
 	})
 
+	// v2 (docs/keys.md): frame keys from sender keys, and a rotation in the
+	// middle of the stream. After the sender switched and the receiver
+	// erased epoch 0, every frame must be under epoch 1: one left under
+	// epoch 0 would be an unknown-sender event, one the receiver cannot
+	// open a cant-decrypt.
+	for _, c := range []struct{ name, sender, receiver string }{
+		{"encoded-streams", legacy, legacy},
+		{"script-transform", script, script},
+	} {
+		t.Run("v2 sender keys and a rotation mid-stream, "+c.name, func(t *testing.T) {
+			r := run(t, `{senderApi: `+c.sender+`, receiverApi: `+c.receiver+`, v2: true, rotateAtMs: 1000, listenMs: 1000, lateMs: 1000}`)
+			if r.Send.Encrypted < 150 || r.Recv.Decrypted < 150 {
+				t.Fatalf("frames: %+v sent, %+v received", r.Send, r.Recv)
+			}
+			if r.RMS < heardRMS || r.RMSLate < heardRMS {
+				t.Fatalf("decrypted audio too quiet: RMS %.5f before the rotation, %.5f after epoch 0 was erased", r.RMS, r.RMSLate)
+			}
+			if n := r.count("recv", "cant-decrypt") + r.count("recv", "unknown-sender") + r.count("send", "cant-encrypt"); n > 0 {
+				t.Fatalf("%d frames failed across the rotation: %+v", n, r.Events)
+			}
+			t.Logf("RMS %.4f before, %.4f after the rotation; %d frames encrypted, %d decrypted", r.RMS, r.RMSLate, r.Send.Encrypted, r.Recv.Decrypted)
+		})
+	}
+
 	for _, c := range []struct{ name, sender string }{{"encoded-streams", legacy}, {"script-transform", script}} {
 		t.Run("frames on the wire are SFrame from "+c.name, func(t *testing.T) {
 			r := run(t, `{senderApi: `+c.sender+`, receiverApi: `+legacy+`, spy: true}`)
@@ -134,4 +160,63 @@ func TestBrowserLoopback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// v2VectorsResult is what testdata/browser/v2vectors.js reports: how many
+// values were checked and every mismatch.
+type v2VectorsResult struct {
+	UserAgent string   `json:"userAgent"`
+	Checks    int      `json:"checks"`
+	Failures  []string `json:"failures"`
+	Error     string   `json:"error"`
+}
+
+// v2MinChecks: every v2 vector, at least (Node counts the same checks).
+const v2MinChecks = 250
+
+// v2VectorsHandler serves the v2 vector page and what it loads: the shared
+// checks (jstest/v2check.mjs), the vectors, and static/ at /static/, where
+// the checks' relative imports of ../../static/js/e2ee land.
+func v2VectorsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(os.DirFS("../static"))))
+	mux.Handle("/e2ee/jstest/", http.StripPrefix("/e2ee/jstest/", http.FileServerFS(os.DirFS("jstest"))))
+	mux.Handle("/e2ee/testdata/", http.StripPrefix("/e2ee/testdata/", http.FileServerFS(os.DirFS("testdata"))))
+	mux.Handle("/", http.FileServerFS(os.DirFS("testdata/browser")))
+	return mux
+}
+
+func (r v2VectorsResult) check(t *testing.T) {
+	t.Helper()
+	t.Logf("%s: %d checks", r.UserAgent, r.Checks)
+	if r.Error != "" {
+		t.Fatalf("the page failed: %s", r.Error)
+	}
+	if len(r.Failures) > 0 {
+		t.Fatalf("%d of %d checks failed:\n%s", len(r.Failures), r.Checks, strings.Join(r.Failures, "\n"))
+	}
+	if r.Checks < v2MinChecks {
+		t.Fatalf("only %d checks ran, want at least %d", r.Checks, v2MinChecks)
+	}
+}
+
+// TestVectorsInChromium passes every v2 vector (X25519, wrap keys, key
+// blobs, epoch frames, key ring sequences) in headless Chromium's WebCrypto,
+// with the same checks Node runs.
+func TestVectorsInChromium(t *testing.T) {
+	srv := httptest.NewServer(v2VectorsHandler())
+	defer srv.Close()
+	b := browsertest.Start(t, browsertest.Options{})
+	page := b.NewPage(t, 60*time.Second)
+	if err := chromedp.Do(page, chromedp.Navigate(srv.URL+"/v2vectors.html")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(page, chromedp.Poll[bool]("window.v2Result !== undefined")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := browsertest.Eval[v2VectorsResult](page, "window.v2Result")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.check(t)
 }

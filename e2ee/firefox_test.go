@@ -51,6 +51,7 @@ type recvCounters struct{ Decrypted, Passed, Dropped int }
 // firefoxLoopback mirrors what loopback() in testdata/browser/firefox.js returns.
 type firefoxLoopback struct {
 	RMS             float64       `json:"rms"`
+	RMSLate         float64       `json:"rmsLate"` // v2 rotation: after epoch 0 was erased
 	AudioContext    string        `json:"audioContext"`
 	Send            sendCounters  `json:"send"`
 	Recv            recvCounters  `json:"recv"`
@@ -105,11 +106,11 @@ type firefoxResult struct {
 	Scenarios          map[string]json.RawMessage `json:"scenarios"`
 }
 
-// firefoxDeadline bounds the whole run: Firefox's start-up and the seven
-// scenarios (about 25 s in all).
+// firefoxDeadline bounds the whole run: Firefox's start-up and the eight
+// scenarios (about 32 s in all).
 const firefoxDeadline = 55 * time.Second
 
-// firefoxResultBytes bounds the page's result: the seven scenarios' counts
+// firefoxResultBytes bounds the page's result: the eight scenarios' counts
 // and events.
 const firefoxResultBytes = 1 << 22
 
@@ -285,6 +286,23 @@ func TestFirefox(t *testing.T) {
 			r.Idle.RMS, r.Idle.Send.Encrypted, r.Idle.Send.Passed, r.Idle.PacketsSent, r.RMS, r.Recv.Decrypted-r.Idle.Recv.Decrypted)
 	})
 
+	// v2 (docs/keys.md): frame keys from sender keys and a rotation
+	// mid-stream; after the switch and epoch 0's erasure every frame must be
+	// under epoch 1 (a frame left under epoch 0 would be unknown-sender).
+	t.Run("v2 sender keys and a rotation mid-stream", func(t *testing.T) {
+		r := loopback(t, "v2 rotation")
+		if r.Send.Encrypted < 150 || r.Recv.Decrypted < 150 {
+			t.Fatalf("frames: %+v sent, %+v received", r.Send, r.Recv)
+		}
+		if r.RMS < heardRMS || r.RMSLate < heardRMS {
+			t.Fatalf("decrypted audio too quiet: RMS %.5f before the rotation, %.5f after epoch 0 was erased", r.RMS, r.RMSLate)
+		}
+		if n := r.Events.count("recv", "cant-decrypt") + r.Events.count("recv", "unknown-sender") + r.Events.count("send", "cant-encrypt"); n > 0 {
+			t.Fatalf("%d frames failed across the rotation: %+v", n, r.Events)
+		}
+		t.Logf("RMS %.4f before, %.4f after the rotation; %d frames encrypted, %d decrypted", r.RMS, r.RMSLate, r.Send.Encrypted, r.Recv.Decrypted)
+	})
+
 	// The app's own shape: one worker per side with both transforms, both
 	// directions on one transceiver.
 	t.Run("duplex on one connection", func(t *testing.T) {
@@ -312,4 +330,18 @@ func TestFirefox(t *testing.T) {
 			t.Errorf("Firefox tried to reach the network (refused by the tripwire): %q; a pref in browsertest.FirefoxPrefs is missing", reqs)
 		}
 	})
+}
+
+// TestVectorsInFirefox passes every v2 vector in headless Firefox's
+// WebCrypto, as TestVectorsInChromium does; the page POSTs its result.
+func TestVectorsInFirefox(t *testing.T) {
+	version, _ := browsertest.FirefoxVersion(t)
+	t.Log(version)
+	var r v2VectorsResult
+	page := browsertest.FirefoxPage{Handler: v2VectorsHandler(), Path: "/v2vectors.html?post", MaxResult: 1 << 20, Deadline: firefoxDeadline}
+	ff := page.Run(t, &r)
+	r.check(t)
+	if reqs := ff.OutsideRequests(); len(reqs) > 0 {
+		t.Errorf("Firefox tried to reach the network (refused by the tripwire): %q", reqs)
+	}
 }

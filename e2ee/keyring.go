@@ -111,9 +111,11 @@ func (r *KeyRing) Self() uint32 { return r.self }
 // key, or our own sid, it is refused (ErrDuplicateSID). A malformed or
 // low-order key is refused (ErrBadPublicKey) before it is ever used.
 func (r *KeyRing) AddMember(sid uint32, public []byte) error {
-	if _, err := r.pair.Agree(public); err != nil {
+	shared, err := r.pair.Agree(public) // refuses low-order keys now, not at the first blob
+	if err != nil {
 		return err
 	}
+	clear(shared)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

@@ -26,14 +26,22 @@ import (
 
 func listenOnly(c *client.Config) { c.Listen = true }
 
-// knowEachOther waits until every client's hello reached every other
-// client, so that each can decrypt each.
+// knowEachOther waits until every client holds the sender key every other
+// client sends under now, and none is about to switch to a new one (the
+// rotations that the joins started are done), so that each can decrypt
+// each. A joiner gets only keys made after its hello (docs/keys.md), so
+// "holds some key of b" is not enough.
 func knowEachOther(t *testing.T, cs ...*client.Client) {
 	t.Helper()
-	testutil.WaitFor(t, 10*time.Second, "every hello", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "every current sender key", func() bool {
+		for _, b := range cs {
+			if b.Rotating() {
+				return false
+			}
+		}
 		for _, a := range cs {
 			for _, b := range cs {
-				if a != b && !a.KnowsKID(b.KID()) {
+				if a != b && !a.CanDecrypt(b.KID()) {
 					return false
 				}
 			}
@@ -72,19 +80,19 @@ func heard(t *testing.T, talker *client.Client, n uint32, listeners ...*client.C
 	t.Helper()
 	for i, l := range listeners {
 		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("listener %d to hear frame %d", i, n), func() bool {
-			s := l.From(talker.KID())
+			s := l.From(talker.SID())
 			return s.Decrypted > 0 && s.Last >= n
 		})
 	}
 }
 
-// turn is a run of consecutive packets from one sender (its SFrame key
-// id), as a listener got it.
-type turn = testutil.Turn[client.Packet, uint64]
+// turn is a run of consecutive packets from one sender (its sid, whatever
+// the epoch of its key), as a listener got it.
+type turn = testutil.Turn[client.Packet, uint32]
 
 // turns splits what a listener got by sender.
 func turns(pkts []client.Packet) []turn {
-	return testutil.Turns(pkts, func(p client.Packet) uint64 { return p.KID })
+	return testutil.Turns(pkts, func(p client.Packet) uint32 { return p.SID })
 }
 
 // checkTurn verifies one sender's run: every frame decrypted and bit-exact,
@@ -127,7 +135,7 @@ func TestMediaOneTalkerTwentyListeners(t *testing.T) {
 	for i, l := range listeners {
 		var got []client.Packet
 		for _, p := range l.Packets() {
-			if p.KID != talker.KID() {
+			if p.SID != talker.SID() {
 				t.Fatalf("listener %d got a packet from KID %x", i, p.KID)
 			}
 			if p.Err == "" && p.N < frames {
@@ -139,7 +147,7 @@ func TestMediaOneTalkerTwentyListeners(t *testing.T) {
 		if pct < 99 {
 			t.Errorf("listener %d decrypted %d of %d frames (%.1f%%), want at least 99%%", i, len(got), frames, pct)
 		}
-		if err := checkTurn(turn{From: talker.KID(), Pkts: got}); err != nil {
+		if err := checkTurn(turn{From: talker.SID(), Pkts: got}); err != nil {
 			t.Errorf("listener %d: %v", i, err)
 		}
 		if st := l.Stats(); st.Failed != 0 || st.OutOfOrder != 0 || st.Corrupt != 0 {
@@ -194,7 +202,7 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 	mark := uint32(a.Sent())
 	heard(t, a, mark, append(listeners, b)...)
 	for i, l := range append([]*client.Client{a}, listeners...) {
-		if s := l.From(b.KID()); s.Packets != 0 {
+		if s := l.From(b.SID()); s.Packets != 0 {
 			t.Fatalf("member %d received %d of B's packets (%d decrypted) while A held the floor", i, s.Packets, s.Decrypted)
 		}
 	}
@@ -210,12 +218,12 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 	const tolerance = 60 * time.Millisecond
 	for i, l := range listeners {
 		ts := turns(l.Packets())
-		if len(ts) != 2 || ts[0].From != a.KID() || ts[1].From != b.KID() {
+		if len(ts) != 2 || ts[0].From != a.SID() || ts[1].From != b.SID() {
 			var kids []string
 			for _, tr := range ts {
-				kids = append(kids, e2ee.FormatKID(tr.From))
+				kids = append(kids, e2ee.FormatSID(tr.From))
 			}
-			t.Fatalf("listener %d heard turns %v, want A (%s) then B (%s)", i, kids, e2ee.FormatKID(a.KID()), e2ee.FormatKID(b.KID()))
+			t.Fatalf("listener %d heard turns %v, want A (%s) then B (%s)", i, kids, e2ee.FormatSID(a.SID()), e2ee.FormatSID(b.SID()))
 		}
 		for _, tr := range ts {
 			if err := checkTurn(tr); err != nil {
@@ -231,7 +239,7 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 			i, len(ts[0].Pkts), len(ts[1].Pkts), first.N, busySent, last.Seq, first.Seq, step)
 	}
 	for _, c := range []*client.Client{a, b} {
-		if s := c.From(c.KID()); s.Packets != 0 {
+		if s := c.From(c.SID()); s.Packets != 0 {
 			t.Errorf("a talker heard itself")
 		}
 	}
@@ -246,7 +254,7 @@ func TestMediaFloorBusyAndHandover(t *testing.T) {
 		t.Errorf("floor events %q, want %q", floorEvents, want)
 	}
 	evMu.Unlock()
-	if a.From(b.KID()).Decrypted == 0 {
+	if a.From(b.SID()).Decrypted == 0 {
 		t.Error("A did not hear B after the handover")
 	}
 }
@@ -273,11 +281,11 @@ func TestMediaListenOnly(t *testing.T) {
 	release(t, a)
 	lo.ForceSend(false)
 	for i, c := range append([]*client.Client{a}, listeners...) {
-		if s := c.From(lo.KID()); s.Packets != 0 {
+		if s := c.From(lo.SID()); s.Packets != 0 {
 			t.Errorf("member %d received %d packets from the listen-only member", i, s.Packets)
 		}
 	}
-	t.Logf("listen-only member sent %d frames; 0 arrived anywhere; it heard %d of A's", lo.Sent(), lo.From(a.KID()).Decrypted)
+	t.Logf("listen-only member sent %d frames; 0 arrived anywhere; it heard %d of A's", lo.Sent(), lo.From(a.SID()).Decrypted)
 }
 
 // TestMediaJoinWhileTalking: a member joining while someone talks hears
@@ -293,9 +301,9 @@ func TestMediaJoinWhileTalking(t *testing.T) {
 	for i := range 5 {
 		start := time.Now()
 		l := srv.member(t, secret, fmt.Sprintf("joiner%d", i))
-		testutil.WaitFor(t, 5*time.Second, "the joiner to hear the talker", func() bool { return l.From(a.KID()).Decrypted > 0 })
-		d := l.From(a.KID()).FirstAt.Sub(l.ConnectedAt())
-		lat, total = append(lat, d), append(total, l.From(a.KID()).FirstAt.Sub(start))
+		testutil.WaitFor(t, 5*time.Second, "the joiner to hear the talker", func() bool { return l.From(a.SID()).Decrypted > 0 })
+		d := l.From(a.SID()).FirstAt.Sub(l.ConnectedAt())
+		lat, total = append(lat, d), append(total, l.From(a.SID()).FirstAt.Sub(start))
 		if d > time.Second {
 			t.Errorf("joiner %d heard the talker %v after its media connected, want within 1 s", i, d)
 		}
@@ -352,8 +360,10 @@ func TestMediaJoinLeaveCycles(t *testing.T) {
 }
 
 // TestMediaWrongKeyHearsNothing: a member with the right room id and auth
-// token but the wrong media key gets the frames and can decrypt none (every
-// one fails authentication), and nobody can decrypt its frames either.
+// token but the wrong signal key (so the SFU forwards it every frame) can
+// open no hello and no key blob (docs/keys.md): it holds no sender key, so
+// every frame it gets is dropped as from an unknown KID, and nobody opens
+// its hello, so nobody sends it a key nor decrypts its frames.
 func TestMediaWrongKeyHearsNothing(t *testing.T) {
 	srv := startServer(t)
 	secret := e2ee.NewSecret()
@@ -362,34 +372,34 @@ func TestMediaWrongKeyHearsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := e2ee.DeriveRoomKeys(e2ee.NewSecret())
-	keys.Media = other.Media
+	keys.Signal, keys.Media = other.Signal, other.Media
 
 	a := srv.member(t, secret, "A")
 	good := srv.member(t, secret, "good")
 	wrong := srv.member(t, nil, "wrong", func(c *client.Config) { c.Keys = keys })
-	knowEachOther(t, a, good, wrong) // the signal key is right: hellos open
+	knowEachOther(t, a, good)
 
 	takeFloor(t, a)
 	heard(t, a, 50, good)
 	testutil.WaitFor(t, 10*time.Second, "the wrong-key member to get 50 packets", func() bool { return wrong.Stats().Packets >= 50 })
 	release(t, a)
 	st := wrong.Stats()
-	if st.Decrypted != 0 || st.AuthFailed != st.Packets {
-		t.Errorf("wrong media key: %+v, want every frame to fail authentication", st)
+	if st.Decrypted != 0 || st.UnknownKID != st.Packets {
+		t.Errorf("wrong signal key: %+v, want every frame dropped as from an unknown KID", st)
 	}
 
 	takeFloor(t, wrong)
 	for _, c := range []*client.Client{a, good} {
-		testutil.WaitFor(t, 10*time.Second, "the wrong-key member's frames to arrive", func() bool { return c.From(wrong.KID()).Packets >= 25 })
+		testutil.WaitFor(t, 10*time.Second, "the wrong-key member's frames to arrive", func() bool { return c.From(wrong.SID()).Packets >= 25 })
 	}
 	release(t, wrong)
 	for i, c := range []*client.Client{a, good} {
-		if s := c.From(wrong.KID()); s.Decrypted != 0 || s.Failed != s.Packets {
-			t.Errorf("member %d decrypted frames made with the wrong key: %+v", i, s)
+		if s := c.From(wrong.SID()); s.Decrypted != 0 || s.Failed != s.Packets {
+			t.Errorf("member %d decrypted frames of the wrong-key member: %+v", i, s)
 		}
 	}
-	t.Logf("wrong key: %d of %d frames failed authentication (0 decrypted); the good listener decrypted %d",
-		st.AuthFailed, st.Packets, good.From(a.KID()).Decrypted)
+	t.Logf("wrong key: %d of %d frames from unknown KIDs (0 decrypted); the good listener decrypted %d",
+		st.UnknownKID, st.Packets, good.From(a.SID()).Decrypted)
 }
 
 // TestMediaServerGoneWhileTalking: the server shuts down under a talking

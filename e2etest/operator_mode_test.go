@@ -145,7 +145,7 @@ func TestOperatorModeEndToEnd(t *testing.T) {
 	release(t, ann)
 	lis.ForceSend(false)
 	for _, c := range []*client.Client{ann, bob} {
-		if s := c.From(lis.KID()); s.Packets != 0 {
+		if s := c.From(lis.SID()); s.Packets != 0 {
 			t.Fatalf("the listen-only member was heard: %d packets", s.Packets)
 		}
 	}
@@ -159,11 +159,11 @@ func TestOperatorModeEndToEnd(t *testing.T) {
 	}
 	testutil.WaitFor(t, 5*time.Second, "bob to lose the floor", func() bool { return ann.FloorHolder() == "" })
 	// What bob sent while he held the floor may still be on its way to ann.
-	before := testutil.Settled(t, 5*time.Second, 300*time.Millisecond, "bob's packets at ann", func() int { return int(ann.From(bob.KID()).Packets) })
+	before := testutil.Settled(t, 5*time.Second, 300*time.Millisecond, "bob's packets at ann", func() int { return int(ann.From(bob.SID()).Packets) })
 	bob.ForceSend(true)
 	testutil.WaitFor(t, 10*time.Second, "bob to send 50 more frames", func() bool { return bob.Sent() >= 100 })
 	bob.ForceSend(false)
-	if after := int(ann.From(bob.KID()).Packets); after > before {
+	if after := int(ann.From(bob.SID()).Packets); after > before {
 		t.Fatalf("bob, made listen-only, still reached ann: %d packets after, %d before", after, before)
 	}
 	if err := request(t, bob); !errors.Is(err, client.ErrListenOnly) {

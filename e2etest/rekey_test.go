@@ -67,34 +67,34 @@ func TestRemoveAndRekey(t *testing.T) {
 	knowEachOther(t, a2, b2)
 	testutil.WaitFor(t, 10*time.Second, "X to see everyone go", func() bool { return len(x.Members()) == 0 })
 
-	// A spy in the new room that has everything X has (the old media key)
-	// and more than X has (the new room's id, auth token and signal key, so
-	// that the SFU forwards it every frame and the talkers' hellos register
-	// their KIDs): the frames reach it and not one decrypts.
+	// A spy in the new room that has everything X has (the old secret's
+	// signal and media keys) and more than X has (the new room's id and
+	// auth token, so that the SFU forwards it every frame): it opens no
+	// hello or key blob of the new room, so it holds no sender key and not
+	// one frame decrypts.
 	oldKeys, _ := e2ee.DeriveRoomKeys(old)
 	spyKeys, _ := e2ee.DeriveRoomKeys(next)
-	spyKeys.Media = oldKeys.Media
+	spyKeys.Signal, spyKeys.Media = oldKeys.Signal, oldKeys.Media
 	spy := srv.member(t, nil, "spy", func(c *client.Config) { c.Keys = spyKeys })
-	knowEachOther(t, a2, b2, spy)
 
 	takeFloor(t, a2)
 	heard(t, a2, 100, b2)
-	testutil.WaitFor(t, 10*time.Second, "the spy to get 100 packets", func() bool { return spy.From(a2.KID()).Packets >= 100 })
+	testutil.WaitFor(t, 10*time.Second, "the spy to get 100 packets", func() bool { return spy.From(a2.SID()).Packets >= 100 })
 	release(t, a2)
 	takeFloor(t, b2)
 	heard(t, b2, 50, a2)
 	release(t, b2)
 
-	if s := spy.From(a2.KID()); s.Decrypted != 0 || s.Failed != s.Packets {
-		t.Errorf("the old media key decrypted new frames: %+v", s)
+	if s := spy.From(a2.SID()); s.Decrypted != 0 || s.Failed != s.Packets {
+		t.Errorf("the old keys decrypted new frames: %+v", s)
 	}
-	if st := spy.Stats(); st.Decrypted != 0 || st.AuthFailed != st.Packets {
-		t.Errorf("spy: %+v, want every frame to fail authentication", st)
+	if st := spy.Stats(); st.Decrypted != 0 || st.UnknownKID != st.Packets {
+		t.Errorf("spy: %+v, want every frame dropped as from an unknown KID", st)
 	}
-	if s := x.From(a2.KID()); s.Packets != 0 {
+	if s := x.From(a2.SID()); s.Packets != 0 {
 		t.Errorf("X, in the old room, got %d packets of the new room", s.Packets)
 	}
-	if s := b2.From(a2.KID()); s.Failed != 0 || s.Corrupt != 0 {
+	if s := b2.From(a2.SID()); s.Failed != 0 || s.Corrupt != 0 {
 		t.Errorf("B in the new room: %+v", s)
 	}
 	select {
@@ -121,5 +121,5 @@ func TestRemoveAndRekey(t *testing.T) {
 		t.Fatalf("X joining the new room with its old token: %v, want bad_auth", err)
 	}
 	t.Logf("after the re-key: B decrypted %d of A's frames; the spy got %d and decrypted %d",
-		b2.From(a2.KID()).Decrypted, spy.From(a2.KID()).Packets, spy.From(a2.KID()).Decrypted)
+		b2.From(a2.SID()).Decrypted, spy.From(a2.SID()).Packets, spy.From(a2.SID()).Decrypted)
 }

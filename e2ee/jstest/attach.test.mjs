@@ -72,3 +72,32 @@ test('watchdog: missing stats and counter resets never stop', () => {
   assert.equal(decideWatchdog({ packets: 1, frames: 1 }, { packets: undefined, frames: 1 }).stop, false);
   assert.equal(decideWatchdog({ packets: 900, frames: 900 }, { packets: 50, frames: 0 }).stop, false);
 });
+
+test('E2EE handle as a key ring sink: sender keys go to the worker transferred, KIDs as hex', async () => {
+  const { E2EE } = await import('../../static/js/e2ee/attach.js');
+  const posted = [];
+  const worker = { postMessage: (msg, transfer = []) => posted.push({ msg, transfer }) };
+  const e2ee = new E2EE(worker, API_SCRIPT_TRANSFORM, () => {});
+  worker.onmessage({ data: { type: 'ready', kid: '0a11ce000000' } });
+  await e2ee.ready;
+
+  const key = new Uint8Array(32).fill(5);
+  e2ee.setSenderKey(0x0b0b00000003n, key);
+  assert.equal(posted[0].msg.type, 'set-sender-key');
+  assert.equal(posted[0].msg.kid, '0b0b00000003');
+  assert.deepEqual(posted[0].transfer, [key.buffer], 'the key buffer is transferred, not copied');
+
+  // A key that shares its buffer is copied for the transfer and the source zeroed.
+  const shared = new Uint8Array(64).fill(9);
+  e2ee.useSenderKey(0x0a11ce000001n, shared.subarray(16, 48));
+  assert.equal(posted[1].msg.type, 'use-sender-key');
+  assert.deepEqual([...posted[1].msg.key], new Array(32).fill(9));
+  assert.ok(shared.subarray(16, 48).every((b) => b === 0));
+  assert.ok(shared.subarray(0, 16).every((b) => b === 9), 'bytes outside the key are left alone');
+
+  e2ee.removeSender(0x0b0b00000003n);
+  e2ee.removeSender('0b0b00000004');
+  assert.deepEqual(posted.slice(2).map((p) => p.msg), [
+    { type: 'remove-sender', kid: '0b0b00000003' }, { type: 'remove-sender', kid: '0b0b00000004' },
+  ]);
+});

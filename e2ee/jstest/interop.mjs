@@ -9,6 +9,11 @@
 //   { "op": "open",    "secret", "blob" }                -> { plaintext } | { error }
 //   { "op": "link",    "base", "secret" }                -> { link }
 //   { "op": "parse",   "link" }                          -> { secret } | { error }
+//   v2 (docs/keys.md); sids and epochs decimal, KIDs decimal:
+//   { "op": "seal-key", "room", "private", "peer_public", "from", "to", "epoch", "sender_key" } -> { blob } (random nonce)
+//   { "op": "open-key", "room", "private", "peer_public", "blob" } -> { from, to, epoch, sender_key } | { error }
+//   { "op": "encrypt-v2", "sender_key", "kid", "frames": [..] } -> { frames: [..] }
+//   { "op": "decrypt-v2", "sender_key", "kid", "frames": [..] } -> { results: [{ plaintext } | { error }] }
 //
 // Usage: node e2ee/jstest/interop.mjs < requests.json
 
@@ -18,6 +23,8 @@ import { deriveRoomKeys } from '../../static/js/e2ee/keys.js';
 import { Receiver, Sender } from '../../static/js/e2ee/sframe.js';
 import { openBlob, sealBlob } from '../../static/js/e2ee/blob.js';
 import { formatLink, parseLink } from '../../static/js/e2ee/link.js';
+import { KeyPair } from '../../static/js/e2ee/agree.js';
+import { openKeyBlob, sealKeyBlob } from '../../static/js/e2ee/keyblob.js';
 
 async function answer(req) {
   switch (req.op) {
@@ -69,6 +76,39 @@ async function answer(req) {
       } catch (err) {
         return { error: codeOf(err) || String(err) };
       }
+    case 'seal-key': {
+      const own = await KeyPair.fromPrivate(fromHex(req.private));
+      const header = { from: Number(req.from), to: Number(req.to), epoch: Number(req.epoch) };
+      return { blob: toHex(await sealKeyBlob(own, fromHex(req.peer_public), fromHex(req.room), header, fromHex(req.sender_key))) };
+    }
+    case 'open-key': {
+      const own = await KeyPair.fromPrivate(fromHex(req.private));
+      try {
+        const { header, senderKey } = await openKeyBlob(own, fromHex(req.peer_public), fromHex(req.room), fromHex(req.blob));
+        return { from: String(header.from), to: String(header.to), epoch: String(header.epoch), sender_key: toHex(senderKey) };
+      } catch (err) {
+        return { error: codeOf(err) || String(err) };
+      }
+    }
+    case 'encrypt-v2': {
+      const snd = await Sender.fromSenderKey(fromHex(req.sender_key), BigInt(req.kid));
+      const frames = [];
+      for (const f of req.frames) frames.push(toHex(await snd.encrypt(fromHex(f))));
+      return { frames };
+    }
+    case 'decrypt-v2': {
+      const rcv = Receiver.epochOnly();
+      await rcv.setSenderKey(BigInt(req.kid), fromHex(req.sender_key));
+      const results = [];
+      for (const f of req.frames) {
+        try {
+          results.push({ plaintext: toHex(await rcv.decrypt(fromHex(f))) });
+        } catch (err) {
+          results.push({ error: codeOf(err) || String(err) });
+        }
+      }
+      return { results };
+    }
     default:
       throw new Error(`unknown op ${req.op}`);
   }

@@ -12,6 +12,9 @@
 
 import { chooseApi, peerConnectionConfig, startE2EE } from '/js/e2ee/attach.js';
 import { deriveRoomKeys } from '/js/e2ee/keys.js';
+import { epochKid } from '/js/e2ee/epoch.js';
+import { newSenderKey } from '/js/e2ee/keyblob.js';
+import { KeySwitchDelay, OldKeyGrace } from '/js/e2ee/keyring.js';
 import { tuneOpus } from '/js/media.js';
 
 const LISTEN_MS = 2000;
@@ -143,18 +146,32 @@ const askWorker = (w) => new Promise((resolve) => {
 //     long after the track arrives; B is a spy (set spy too)
 //   idleMs: as in the app between talk turns, Opus with DTX (tuneOpus) and
 //     the microphone track disabled for idleMs before it is enabled
+//   v2, rotateAtMs: keys from sender keys and a rotation mid-stream (see below)
+const SENDER_SID = 0x0a11ce00;
+const RECEIVER_SID = 0x0b0b0000;
 async function loopback(api, o = {}) {
   const events = [];
   const sendKeys = await deriveRoomKeys(secretOf(1));
   const recvKeys = await deriveRoomKeys(secretOf(o.receiverSecret ?? 1));
   const pcA = new RTCPeerConnection(peerConnectionConfig(api));
   const pcB = new RTCPeerConnection(peerConnectionConfig(api));
-  const eA = await startE2EE({
-    media: sendKeys.media, api, onEvent: (e) => events.push({ side: 'send', ...e }),
-    ...(o.workerDiesAfterMs ? { workerUrl: dyingWorkerUrl() } : {}),
-  });
-  const eB = await startE2EE({ media: recvKeys.media, api, onEvent: (e) => events.push({ side: 'recv', ...e }) });
-  if (o.registerKid ?? true) eB.addSender(eA.kid);
+  let eA;
+  let eB;
+  if (o.v2) {
+    // v2 (docs/keys.md): keys from sender keys, the sender on epoch 0 of SENDER_SID.
+    const k0 = newSenderKey();
+    const k0ForReceiver = k0.slice();
+    eA = await startE2EE({ senderKey: k0, kid: epochKid(SENDER_SID, 0), api, onEvent: (e) => events.push({ side: 'send', ...e }) });
+    eB = await startE2EE({ senderKey: newSenderKey(), kid: epochKid(RECEIVER_SID, 0), api, onEvent: (e) => events.push({ side: 'recv', ...e }) });
+    eB.setSenderKey(epochKid(SENDER_SID, 0), k0ForReceiver);
+  } else {
+    eA = await startE2EE({
+      media: sendKeys.media, api, onEvent: (e) => events.push({ side: 'send', ...e }),
+      ...(o.workerDiesAfterMs ? { workerUrl: dyingWorkerUrl() } : {}),
+    });
+    eB = await startE2EE({ media: recvKeys.media, api, onEvent: (e) => events.push({ side: 'recv', ...e }) });
+    if (o.registerKid ?? true) eB.addSender(eA.kid);
+  }
   const spy = o.spy ? spyWorker() : null;
   const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
   try {
@@ -193,7 +210,27 @@ async function loopback(api, o = {}) {
       spy.postMessage('mark');
       death = { encrypted: before.send.encrypted, packetsSent: await rtpCount(sender, 'outbound-rtp', 'packetsSent') };
     }
+    // rotateAtMs (v2): the receiver gets epoch 1's key, the sender switches
+    // KeySwitchDelay later, the receiver erases epoch 0 OldKeyGrace after
+    // that; then the page listens again (late).
+    let rotation = null;
+    if (o.v2 && o.rotateAtMs !== undefined) {
+      rotation = (async () => {
+        await sleep(o.rotateAtMs);
+        const k1 = newSenderKey();
+        eB.setSenderKey(epochKid(SENDER_SID, 1), k1.slice());
+        await sleep(KeySwitchDelay);
+        eA.useSenderKey(epochKid(SENDER_SID, 1), k1);
+        await sleep(OldKeyGrace);
+        eB.removeSender(epochKid(SENDER_SID, 0));
+      })();
+    }
     const heard = await rmsOf(stream, LISTEN_MS);
+    let late = null;
+    if (rotation) {
+      await rotation;
+      late = await rmsOf(stream, LISTEN_MS / 2);
+    }
     if (death) {
       death.workerAnswers = await withTimeout(eA.stats(), 1000, 'stats').then(() => true, () => false);
     }
@@ -202,7 +239,7 @@ async function loopback(api, o = {}) {
       rtpCount(sender, 'outbound-rtp', 'packetsSent'), rtpCount(receiver, 'inbound-rtp', 'packetsReceived'),
     ]);
     return {
-      ...heard, send: sendStats.send, recv: recvStats.recv, events, spied, idle, death, kid: eA.kid,
+      ...heard, rmsLate: late?.rms, send: sendStats.send, recv: recvStats.recv, events, spied, idle, death, kid: eA.kid,
       packetsSent, packetsReceived, senderTrack: sender.track ? 'live' : 'removed',
     };
   } finally {
@@ -284,6 +321,7 @@ async function main() {
     spy: () => loopback(result.api, { spy: true }),
     'worker dies': () => loopback(result.api, { spy: true, workerDiesAfterMs: 1500 }),
     'idle then talk': () => loopback(result.api, { idleMs: 2000 }),
+    'v2 rotation': () => loopback(result.api, { v2: true, rotateAtMs: 1000 }),
     duplex: () => duplex(result.api),
   };
   for (const [name, run] of Object.entries(scenarios)) {

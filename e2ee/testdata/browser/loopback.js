@@ -5,6 +5,9 @@
 
 import { peerConnectionConfig, startE2EE, API_ENCODED_STREAMS } from '/js/e2ee/attach.js';
 import { deriveRoomKeys } from '/js/e2ee/keys.js';
+import { epochKid } from '/js/e2ee/epoch.js';
+import { newSenderKey } from '/js/e2ee/keyblob.js';
+import { KeySwitchDelay, OldKeyGrace } from '/js/e2ee/keyring.js';
 
 const secretOf = (fill) => new Uint8Array(32).fill(fill);
 
@@ -49,15 +52,35 @@ async function rmsOf(stream, ms) {
 //   registerKid: whether the receiver accepts the sender's KID
 //   spy: the receiver does not decrypt; it inspects the frames as they arrive
 //   listenMs: how long to listen
+//   v2: keys from sender keys (docs/keys.md): the sender starts on epoch 0
+//     of SENDER_SID and the receiver is given that epoch's key
+//   rotateAtMs (v2): this long after the track arrives the receiver gets
+//     epoch 1's key, the sender switches to it KeySwitchDelay later (as a
+//     member does), and the receiver erases epoch 0 OldKeyGrace after that;
+//     then the page listens again for lateMs (rmsLate)
+const SENDER_SID = 0x0a11ce00;
+const RECEIVER_SID = 0x0b0b0000;
 window.loopback = async (o) => {
   const events = [];
   const sendKeys = await deriveRoomKeys(secretOf(1));
   const recvKeys = await deriveRoomKeys(secretOf(o.receiverSecret ?? 1));
   const pcA = new RTCPeerConnection(peerConnectionConfig(o.senderApi));
   const pcB = new RTCPeerConnection(peerConnectionConfig(o.spy ? API_ENCODED_STREAMS : o.receiverApi));
-  const eA = await startE2EE({ media: sendKeys.media, api: o.senderApi, onEvent: (e) => events.push({ side: 'send', ...e }) });
-  const eB = await startE2EE({ media: recvKeys.media, api: o.receiverApi, onEvent: (e) => events.push({ side: 'recv', ...e }) });
-  if (o.registerKid ?? true) eB.addSender(eA.kid);
+  const onSend = (e) => events.push({ side: 'send', ...e });
+  const onRecv = (e) => events.push({ side: 'recv', ...e });
+  let eA;
+  let eB;
+  if (o.v2) {
+    const k0 = newSenderKey();
+    const k0ForReceiver = k0.slice();
+    eA = await startE2EE({ senderKey: k0, kid: epochKid(SENDER_SID, 0), api: o.senderApi, onEvent: onSend });
+    eB = await startE2EE({ senderKey: newSenderKey(), kid: epochKid(RECEIVER_SID, 0), api: o.receiverApi, onEvent: onRecv });
+    if (o.registerKid ?? true) eB.setSenderKey(epochKid(SENDER_SID, 0), k0ForReceiver);
+  } else {
+    eA = await startE2EE({ media: sendKeys.media, api: o.senderApi, onEvent: onSend });
+    eB = await startE2EE({ media: recvKeys.media, api: o.receiverApi, onEvent: onRecv });
+    if (o.registerKid ?? true) eB.addSender(eA.kid);
+  }
 
   const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
   const sender = pcA.addTrack(mic.getAudioTracks()[0], mic);
@@ -98,13 +121,33 @@ window.loopback = async (o) => {
   });
   await connect(pcA, pcB);
   const stream = await gotTrack;
+  const rotation = {};
+  if (o.v2 && o.rotateAtMs !== undefined) {
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    rotation.done = (async () => {
+      await sleep(o.rotateAtMs);
+      const k1 = newSenderKey();
+      eB.setSenderKey(epochKid(SENDER_SID, 1), k1.slice());
+      await sleep(KeySwitchDelay);
+      eA.useSenderKey(epochKid(SENDER_SID, 1), k1);
+      rotation.switchedAt = performance.now();
+      await sleep(OldKeyGrace);
+      eB.removeSender(epochKid(SENDER_SID, 0));
+      rotation.erasedAt = performance.now();
+    })();
+  }
   const rms = await rmsOf(stream, o.listenMs ?? 3000);
+  let rmsLate;
+  if (rotation.done) {
+    await rotation.done;
+    rmsLate = await rmsOf(stream, o.lateMs ?? 1000);
+  }
   const [sendStats, recvStats] = await Promise.all([eA.stats(), eB.stats()]);
   eA.close();
   eB.close();
   pcA.close();
   pcB.close();
   mic.getTracks().forEach((t) => t.stop());
-  return { rms, send: sendStats.send, recv: recvStats.recv, events, spied, kid: eA.kid };
+  return { rms, rmsLate, send: sendStats.send, recv: recvStats.recv, events, spied, kid: eA.kid };
 };
 window.loopbackReady = true;

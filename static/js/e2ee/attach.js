@@ -50,10 +50,14 @@ export function peerConnectionConfig(api, config = {}) {
 }
 
 /**
- * startE2EE starts the worker with the room's media key and resolves, once
- * the worker has derived its keys, to an E2EE handle. onEvent gets the
- * worker's events ('cant-decrypt', 'unknown-sender', 'cant-encrypt', 'error')
- * and the watchdogs' ({ type: 'watchdog', side, reason }).
+ * startE2EE starts the worker and resolves, once the worker has derived
+ * its keys, to an E2EE handle. v1: { media } (the room's media key). v2
+ * (docs/keys.md): { senderKey, kid }, our first epoch's sender key (its
+ * bytes are transferred to the worker) and KID (epochKid(sid, 0), a
+ * BigInt); then setSenderKey/removeSender make the handle a KeyRing's sink
+ * and useSenderKey rotates our own key. onEvent gets the worker's events
+ * ('cant-decrypt', 'unknown-sender', 'cant-encrypt', 'error') and the
+ * watchdogs' ({ type: 'watchdog', side, reason }).
  */
 export async function startE2EE({ media, senderKey, kid, api = chooseApi(), onEvent = () => {}, workerUrl = new URL('./worker.js', import.meta.url) }) {
   const worker = new Worker(workerUrl, { type: 'module', name: 'sotto-e2ee' });
