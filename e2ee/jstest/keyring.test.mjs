@@ -141,3 +141,28 @@ test('Receiver.setSenderKey zeroes the key and keeps a known KID', async () => {
   assert.equal(await codeOfRejection(rcv.decrypt(f)), 'replay');
   assert.equal(await codeOfRejection(rcv.setSenderKey(epochKid(9, 2), new Uint8Array(31))), 'bad-key');
 });
+
+test('a sink that transfers the key bytes (the E2EE handle posting to its worker) still gets an accepted key', async () => {
+  const a = await member(newSid());
+  const got = [];
+  // As attach.js's postKey does: the key's buffer moves to the worker.
+  const sink = {
+    setSenderKey(kid, key) {
+      got.push([kid, structuredClone(key, { transfer: [key.buffer] })]);
+    },
+    removeSender() {},
+  };
+  const pair = await KeyPair.generate();
+  const self = newSid();
+  const ring = new KeyRing({ roomId: room, self, pair, sink });
+  await ring.addMember(a.sid, a.pair.publicKey);
+  await a.ring.addMember(self, pair.publicKey);
+  const key = newSenderKey();
+  const want = key.slice();
+  const blob = await a.ring.sealFor(self, 4, key);
+  assert.deepEqual(await ring.acceptBlob(blob, 0), { from: a.sid, epoch: 4, isNew: true });
+  assert.equal(got.length, 1);
+  assert.equal(got[0][0], epochKid(a.sid, 4));
+  assert.deepEqual(got[0][1], want);
+  assert.equal(ring.current(a.sid), 4);
+});

@@ -136,7 +136,10 @@ export class KeyRing {
       try {
         return await this.#accept(h.from, h.epoch, senderKey, nowMs);
       } finally {
-        senderKey.fill(0);
+        // A sink that posts to a worker transfers the bytes (attach.js):
+        // the buffer is detached then, nothing is left to zero, and fill
+        // would throw, turning an accepted key into a rejection.
+        if (senderKey.byteLength !== 0) senderKey.fill(0);
       }
     });
   }
