@@ -2,7 +2,7 @@
 GO       ?= go
 NODE     ?= node
 # Bounded fuzzing in `make test`: each target runs this long. `make fuzz` runs longer.
-FUZZTIME ?= 5s
+FUZZTIME ?= 2s
 FUZZTIME_LONG ?= 5m
 # package:target pairs, every fuzz target in the repo.
 # Pinned so that a new release's new checks cannot turn CI red by themselves.
