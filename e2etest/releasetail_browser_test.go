@@ -39,17 +39,14 @@ const (
 	// decoder's fade into silence after the last packet.
 	tailLoudShare = 0.1
 	// tailHeardBeyond: with the default 200 ms tail, Bob must hear at
-	// least this much beyond what Alice held: a quarter of the tail, the
-	// rest a margin for the jitter buffer shortening the turn, the
-	// encoder's first frames, and the tail's last packets, still in the
-	// talker's pipeline when its floor_release reaches the server (a CI
-	// rehearsal: sent 202 ms beyond the release, heard 74 ms beyond with
-	// no break over 30 ms; the bound was 100). Heard to at least there without a break
+	// least this much beyond what Alice held: half the tail, the other
+	// half a margin for the jitter buffer shortening the turn and the
+	// encoder's first frames. Heard to at least there without a break
 	// near the end, the 150 ms before the release were heard. It does
 	// not prove the tail itself was heard: the jitter buffer stretches
 	// turns too (a tail-off turn was heard -114 to +152 ms beyond what
 	// was held, default-tail turns +237 to +647 ms).
-	tailHeardBeyond = 50 * time.Millisecond
+	tailHeardBeyond = 100 * time.Millisecond
 	// tailGap is the longest quiet run near a heard turn's end that is
 	// still one stretch of sound: the pause-free speech's own longest is
 	// 60 ms.

@@ -6,12 +6,8 @@ package sfu
 // connection, whoever talks. So at the start of every turn (a grant, even to
 // the member who talked last), the header is rewritten: the SSRC is the floor
 // track's own (pion sets it per binding), the sequence number continues at
-// last+1, and the timestamp is set so that the turn's first packet is as on
-// time as the most punctual packet the listener has had (its wall-clock
-// time, in 48 kHz units, less its timestamp), not merely as the last one,
-// which may have come late: NetEq measures every arrival against the
-// earliest of the last 2 s, so a late last packet taken as the anchor
-// would make the whole next turn look late by as much. To the listener's jitter buffer a
+// last+1, and the timestamp advances by the wall-clock time since the
+// listener's last packet, in 48 kHz units. To the listener's jitter buffer a
 // new turn looks like the same talker after a pause, with the marker bit set
 // as at any talkspurt. Within one turn the same offsets apply to every
 // packet, so the talker's own gaps (loss, DTX) and reordering pass through
@@ -107,18 +103,7 @@ type outStream struct {
 	first  uint16 // the first sequence number sent
 	last   uint16 // highest sequence number sent
 	lastTS uint32 // its timestamp
-
-	// earliest is the smallest lag (mediaClock at sending less the
-	// timestamp sent, mod 2^32) of any packet so far: the packet that came
-	// most on time. A turn is anchored so that its first packet's lag is
-	// this one, whatever the lag of the packet before it.
-	earliest uint32
-}
-
-// mediaClock is now (ns since epoch) in clockRate units, mod 2^32, the
-// timestamps' own arithmetic.
-func mediaClock(now int64) uint32 {
-	return uint32(now / int64(time.Microsecond) * clockRate / int64(time.Second/time.Microsecond))
+	lastAt int64  // and when it was sent, ns since epoch
 }
 
 // rewrite returns the listener's sequence number, timestamp and marker for
@@ -129,18 +114,13 @@ func (o *outStream) rewrite(src, turn uint64, h *rtp.Header, now int64) (seq uin
 	// The turn's first speech after its DTX, in order: only the timestamp
 	// is anchored anew, the talker's numbering stays (a loss is a loss).
 	firstSpeech := !fresh && h.Marker && !o.spoke && int16(h.SequenceNumber+o.seqDelta-o.last) > 0
-	clock := mediaClock(now)
 	if (fresh || firstSpeech) && o.sent {
-		// On time against the earliest packet sent, not against the last
-		// one, which may itself have come late.
-		ts := clock - o.earliest
-		if int32(ts-o.lastTS) < minTalkerGap {
-			ts = o.lastTS + minTalkerGap
-		}
+		idle := min(now-o.lastAt, int64(time.Hour)) // keeps the product in range
+		gap := max(uint32(idle*clockRate/int64(time.Second)), minTalkerGap)
 		if fresh {
 			o.seqDelta = o.last + 1 - h.SequenceNumber
 		}
-		o.tsDelta = ts - h.Timestamp
+		o.tsDelta = o.lastTS + gap - h.Timestamp
 	}
 	if fresh || firstSpeech {
 		o.src, o.turn, o.srcSSRC = src, turn, h.SSRC
@@ -150,14 +130,11 @@ func (o *outStream) rewrite(src, turn uint64, h *rtp.Header, now int64) (seq uin
 	o.spoke = o.spoke || h.Marker
 	seq = h.SequenceNumber + o.seqDelta
 	ts = h.Timestamp + o.tsDelta
-	if lag := clock - ts; !o.sent || int32(lag-o.earliest) < 0 {
-		o.earliest = lag
-	}
 	if !o.sent {
 		o.first = seq
 	}
 	if !o.sent || int16(seq-o.last) > 0 {
-		o.sent, o.last, o.lastTS = true, seq, ts
+		o.sent, o.last, o.lastTS, o.lastAt = true, seq, ts, now
 	}
 	return seq, ts, marker
 }

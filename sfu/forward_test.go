@@ -394,32 +394,3 @@ func TestRewriteAnchorsEveryTurn(t *testing.T) {
 		t.Fatalf("a later talkspurt: seq %d ts %d marker %v, want 17 %d true", seq, ts, m, dtxTS+230*48+750*48)
 	}
 }
-
-// A turn that ended on a late packet does not hand its lateness to the
-// next turn: the next turn's first packet is anchored as on time as the
-// most punctual packet sent, so the listener's jitter buffer, which
-// measures every arrival against the earliest of its last 2 s, sees the
-// new turn on time (issue 17: a listener's target settling at 60-80 ms).
-func TestRewriteAnchorsOnTheMostPunctualPacket(t *testing.T) {
-	var o outStream
-	ms := int64(time.Millisecond)
-	h := func(seq uint16, ts uint32, marker bool) *rtp.Header {
-		return &rtp.Header{SequenceNumber: seq, Timestamp: ts, SSRC: 7, Marker: marker}
-	}
-	base := mediaClock(0)
-	o.rewrite(1, 1, h(10, 0, true), 0)
-	o.rewrite(1, 1, h(11, 960, false), 20*ms)
-	// The turn's last packet, due at 40 ms, reached us at 70 ms.
-	o.rewrite(1, 1, h(12, 1920, false), 70*ms)
-	// The next turn, 1 s on: on time against the first two packets
-	// (timestamp 1000 ms of media after them), not 30 ms late like the
-	// last one.
-	want := mediaClock(1000*ms) - base
-	if _, ts, _ := o.rewrite(1, 2, h(50, 777, true), 1000*ms); ts != want {
-		t.Fatalf("the next turn's first packet: ts %d, want %d (the last packet's lateness carried: %d)", ts, want, 1920+930*48)
-	}
-	// A handover in the same instant still advances by one frame.
-	if _, ts, _ := o.rewrite(2, 3, h(9, 9, true), 1000*ms); ts != want+minTalkerGap {
-		t.Fatalf("an instant handover: ts %d, want %d", ts, want+minTalkerGap)
-	}
-}
