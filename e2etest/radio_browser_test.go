@@ -75,8 +75,37 @@ func radioRoomSaying(t testing.TB, wav string, args ...string) (alice, bob *pers
 			return slices.Equal(memberNames(p.state()), []string{"Alice", "Bob"})
 		})
 	}
+	waitKeysSettled(t, alice, bob)
 	bob.listen()
 	return alice, bob, alice.find("button", "Hold to talk")
+}
+
+// waitKeysSettled waits until each person holds every other's current
+// sender key (docs/keys.md): a member that joined is sent only keys made
+// after its hello, which the others switch to KeySwitchDelay later, so a
+// turn begun before that is not heard by the newcomer from its start.
+// Tests that measure a turn's start or length begin after it.
+func waitKeysSettled(t testing.TB, ppl ...*person) {
+	t.Helper()
+	ids := make([]string, len(ppl))
+	for i, p := range ppl {
+		ids[i] = p.state().Self
+	}
+	settled := func() bool {
+		views := make([]keysView, len(ppl))
+		for i, p := range ppl {
+			views[i] = p.keys()
+		}
+		for i := range ppl {
+			for j := range ppl {
+				if i != j && (views[i].Epoch == nil || epochOf(views[j].Held[ids[i]]) != epochOf(views[i].Epoch)) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	ppl[0].waitFor("every member holding every other's current key", 20*time.Second, settled)
 }
 
 // TestTalkLimitWarningInBrowser: with a 12 s talk limit, 10 s before the
