@@ -128,10 +128,20 @@ func FormatKID(kid uint64) string { return fmt.Sprintf("%012x", kid) }
 
 // ParseKID reads a KID written by FormatKID.
 func ParseKID(s string) (uint64, error) {
-	if len(s) != 12 {
+	kid, ok := parseLowerHex(s, 12)
+	if !ok {
 		return 0, ErrBadKID
 	}
-	var kid uint64
+	return kid, nil
+}
+
+// parseLowerHex reads exactly digits lowercase hex digits, the one
+// spelling KIDs and sids have in a hello, so no value has two.
+func parseLowerHex(s string, digits int) (uint64, bool) {
+	if len(s) != digits {
+		return 0, false
+	}
+	var n uint64
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		var v byte
@@ -141,11 +151,11 @@ func ParseKID(s string) (uint64, error) {
 		case 'a' <= c && c <= 'f':
 			v = c - 'a' + 10
 		default:
-			return 0, ErrBadKID
+			return 0, false
 		}
-		kid = kid<<4 | uint64(v)
+		n = n<<4 | uint64(v)
 	}
-	return kid, nil
+	return n, true
 }
 
 // SenderBaseKey derives a sender session's SFrame base_key:

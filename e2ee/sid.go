@@ -28,22 +28,9 @@ func FormatSID(sid uint32) string { return fmt.Sprintf("%08x", sid) }
 // ParseSID reads a sid written by FormatSID. Exactly 8 lowercase hex digits
 // are accepted, so each sid has one spelling in a hello.
 func ParseSID(s string) (uint32, error) {
-	if len(s) != 8 {
+	sid, ok := parseLowerHex(s, 8)
+	if !ok {
 		return 0, ErrBadSID
 	}
-	var sid uint32
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		var v byte
-		switch {
-		case '0' <= c && c <= '9':
-			v = c - '0'
-		case 'a' <= c && c <= 'f':
-			v = c - 'a' + 10
-		default:
-			return 0, ErrBadSID
-		}
-		sid = sid<<4 | uint32(v)
-	}
-	return sid, nil
+	return uint32(sid), nil
 }
