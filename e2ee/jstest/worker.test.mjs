@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 
 import { deriveRoomKeys, formatKid, newSecret, parseKid } from '../../static/js/e2ee/keys.js';
 import { Receiver, Sender } from '../../static/js/e2ee/sframe.js';
+import { encodedFrame, streams } from './framestreams.mjs';
 
 const posted = [];
 globalThis.postMessage = (m) => posted.push(m);
@@ -13,24 +14,6 @@ const timers = [];
 globalThis.setInterval = (fn) => { timers.push(fn); return timers.length; };
 await import('../../static/js/e2ee/worker.js');
 const send = (data) => globalThis.onmessage({ data });
-
-// A stand-in for RTCEncodedAudioFrame: the worker only uses .data.
-function encodedFrame(bytes) {
-  return { data: bytes.slice().buffer, timestamp: 0 };
-}
-
-// streams returns a readable that yields frames as we push them and a
-// writable that collects what the transform lets through.
-function streams() {
-  let push;
-  let close;
-  const readable = new ReadableStream({ start(c) { push = (f) => c.enqueue(f); close = () => c.close(); } });
-  const out = [];
-  let done;
-  const finished = new Promise((r) => { done = r; });
-  const writable = new WritableStream({ write(f) { out.push(new Uint8Array(f.data)); }, close() { done(); } });
-  return { readable, writable, push, close, out, finished };
-}
 
 const waitFor = async (pred) => {
   for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 2));

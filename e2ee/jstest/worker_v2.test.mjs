@@ -8,6 +8,7 @@ import { formatKid, parseKid } from '../../static/js/e2ee/keys.js';
 import { epochKid } from '../../static/js/e2ee/epoch.js';
 import { newSenderKey } from '../../static/js/e2ee/keyblob.js';
 import { Receiver, Sender } from '../../static/js/e2ee/sframe.js';
+import { encodedFrame, streams } from './framestreams.mjs';
 
 const posted = [];
 globalThis.postMessage = (m) => posted.push(m);
@@ -15,17 +16,9 @@ globalThis.setInterval = () => 0;
 await import('../../static/js/e2ee/worker.js');
 const send = (data) => globalThis.onmessage({ data });
 
-const encodedFrame = (bytes) => ({ data: bytes.slice().buffer, timestamp: 0 });
-
 // run pushes frames through a transform of side and returns what came out.
 async function run(side, frames) {
-  let push;
-  let close;
-  const readable = new ReadableStream({ start(c) { push = (f) => c.enqueue(f); close = () => c.close(); } });
-  const out = [];
-  let done;
-  const finished = new Promise((r) => { done = r; });
-  const writable = new WritableStream({ write(f) { out.push(new Uint8Array(f.data)); }, close() { done(); } });
+  const { readable, writable, push, close, out, finished } = streams();
   globalThis.onrtctransform({ transformer: { options: { side }, readable, writable } });
   for (const f of frames) push(encodedFrame(typeof f === 'function' ? await f(out) : f));
   close();
