@@ -73,18 +73,7 @@ func TestInteropWithJavaScript(t *testing.T) {
 		{"op": "link", "base": "https://sotto.example/", "secret": sh},
 		{"op": "parse", "link": goLink},
 	}
-	in, _ := json.Marshal(reqs)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "jstest/interop.mjs")
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node jstest/interop.mjs: %v\n%s", err, stderr.String())
-	}
-	var res []struct {
+	res := askInterop[struct {
 		RoomID     string `json:"room_id"`
 		Media      string `json:"media"`
 		Signal     string `json:"signal"`
@@ -97,10 +86,7 @@ func TestInteropWithJavaScript(t *testing.T) {
 		Error      string
 		Link       string
 		Secret     string
-	}
-	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(reqs) {
-		t.Fatalf("bad answer from node (%v): %s", err, out)
-	}
+	}](t, node, reqs)
 
 	t.Run("keys", func(t *testing.T) {
 		k := res[0]
@@ -162,4 +148,27 @@ func TestInteropWithJavaScript(t *testing.T) {
 			t.Errorf("JavaScript parsed the Go link wrongly (error %q)", res[6].Error)
 		}
 	})
+}
+
+// askInterop sends reqs to jstest/interop.mjs in Node and returns its
+// answers, one per request, read into R: the shared half of the v1 and v2
+// interop tests.
+func askInterop[R any](t *testing.T, node string, reqs []map[string]any) []R {
+	t.Helper()
+	in, _ := json.Marshal(reqs)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "jstest/interop.mjs")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node jstest/interop.mjs: %v\n%s", err, stderr.String())
+	}
+	var res []R
+	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(reqs) {
+		t.Fatalf("bad answer from node (%v): %s", err, out)
+	}
+	return res
 }

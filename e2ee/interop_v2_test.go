@@ -2,14 +2,11 @@ package e2ee
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"os/exec"
 	"strconv"
 	"testing"
-	"time"
 )
 
 // TestInteropV2WithJavaScript is TestInteropWithJavaScript for v2 media
@@ -71,28 +68,14 @@ func TestInteropV2WithJavaScript(t *testing.T) {
 		// The Go blob opened by a third party's pair: refused.
 		{"op": "open-key", "room": h(room), "private": h(random(32)), "peer_public": h(goPair.Public()), "blob": h(goBlob)},
 	}
-	in, _ := json.Marshal(reqs)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "jstest/interop.mjs")
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node jstest/interop.mjs: %v\n%s", err, stderr.String())
-	}
-	var res []struct {
+	res := askInterop[struct {
 		From, To, Epoch string
 		SenderKey       string `json:"sender_key"`
 		Blob            string
 		Frames          []string
 		Results         []struct{ Plaintext, Error string }
 		Error           string
-	}
-	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(reqs) {
-		t.Fatalf("bad answer from node (%v): %s", err, out)
-	}
+	}](t, node, reqs)
 
 	t.Run("go-to-js key blob", func(t *testing.T) {
 		r := res[0]

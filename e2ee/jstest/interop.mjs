@@ -26,6 +26,20 @@ import { formatLink, parseLink } from '../../static/js/e2ee/link.js';
 import { KeyPair } from '../../static/js/e2ee/agree.js';
 import { openKeyBlob, sealKeyBlob } from '../../static/js/e2ee/keyblob.js';
 
+// decryptAll decrypts each frame (hex) with rcv: its plaintext or its error
+// code, for the v1 and v2 decrypt requests alike.
+async function decryptAll(rcv, frames) {
+  const results = [];
+  for (const f of frames) {
+    try {
+      results.push({ plaintext: toHex(await rcv.decrypt(fromHex(f))) });
+    } catch (err) {
+      results.push({ error: codeOf(err) || String(err) });
+    }
+  }
+  return results;
+}
+
 async function answer(req) {
   switch (req.op) {
     case 'keys': {
@@ -46,15 +60,7 @@ async function answer(req) {
       const k = await deriveRoomKeys(fromHex(req.secret));
       const rcv = new Receiver(k.media);
       for (const kid of req.kids) await rcv.addSender(BigInt(kid));
-      const results = [];
-      for (const f of req.frames) {
-        try {
-          results.push({ plaintext: toHex(await rcv.decrypt(fromHex(f))) });
-        } catch (err) {
-          results.push({ error: codeOf(err) || String(err) });
-        }
-      }
-      return { results };
+      return { results: await decryptAll(rcv, req.frames) };
     }
     case 'seal': {
       const k = await deriveRoomKeys(fromHex(req.secret));
@@ -99,15 +105,7 @@ async function answer(req) {
     case 'decrypt-v2': {
       const rcv = Receiver.epochOnly();
       await rcv.setSenderKey(BigInt(req.kid), fromHex(req.sender_key));
-      const results = [];
-      for (const f of req.frames) {
-        try {
-          results.push({ plaintext: toHex(await rcv.decrypt(fromHex(f))) });
-        } catch (err) {
-          results.push({ error: codeOf(err) || String(err) });
-        }
-      }
-      return { results };
+      return { results: await decryptAll(rcv, req.frames) };
     }
     default:
       throw new Error(`unknown op ${req.op}`);
