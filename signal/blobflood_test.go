@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sotto/room"
 )
@@ -32,42 +33,10 @@ func TestBlobFanoutBounded(t *testing.T) {
 		as[i].join(s, 1)
 	}
 	big := strings.Repeat("A", MaxBlobChars)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	refused := 0
-	for _, a := range as {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perConn {
-				if err := a.ws.WriteJSON(map[string]any{"type": "blob", "id": i + 1, "data": big}); err != nil {
-					t.Errorf("attacker: %v", err)
-					return
-				}
-			}
-			a.ws.WriteJSON(map[string]any{"type": "ping", "id": 9999})
-			for { // its answers, and the others' blobs, until the pong
-				m, err := a.tryRead(10e9)
-				if err != nil {
-					t.Errorf("attacker: %v", err)
-					return
-				}
-				if m.Type == typeError && m.Code != codeTooManyBlobs {
-					t.Errorf("attacker got %+v", m)
-				}
-				if m.Type == typeError && m.Code == codeTooManyBlobs {
-					mu.Lock()
-					refused++
-					mu.Unlock()
-				}
-				if m.Type == typePong {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait() // every attacker blob is handled: relayed or refused
-	out := 0  // bytes relayed to the receivers, as the budget counts them
+	refused := floodBlobs(t, as, perConn, func(i int) any {
+		return map[string]any{"type": "blob", "id": i + 1, "data": big}
+	})
+	out := 0 // bytes relayed to the receivers, as the budget counts them
 	for _, r := range rs {
 		r.send(map[string]any{"type": "ping", "id": 9999})
 		for {
@@ -89,4 +58,48 @@ func TestBlobFanoutBounded(t *testing.T) {
 	rs[1].send(map[string]any{"type": "blob", "data": "AQID"})
 	for m := rs[0].read(); m.Type != typeBlob; m = rs[0].read() {
 	}
+}
+
+// floodBlobs has each attacker connection send perConn messages made by msg
+// (blobs or blobs batches, each with an id), then a ping, and read until
+// its pong; it returns how many were refused with too_many_blobs. Any other
+// error, or a refusal without the message's id, fails the test. When it
+// returns, every message is handled: relayed or refused.
+func floodBlobs(t *testing.T, as []*client, perConn int, msg func(i int) any) (refused int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, a := range as {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perConn {
+				if err := a.ws.WriteJSON(msg(i)); err != nil {
+					t.Errorf("attacker: %v", err)
+					return
+				}
+			}
+			a.ws.WriteJSON(map[string]any{"type": "ping", "id": 9999})
+			for { // its answers, and the others' blobs, until the pong
+				m, err := a.tryRead(10 * time.Second)
+				if err != nil {
+					t.Errorf("attacker: %v", err)
+					return
+				}
+				if m.Type == typeError {
+					if m.Code != codeTooManyBlobs || m.ID == 0 {
+						t.Errorf("attacker got %+v", m)
+					}
+					mu.Lock()
+					refused++
+					mu.Unlock()
+				}
+				if m.Type == typePong {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return refused
 }

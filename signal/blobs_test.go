@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -214,41 +213,7 @@ func TestBlobsFanoutBounded(t *testing.T) {
 	// limit: their JSON is about 60 bytes each beyond the data.
 	chars := (DefaultReadLimit-100)/receivers - 60
 	data := func(int) string { return strings.Repeat("A", chars) }
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	refused := 0
-	for _, a := range as {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perConn {
-				if err := a.ws.WriteJSON(blobsMsg(uint32(i+1), tos, data)); err != nil {
-					t.Errorf("attacker: %v", err)
-					return
-				}
-			}
-			a.ws.WriteJSON(map[string]any{"type": "ping", "id": 9999})
-			for { // its answers, and events, until the pong
-				m, err := a.tryRead(10 * time.Second)
-				if err != nil {
-					t.Errorf("attacker: %v", err)
-					return
-				}
-				if m.Type == typeError {
-					if m.Code != codeTooManyBlobs || m.ID == 0 {
-						t.Errorf("attacker got %+v", m)
-					}
-					mu.Lock()
-					refused++
-					mu.Unlock()
-				}
-				if m.Type == typePong {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait() // every batch is handled: relayed or refused
+	refused := floodBlobs(t, as, perConn, func(i int) any { return blobsMsg(uint32(i+1), tos, data) })
 	out, batches := 0, -1
 	for _, r := range rs {
 		n := 0
