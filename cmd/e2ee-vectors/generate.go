@@ -137,19 +137,29 @@ func frameVectors(v *vectorfile.E2EE) error {
 		return err
 	}
 	v.Frames = vectorfile.FrameSequence{Secret: h(secretA), KID: dec(kidA)}
-	for _, n := range []int{0, 1, 2, 80, 1200} {
+	frames, err := roundTripFrames(snd, rcv, "", 0, 1, 2, 80, 1200)
+	v.Frames.Frames = frames
+	return err
+}
+
+// roundTripFrames encrypts an Opus-like frame of each size with snd,
+// checks rcv gives it back, and returns them as vectors; what names the
+// frame in an error ("" or "epoch ").
+func roundTripFrames(snd *e2ee.Sender, rcv *e2ee.Receiver, what string, sizes ...int) ([]vectorfile.Frame, error) {
+	var out []vectorfile.Frame
+	for _, n := range sizes {
 		pt := opusLike(n)
 		f, err := snd.Encrypt(nil, pt)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		back, err := rcv.Decrypt(nil, f)
 		if err != nil || !bytes.Equal(back, pt) {
-			return fmt.Errorf("%d-byte frame does not round-trip: %v", n, err)
+			return nil, fmt.Errorf("%d-byte %sframe does not round-trip: %v", n, what, err)
 		}
-		v.Frames.Frames = append(v.Frames.Frames, vectorfile.Frame{Name: fmt.Sprintf("%d-bytes", n), Plaintext: h(pt), Frame: h(f)})
+		out = append(out, vectorfile.Frame{Name: fmt.Sprintf("%d-bytes", n), Plaintext: h(pt), Frame: h(f)})
 	}
-	return nil
+	return out, nil
 }
 
 // frameCases are the failures a receiver must detect, each with the error
