@@ -33,15 +33,7 @@ func newBlobsRoom(t *testing.T, n int, cfg signal.Config) *blobsRoom {
 	cfg.Metrics = &mreg
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.MaxConnsPerIP = n + 1 // all of them from 127.0.0.1
-	srv := signal.NewServer(cfg)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.Close()
-	})
-	url := "ws" + strings.TrimPrefix(hs.URL, "http")
+	url := startSignal(t, cfg)
 	var id [16]byte
 	auth := make([]byte, 32)
 	rand.Read(id[:])
@@ -157,4 +149,19 @@ func TestSendBlobsRetriesRefusedBatch(t *testing.T) {
 		!strings.Contains(b.String(), `sotto_messages_total{type="blobs"} 3`) {
 		t.Fatalf("want one refusal and three blobs messages:\n%s", b.String())
 	}
+}
+
+// startSignal serves a signaling server of cfg for the test and returns its
+// WebSocket URL; it is shut down when the test ends.
+func startSignal(t *testing.T, cfg signal.Config) string {
+	t.Helper()
+	srv := signal.NewServer(cfg)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		hs.Close()
+	})
+	return "ws" + strings.TrimPrefix(hs.URL, "http")
 }

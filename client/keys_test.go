@@ -11,9 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,19 +30,12 @@ type keyRoom struct {
 
 func newKeyRoom(t *testing.T) *keyRoom {
 	t.Helper()
-	srv := signal.NewServer(signal.Config{
+	url := startSignal(t, signal.Config{
 		Registry:      room.NewRegistry(room.Config{MaxMembersPerRoom: 16, ResumeGrace: -1}),
 		Logger:        slog.New(slog.DiscardHandler),
 		MaxConnsPerIP: 64,
 	})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.Close()
-	})
-	return &keyRoom{url: "ws" + strings.TrimPrefix(hs.URL, "http"), secret: e2ee.NewSecret(), clock: newFakeClock()}
+	return &keyRoom{url: url, secret: e2ee.NewSecret(), clock: newFakeClock()}
 }
 
 // events records one client's events.
