@@ -57,6 +57,16 @@ func NewAPISeeingResends(tcp bool) (*webrtc.API, error) {
 	return newAPI(tcp, func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) })
 }
 
+// NewAPIOn is NewAPI for UDP clients whose sockets bind to ip, an IPv4
+// loopback address other than 127.0.0.1 (loopbacknet.go says why).
+func NewAPIOn(ip net.IP) (*webrtc.API, error) {
+	n, err := newLoopbackNet(ip)
+	if err != nil {
+		return nil, err
+	}
+	return newAPI(false, func(se *webrtc.SettingEngine) { se.SetNet(n) })
+}
+
 func newAPI(tcp bool, tune func(*webrtc.SettingEngine), extra ...interceptor.Factory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{

@@ -226,9 +226,6 @@ func (r *Remote) Close() error {
 func ServeClients(in io.Reader, out io.Writer) error {
 	p := &clientProc{c: newConn(out), clients: map[uuid.UUID]*Client{}, cands: map[uuid.UUID]func([]byte){}}
 	var err error
-	if p.udp, err = NewAPI(false); err != nil {
-		return err
-	}
 	if p.tcp, err = NewAPI(true); err != nil {
 		return err
 	}
@@ -274,8 +271,12 @@ func ServeClients(in io.Reader, out io.Writer) error {
 }
 
 type clientProc struct {
-	c        *conn
-	udp, tcp *webrtc.API
+	c   *conn
+	tcp *webrtc.API
+
+	apiMu   sync.Mutex
+	udp     *webrtc.API // the API the next UDP clients join with
+	udpJoin int         // UDP clients joined so far
 
 	mu      sync.Mutex
 	clients map[uuid.UUID]*Client
@@ -283,14 +284,34 @@ type clientProc struct {
 	cands   map[uuid.UUID]func([]byte)
 }
 
+// api returns the API the next client joins with: every ClientsPerAddress
+// UDP clients a new one on the next loopback address (loopbacknet.go).
+// ICE-TCP clients all come from 127.0.0.1: the SFU checks no TCP address.
+func (p *clientProc) api(tcp bool) (*webrtc.API, error) {
+	if tcp {
+		return p.tcp, nil
+	}
+	p.apiMu.Lock()
+	defer p.apiMu.Unlock()
+	if p.udpJoin%ClientsPerAddress == 0 {
+		api, err := NewAPIOn(loopbackAddress(p.udpJoin / ClientsPerAddress))
+		if err != nil {
+			return nil, err
+		}
+		p.udp = api
+	}
+	p.udpJoin++
+	return p.udp, nil
+}
+
 func (p *clientProc) handle(m wire) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	switch m.Op {
 	case "join":
-		api := p.udp
-		if m.TCP {
-			api = p.tcp
+		api, err := p.api(m.TCP)
+		if err != nil {
+			return err
 		}
 		c, err := Join(ctx, api, (*relay)(p), m.Room, Options{ID: m.ID, Role: m.Role, Tag: m.Tag})
 		if err != nil {
