@@ -67,6 +67,13 @@ type Config struct {
 	// benchmarks and tests.
 	NoOptimisticFloor bool
 
+	// PionFloorWrites writes every listener's floor track through pion's
+	// TrackLocalStaticRTP, one packet and one system call at a time, as
+	// before issue 19, instead of the SFU's own SRTP and batched sends
+	// (floorwriter.go). For comparison in benchmarks, and a way back for an
+	// operator should a browser ever disagree with the SFU's own SRTP.
+	PionFloorWrites bool
+
 	// unguarded opens the UDP port as the SFU did before udpGuard: no
 	// filter, the system's default receive buffer. Benchmarks only, to
 	// compare (BenchmarkUDPFlood).
@@ -179,12 +186,19 @@ type apiConfig struct {
 	media        *webrtc.MediaEngine   // copied by pion into each PeerConnection
 	interceptors []interceptor.Factory // after the per-connection ones
 	settings     webrtc.SettingEngine
+	ownWrites    bool // the SFU writes floor tracks itself (floorwriter.go)
 }
 
 // forPeer returns the API for p's PeerConnection.
 func (c *apiConfig) forPeer(p *peer) *webrtc.API {
 	settings := c.settings
 	settings.BufferFactory = p.newBuffer
+	if c.ownWrites {
+		// The connection's SRTP keys, for its floor writer (dtlskeys.go).
+		p.keys = &dtlsKeys{}
+		settings.SetDTLSKeyLogWriter(p.keys)
+		settings.SetDTLSServerHelloMessageHook(p.keys.serverHello)
+	}
 	// The order is the chain's: each factory's writer wraps those added
 	// before it. quiet is first, so it filters what every other
 	// interceptor writes; the loss feedback rewrites the reports the report
@@ -260,6 +274,13 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 	// instead of a full agent's ping every 2 s on top. The client, always the
 	// controlling agent, nominates and restarts ICE.
 	settings.SetLite(true)
+	// The server answers as the DTLS server ("a=setup:passive"; browsers
+	// offer actpass): the client starts the handshake once ICE is up, and
+	// the ServerHello the SFU sends carries what its own SRTP needs
+	// (dtlskeys.go). Most SFUs answer so (RFC 8842 §5.3 allows either).
+	if err := settings.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return nil, nil, err
+	}
 	// A lite agent hears from the browser every ~5 s (consent freshness), so
 	// "disconnected" must allow for more than that; the keepalive interval
 	// only paces the agent's own timer, since lite never pings.
@@ -296,7 +317,7 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 		}
 	}
 
-	return &apiConfig{media: media, interceptors: interceptors, settings: settings}, nw, nil
+	return &apiConfig{media: media, interceptors: interceptors, settings: settings, ownWrites: !cfg.PionFloorWrites}, nw, nil
 }
 
 // listen opens the one UDP port (and the optional ICE-TCP mux) and tells the

@@ -148,6 +148,8 @@ type consentGuard struct {
 	nextSweep time.Time                // when checkIP next drops idle buckets
 	sweeper   sweeptimer.Timer         // sweeps checkIP while it has entries, even with no traffic
 
+	conns []*consentConn // every wrapped socket, for connFor (floorwriter.go); guarded by mu
+
 	refused atomic.Uint64 // media packets not sent for lack of consent
 	checks  atomic.Uint64 // our checks sent
 	dropped atomic.Uint64 // binding requests kept from pion (consentConn.request)
@@ -241,7 +243,14 @@ func (g *consentGuard) sweepCheckIPLocked(now time.Time) {
 
 // wrap returns conn with media gated on consent.
 func (g *consentGuard) wrap(conn net.PacketConn) *consentConn {
-	return &consentConn{PacketConn: conn, g: g, addrs: map[netip.AddrPort]*consent{}, ssrcs: map[uint32]netip.AddrPort{}}
+	c := &consentConn{PacketConn: conn, g: g, addrs: map[netip.AddrPort]*consent{}, ssrcs: map[uint32]netip.AddrPort{}}
+	if raw := rawUDP(conn); raw != nil {
+		c.batch = newBatchWriter(raw)
+	}
+	g.mu.Lock()
+	g.conns = append(g.conns, c)
+	g.mu.Unlock()
+	return c
 }
 
 // consentNet is a transport.Net whose UDP sockets are consent-gated, for
@@ -305,6 +314,10 @@ type consentConn struct {
 	// them while any are left, with or without traffic.
 	nextSweep time.Time
 	sweeper   sweeptimer.Timer
+
+	// batch sends a fan-out's datagrams in one system call (consentbatch.go);
+	// nil if the socket under the gate is not a kernel UDP socket.
+	batch *batchWriter
 }
 
 func addrPortOf(a net.Addr) (netip.AddrPort, bool) {

@@ -170,12 +170,11 @@ func (r *room) forward(src *peer, in *rtp.Packet) {
 			continue
 		}
 		out.SequenceNumber, out.Timestamp, out.Marker = dst.out.rewrite(src.num, r.turn, &in.Header, now)
-		// WriteRTP copies the header, sets SSRC and payload type from the
-		// listener's negotiation, encrypts (SRTP) and sends, without blocking.
-		if dst.floor.WriteRTP(out) == nil {
+		if r.write(dst, out) {
 			n++
 		}
 	}
+	n += r.flush(src.sfu)
 	out.Payload = nil // do not keep the reader's buffer reachable
 	src.sfu.forwarded.Add(uint64(n))
 }

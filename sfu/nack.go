@@ -97,10 +97,11 @@ func (r *room) resend(dst *peer, seqs []uint16) int {
 		out.Header = rtp.Header{Version: 2, PayloadType: s.pt, SequenceNumber: seq,
 			Timestamp: s.ts + o.tsDelta, Marker: s.marker}
 		out.Payload = s.payload
-		if dst.floor.WriteRTP(out) == nil {
+		if r.write(dst, out) {
 			n++
 		}
 	}
+	n += r.flush(dst.sfu)
 	out.Payload = nil
 	return n
 }

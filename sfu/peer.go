@@ -39,9 +39,13 @@ type peer struct {
 
 	// Guarded by room.mu.
 	role  Role
-	ready bool      // media connected: worth writing to
-	out   outStream // what this member's floor track has sent so far
-	pace  pacer     // how fast its own packets may be forwarded (forward.go)
+	ready bool // media connected: worth writing to
+	// fw writes the floor track when the SFU does so itself (floorwriter.go);
+	// fwChosen says the choice between it and pion is made, for good.
+	fw       *floorWriter
+	fwChosen bool
+	out      outStream // what this member's floor track has sent so far
+	pace     pacer     // how fast its own packets may be forwarded (forward.go)
 
 	// holds mirrors "holder and may talk" for the mic reader's lock-free
 	// drop of everybody else's packets. Written under room.mu.
@@ -58,6 +62,8 @@ type peer struct {
 	// (lossfeedback.go): the floor track's SSRC, set once negotiated, and
 	// the fraction lost of the last report.
 	floorSSRC atomic.Uint32
+	floorPT   atomic.Uint32 // and its payload type, once connected
+	keys      *dtlsKeys     // what the DTLS handshake gave, if the SFU writes the floor track (config.go forPeer)
 	downLoss  lossReport
 	upNacked  atomic.Uint64 // its packets the SFU asked it to resend (nack.go)
 
@@ -103,6 +109,8 @@ func (p *peer) open(api *webrtc.API) error {
 		return err
 	}
 	pc.OnICECandidate(p.onCandidate)
+	transport := pc.SCTP().Transport().ICETransport()
+	transport.OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) { p.room.pathChanged(p, transport) })
 	pc.OnTrack(p.onTrack)
 	// Forward to this member only once its media path is up (before that
 	// pion drops the packets anyway) and not after it failed. An ICE restart
@@ -112,7 +120,7 @@ func (p *peer) open(api *webrtc.API) error {
 	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) {
 		switch pc.ConnectionState() {
 		case webrtc.PeerConnectionStateConnected:
-			p.room.setReady(p, true)
+			p.room.connected(p, pc)
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			p.room.setReady(p, false)
 		}

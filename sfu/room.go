@@ -21,6 +21,7 @@ type room struct {
 	turn   uint64     // counts grants: each starts a turn, which forward.go anchors anew
 	out    rtp.Packet // scratch header for the fan-out, reused under mu
 	hist   *history   // the holder's last packets, for NACKs (nack.go); nil until loss repair needs it
+	fan    fanout     // the copies the SFU writes itself, per packet (fanout.go), reused under mu
 }
 
 func newRoom() *room {

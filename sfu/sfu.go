@@ -90,6 +90,8 @@ type SFU struct {
 	resent       atomic.Uint64 // packets sent again to listeners on their NACKs
 	nackRefused  atomic.Uint64 // packets asked for over a member's NACK budget
 	ended        atomic.Uint64 // media sessions ended for sending too many SSRCs (streams.go)
+	ownWrites    atomic.Uint64 // floor packets the SFU encrypted and sent itself (floorwriter.go)
+	writeCalls   atomic.Uint64 // system calls that sent them
 }
 
 // Stats is a snapshot of the SFU's counters.
@@ -115,6 +117,10 @@ type Stats struct {
 	// stream at a host that never asked for it, or a network change caught
 	// in the round trip before consent.
 	Unconsented uint64
+	// OwnWrites counts floor-track packets the SFU encrypted and sent
+	// itself (floorwriter.go), WriteCalls the system calls that sent them:
+	// the fewer per packet, the more copies each sendmmsg carried.
+	OwnWrites, WriteCalls uint64
 
 	// UDPFiltered counts STUN packets at the UDP port dropped before pion
 	// saw them: from an address with no session, naming no ufrag the SFU
@@ -345,6 +351,7 @@ func (s *SFU) Stats() Stats {
 		Forwarded: s.forwarded.Load(), Dropped: s.dropped.Load(), HeldForwarded: s.heldForwarded.Load(),
 		Limited: s.limited.Load(), Ended: s.ended.Load(), UplinkNACKed: s.uplinkNacked.Load(),
 		Resent: s.resent.Load(), NACKRefused: s.nackRefused.Load(),
+		OwnWrites: s.ownWrites.Load(), WriteCalls: s.writeCalls.Load(),
 	}
 	if s.net == nil { // an SFU made in a unit test, without sockets
 		return st
