@@ -140,6 +140,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	mreg.CounterFunc("sotto_media_resent_packets_total", "Packets sent again to listeners that asked for them (NACK).", func() uint64 { return media.Stats().Resent })
 	mreg.CounterFunc("sotto_media_nack_refused_packets_total", "Packets listeners asked for again over their budget (50 a second), not resent.", func() uint64 { return media.Stats().NACKRefused })
 	mreg.CounterFunc("sotto_media_sessions_ended_total", "Media sessions the SFU ended because they sent more SSRCs than a client needs.", func() uint64 { return media.Stats().Ended })
+	mreg.CounterFunc("sotto_media_own_writes_total", "Floor packets the SFU encrypted and sent itself (UDP listeners; ICE-TCP ones go through pion).", func() uint64 { return media.Stats().OwnWrites })
+	mreg.CounterFunc("sotto_media_write_calls_total", "System calls that sent them (sendmmsg batches a packet's copies: own writes per call is the batch size).", func() uint64 { return media.Stats().WriteCalls })
 	mreg.CounterFunc("sotto_media_udp_filtered_packets_total", "STUN packets at the UDP port naming no ufrag the SFU issued, dropped before ICE.", func() uint64 { return media.Stats().UDPFiltered })
 	mreg.GaugeFunc("sotto_media_udp_read_buffer_bytes", "Receive buffer the kernel granted the UDP socket, as getsockopt reports it.", func() int64 { return int64(media.Stats().UDPReadBuffer) })
 
