@@ -99,13 +99,14 @@ func (w *floorWriter) follow(g *consentGuard, pair *webrtc.ICECandidatePair) boo
 	return true
 }
 
-// write sends out on dst's floor track: queued in the room's fan-out if the
+// write sends out on dst's floor track: queued in the lane's fan-out if the
 // SFU writes dst's track (sent by flush), else through pion at once. It
 // reports whether pion took the packet; queued copies are counted by flush.
-// Called with r.mu held.
-func (r *room) write(dst *peer, out *rtp.Packet) bool {
+// Called with the room's mu held (by this goroutine or the one that started
+// the lane).
+func (l *lane) write(dst *peer, out *rtp.Packet) bool {
 	if dst.fw != nil {
-		r.fan.add(dst.fw, &out.Header, out.Payload)
+		l.fan.add(dst.fw, &out.Header, out.Payload)
 		return false
 	}
 	// pion's for good (connected chose so). WriteRTP copies the header,
@@ -115,9 +116,8 @@ func (r *room) write(dst *peer, out *rtp.Packet) bool {
 }
 
 // flush sends what write queued and returns how many copies went out.
-// Called with r.mu held.
-func (r *room) flush(s *SFU) int {
-	sent, calls := r.fan.flush()
+func (l *lane) flush(s *SFU) int {
+	sent, calls := l.fan.flush()
 	s.ownWrites.Add(uint64(sent))
 	s.writeCalls.Add(uint64(calls))
 	return sent

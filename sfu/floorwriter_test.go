@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -108,5 +109,35 @@ func TestICETCPListenerBesideOwnWrites(t *testing.T) {
 	st := s.Stats()
 	if st.OwnWrites < frames || st.OwnWrites >= st.Forwarded {
 		t.Errorf("own writes %d of %d forwarded: want the UDP listener's (≥ %d) and not the TCP one's", st.OwnWrites, st.Forwarded, frames)
+	}
+}
+
+// TestBigRoomFanOutInLanes: a room with more listeners than one lane takes
+// splits its fan-out over goroutines (lanes.go, shortened here to 2
+// listeners a lane), and every listener still hears every packet, in
+// order, bit-exact.
+func TestBigRoomFanOutInLanes(t *testing.T) {
+	testutil.LeakCheck(t)
+	defer func(n int) { lanesFrom = n }(lanesFrom)
+	lanesFrom = 2
+	procs := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(procs)
+
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{0x19, 4}
+	talker := join(t, s, api, roomID, Talk, 'T')
+	listeners := joinN(t, s, api, roomID, Listen, 'a', 8)
+	s.SetFloor(roomID, talker.ID)
+
+	talkTo(t, talker, listeners, 100)
+	s.mu.Lock()
+	r := s.rooms[string(roomID[:])]
+	s.mu.Unlock()
+	r.mu.Lock()
+	lanes := len(r.lanes)
+	r.mu.Unlock()
+	if lanes != 4 {
+		t.Errorf("the fan-out used %d lanes, want 4 (8 listeners, 2 a lane, GOMAXPROCS 4)", lanes)
 	}
 }

@@ -161,20 +161,14 @@ func (r *room) forward(src *peer, in *rtp.Packet) {
 		}
 		r.hist.keep(src.num, in)
 	}
-	out := &r.out
-	out.Header = rtp.Header{Version: 2, PayloadType: in.PayloadType}
-	out.Payload = in.Payload
-	n := 0
+	targets := r.targets[:0]
 	for _, dst := range r.order {
-		if dst == src || !dst.ready {
-			continue
-		}
-		out.SequenceNumber, out.Timestamp, out.Marker = dst.out.rewrite(src.num, r.turn, &in.Header, now)
-		if r.write(dst, out) {
-			n++
+		if dst != src && dst.ready {
+			targets = append(targets, dst)
 		}
 	}
-	n += r.flush(src.sfu)
-	out.Payload = nil // do not keep the reader's buffer reachable
+	r.targets = targets
+	n := r.fanOut(src, in, targets, now)
+	clear(targets) // hold no peer past its packet
 	src.sfu.forwarded.Add(uint64(n))
 }

@@ -81,7 +81,8 @@ func (r *room) resend(dst *peer, seqs []uint16) int {
 		return 0
 	}
 	o := &dst.out
-	out := &r.out
+	l := r.lane(0)
+	out := &l.out
 	n := 0
 	for _, seq := range seqs {
 		// Only what was sent: a NACK for a number ahead of the stream
@@ -97,11 +98,11 @@ func (r *room) resend(dst *peer, seqs []uint16) int {
 		out.Header = rtp.Header{Version: 2, PayloadType: s.pt, SequenceNumber: seq,
 			Timestamp: s.ts + o.tsDelta, Marker: s.marker}
 		out.Payload = s.payload
-		if r.write(dst, out) {
+		if l.write(dst, out) {
 			n++
 		}
 	}
-	n += r.flush(dst.sfu)
+	n += l.flush(dst.sfu)
 	out.Payload = nil
 	return n
 }

@@ -9,19 +9,21 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/pion/rtp"
 )
 
 // A room does not keep its id: the SFU's map names it (see SFU.rooms).
 type room struct {
 	mu     sync.Mutex
 	peers  map[uuid.UUID]*peer
-	order  []*peer    // the fan-out list: every member with a media session
-	holder uuid.UUID  // who may talk, as the registry last said; Nil: nobody
-	turn   uint64     // counts grants: each starts a turn, which forward.go anchors anew
-	out    rtp.Packet // scratch header for the fan-out, reused under mu
-	hist   *history   // the holder's last packets, for NACKs (nack.go); nil until loss repair needs it
-	fan    fanout     // the copies the SFU writes itself, per packet (fanout.go), reused under mu
+	order  []*peer   // the fan-out list: every member with a media session
+	holder uuid.UUID // who may talk, as the registry last said; Nil: nobody
+	turn   uint64    // counts grants: each starts a turn, which forward.go anchors anew
+	hist   *history  // the holder's last packets, for NACKs (nack.go); nil until loss repair needs it
+
+	// The fan-out's scratch, reused under mu: the listeners of the packet
+	// at hand, and one lane per goroutine writing to them (lanes.go).
+	targets []*peer
+	lanes   []*lane
 }
 
 func newRoom() *room {
