@@ -1,6 +1,7 @@
-// Package procstat reads a process's resident memory from Linux's /proc,
-// for the tools and tests that measure the server (cmd/loadgen,
-// cmd/sigload, the memory tests of signal and sfu).
+// Package procstat reads a process's resident memory from Linux's /proc and
+// its CPU time from getrusage, for the tools and tests that measure the
+// server (cmd/loadgen, cmd/sigload, cmd/floor, the memory tests of signal and
+// sfu).
 package procstat
 
 import (
