@@ -11,6 +11,10 @@
 //     and bit-exact payloads) and RSS per member;
 //   - does the same with the baseline, a forwarder written the way pion's
 //     sfu-ws example forwards (sfutest.Baseline);
+//   - measures the machine's floor in the same shape (internal/floorbench,
+//     as cmd/floor: only SRTP and one sendmmsg per fan-out, no WebRTC);
+//   - with -impl sotto-pion, also Sotto with its floor tracks written
+//     through pion (sfu.Config.PionFloorWrites), the path before issue 19;
 //   - with -idle N, also measures N connected members in silent rooms: CPU
 //     cores and RSS per member, for both.
 //
@@ -19,7 +23,7 @@
 //
 // Its last line is always
 //
-//	sfu us/pkt: <ours> baseline: <theirs> ratio: <theirs/ours>
+//	sfu us/pkt: <ours> baseline: <theirs> ratio: <theirs/ours> floor: <floor> over floor: <ours/floor>
 package main
 
 import (
@@ -40,6 +44,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"sotto/internal/floorbench"
 	"sotto/internal/procstat"
 	"sotto/room"
 	"sotto/sfu"
@@ -61,7 +66,7 @@ func newServer(impl string) (server, error) {
 	if impl == "baseline" {
 		return sfutest.NewBaseline("127.0.0.1:0")
 	}
-	s, err := sfu.New(sfu.Config{UDPAddr: "127.0.0.1:0"})
+	s, err := sfu.New(sfu.Config{UDPAddr: "127.0.0.1:0", PionFloorWrites: impl == "sotto-pion"})
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +108,17 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long the talkers talk")
 	flag.IntVar(&o.idle, "idle", 0, "also measure this many silent members (0: skip)")
 	flag.IntVar(&o.joinParallel, "join-parallel", 16, "clients joining at once")
-	impls := flag.String("impl", "sotto,baseline", "forwarders to measure, comma-separated")
+	impls := flag.String("impl", "sotto,baseline,floor", "forwarders to measure, comma-separated: sotto, baseline, floor, sotto-pion")
+	floorChild := flag.String(floorbench.ChildFlag, "", "run as a floor measurement's `role` process (internal)")
 	run := flag.String("run", "", "run one measurement, `impl:phase`, in this process (internal)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of each measured window to `prefix`-<impl>-<phase>.prof")
 	flag.Parse()
+	if *floorChild != "" {
+		if err := floorbench.ServeChild(*floorChild, os.Stdin, os.Stdout); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *clients {
 		if err := sfutest.ServeClients(os.Stdin, os.Stdout); err != nil {
 			log.Fatal(err)
@@ -121,9 +133,16 @@ func main() {
 		// heap start from nothing.
 		impl, phase, _ := strings.Cut(*run, ":")
 		var err error
-		if phase == "idle" {
+		switch {
+		case impl == "floor" && phase == "forward":
+			var us float64
+			if us, err = floor(o); err == nil {
+				fmt.Printf("result %s %g\n", impl, us)
+			}
+		case impl == "floor": // the floor has no idle members to measure
+		case phase == "idle":
 			err = idle(impl, o)
-		} else {
+		default:
 			var us float64
 			if us, err = forward(impl, o); err == nil {
 				fmt.Printf("result %s %g\n", impl, us)
@@ -149,12 +168,15 @@ func main() {
 			}
 		}
 	}
-	a, b := usPerPkt["sotto"], usPerPkt["baseline"]
-	ratio := 0.0
+	a, b, f := usPerPkt["sotto"], usPerPkt["baseline"], usPerPkt["floor"]
+	ratio, over := 0.0, 0.0
 	if a > 0 {
 		ratio = b / a
 	}
-	fmt.Printf("sfu us/pkt: %.2f baseline: %.2f ratio: %.2f\n", a, b, ratio)
+	if f > 0 {
+		over = a / f
+	}
+	fmt.Printf("sfu us/pkt: %.2f baseline: %.2f ratio: %.2f floor: %.2f over floor: %.2f\n", a, b, ratio, f, over)
 }
 
 // measure runs one measurement in a child process with the same flags,
@@ -433,4 +455,20 @@ func idle(impl string, o options) error {
 		impl, members, cpu.Seconds()/wall.Seconds(),
 		float64(cpu.Nanoseconds())/1e3/wall.Seconds()/float64(members), float64(rss()-rss0)/1024/float64(members))
 	return nil
+}
+
+// floor measures the machine's floor in this run's shape: what any SFU must
+// do per forwarded packet (SRTP, one sendmmsg per fan-out), nothing else.
+func floor(o options) (float64, error) {
+	f := floorbench.DefaultOptions(floorbench.ModeSendmmsg)
+	f.Rooms, f.Listeners, f.PPS, f.Duration = o.rooms, o.listeners, o.pps, o.duration
+	r, err := floorbench.Measure(f)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Println("floor: " + r.Report())
+	if r.Broken != 0 || r.Reordered != 0 {
+		return 0, fmt.Errorf("floor: %d damaged and %d reordered packets", r.Broken, r.Reordered)
+	}
+	return r.USPerPacket(), nil
 }
