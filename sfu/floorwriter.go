@@ -151,11 +151,7 @@ func (r *room) connected(p *peer, pc *webrtc.PeerConnection) {
 
 // pathChanged follows a new selected pair of p's connection. A writer that
 // cannot follow it (the pair is ICE-TCP) ends p's session.
-func (r *room) pathChanged(p *peer, t *webrtc.ICETransport) {
-	pair, err := t.GetSelectedCandidatePair()
-	if err != nil || pair == nil {
-		return
-	}
+func (r *room) pathChanged(p *peer, pair *webrtc.ICECandidatePair) {
 	r.mu.Lock()
 	lost := p.fw != nil && !p.fw.follow(p.sfu.net.consent, pair)
 	if lost {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"sotto/internal/testutil"
 	"sotto/sfu/sfutest"
 )
@@ -139,5 +141,44 @@ func TestBigRoomFanOutInLanes(t *testing.T) {
 	r.mu.Unlock()
 	if lanes != 4 {
 		t.Errorf("the fan-out used %d lanes, want 4 (8 listeners, 2 a lane, GOMAXPROCS 4)", lanes)
+	}
+}
+
+// TestMoveToICETCPEndsOwnWrites: a connection whose floor track the SFU
+// writes cannot hand it to pion (two SRTP contexts on one SSRC could reuse
+// a packet index), so when its selected pair becomes ICE-TCP its media
+// session is ended and the member must reconnect; a move between UDP
+// addresses is followed.
+func TestMoveToICETCPEndsOwnWrites(t *testing.T) {
+	testutil.LeakCheck(t)
+	s := newSFU(t, Config{})
+	api := clientAPI(t, false)
+	roomID := [16]byte{0x19, 5}
+	l := join(t, s, api, roomID, Listen, 'l')
+	p := s.find(roomID, l.ID)
+	if p == nil {
+		t.Fatal("no peer")
+	}
+	writer := func() *floorWriter {
+		p.room.mu.Lock()
+		defer p.room.mu.Unlock()
+		return p.fw
+	}
+	testutil.WaitFor(t, 5*time.Second, "the SFU to write the listener's track", func() bool { return writer() != nil })
+
+	moved := &webrtc.ICECandidatePair{Remote: &webrtc.ICECandidate{Protocol: webrtc.ICEProtocolUDP, Address: "127.0.0.1", Port: 40000}}
+	p.room.pathChanged(p, moved)
+	if w := writer(); w == nil || w.to.Port() != 40000 {
+		t.Fatalf("after a move to another UDP address the writer is %+v, want it following", w)
+	}
+
+	peers := s.Stats().Peers
+	p.room.pathChanged(p, &webrtc.ICECandidatePair{Remote: &webrtc.ICECandidate{Protocol: webrtc.ICEProtocolTCP, Address: "127.0.0.1", Port: 40001}})
+	testutil.WaitFor(t, 5*time.Second, "the session to end", func() bool { return s.Stats().Peers == peers-1 })
+	p.room.mu.Lock()
+	fw, chosen, ready := p.fw, p.fwChosen, p.ready
+	p.room.mu.Unlock()
+	if fw != nil || !chosen || ready {
+		t.Errorf("after a move to ICE-TCP: writer %v, chosen %v, ready %v; want none, chosen (pion never takes over), not ready", fw, chosen, ready)
 	}
 }

@@ -110,7 +110,12 @@ func (p *peer) open(api *webrtc.API) error {
 	}
 	pc.OnICECandidate(p.onCandidate)
 	transport := pc.SCTP().Transport().ICETransport()
-	transport.OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) { p.room.pathChanged(p, transport) })
+	transport.OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+		// Read the pair now rather than trust the handlers' order.
+		if pair, err := transport.GetSelectedCandidatePair(); err == nil && pair != nil {
+			p.room.pathChanged(p, pair)
+		}
+	})
 	pc.OnTrack(p.onTrack)
 	// Forward to this member only once its media path is up (before that
 	// pion drops the packets anyway) and not after it failed. An ICE restart
