@@ -3,7 +3,6 @@ package sfu
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"net"
 	"testing"
 	"time"
@@ -122,24 +121,20 @@ func handshakeWith(t *testing.T, keys *dtlsKeys, suite dtls.CipherSuiteID, profi
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err := dtls.Server(sc, cc.LocalAddr(), &dtls.Config{
-		Certificates:           []tls.Certificate{cert},
-		CipherSuites:           []dtls.CipherSuiteID{suite},
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{profile},
-		ExtendedMasterSecret:   dtls.RequireExtendedMasterSecret,
-		KeyLogWriter:           keys,
-		ServerHelloMessageHook: keys.serverHello,
-	})
+	shared := []dtls.Option{
+		dtls.WithCertificates(cert),
+		dtls.WithCipherSuites(suite),
+		dtls.WithSRTPProtectionProfiles(profile),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+	}
+	server, err := dtls.ServerWithOptions(sc, cc.LocalAddr(),
+		dtls.WithKeyLogWriter(keys), dtls.WithServerHelloMessageHook(keys.serverHello),
+		shared[0], shared[1], shared[2], shared[3])
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := dtls.Client(cc, sc.LocalAddr(), &dtls.Config{
-		Certificates:           []tls.Certificate{cert},
-		CipherSuites:           []dtls.CipherSuiteID{suite},
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{profile},
-		ExtendedMasterSecret:   dtls.RequireExtendedMasterSecret,
-		InsecureSkipVerify:     true,
-	})
+	client, err := dtls.ClientWithOptions(cc, sc.LocalAddr(),
+		dtls.WithInsecureSkipVerify(true), shared[0], shared[1], shared[2], shared[3])
 	if err != nil {
 		t.Fatal(err)
 	}
