@@ -149,7 +149,16 @@ const rtcpReportInterval = 5 * time.Second
 const (
 	iceDisconnectedTimeout = 12 * time.Second
 	iceFailedTimeout       = 30 * time.Second
-	iceTimerInterval       = 10 * time.Second
+	// iceTimerInterval is the keepalive interval pion is given. A lite
+	// agent never pings, so all it paces is the agent's timer, and that
+	// only downwards: pion/ice (v4.4.9, Agent.connectivityChecks) starts
+	// from its 2 s default and takes the smallest of it and these three
+	// values. So every connection's agent wakes every 2 s to see whether
+	// its pair has gone quiet (the granularity of the timeouts above),
+	// the one per-connection timer an idle member still costs the server;
+	// anything from 2 s up leaves it there, anything less would wake it
+	// more often.
+	iceTimerInterval = 10 * time.Second
 )
 
 // network is what New opened and Close must release.
@@ -248,9 +257,10 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 	// instead of a full agent's ping every 2 s on top. The client, always the
 	// controlling agent, nominates and restarts ICE.
 	settings.SetLite(true)
-	// A lite agent hears from the browser every ~5 s (consent freshness), so
-	// "disconnected" must allow for more than that; the keepalive interval
-	// only paces the agent's own timer, since lite never pings.
+	// A lite agent hears from the browser every 2.5-5 s (consent
+	// freshness), so "disconnected" must allow for more than that; the
+	// keepalive interval paces nothing but the agent's timer (see
+	// iceTimerInterval).
 	settings.SetICETimeouts(iceDisconnectedTimeout, iceFailedTimeout, iceTimerInterval)
 	// The server never dials out. pion's active ICE-TCP would connect to the
 	// host:port of every passive TCP candidate a client names, from every
