@@ -19,7 +19,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
@@ -147,17 +146,26 @@ func withOpusParams(sdp string) string {
 	return b.String()
 }
 
-// rtcpReportInterval is how often we send sender and receiver reports. 5 s is
-// RFC 3550's minimum and what browsers use for audio; it is enough for the
-// talker's encoder to adapt FEC to uplink loss, and costs an idle member one
-// timer tick per interval instead of one per second.
+// rtcpReportInterval is how often we send sender and receiver reports about
+// a stream that moved. 5 s is RFC 3550's minimum and what browsers use for
+// audio; it is enough for the talker's encoder to adapt FEC to uplink loss.
+// A silent member sends none and costs no timer (reportwheel.go).
 const rtcpReportInterval = 5 * time.Second
 
 // ICE timers: see newAPI.
 const (
 	iceDisconnectedTimeout = 12 * time.Second
 	iceFailedTimeout       = 30 * time.Second
-	iceTimerInterval       = 10 * time.Second
+	// iceTimerInterval is the keepalive interval pion is given. A lite
+	// agent never pings, so all it paces is the agent's timer, and that
+	// only downwards: pion/ice (v4.4.9, Agent.connectivityChecks) starts
+	// from its 2 s default and takes the smallest of it and these three
+	// values. So every connection's agent wakes every 2 s to see whether
+	// its pair has gone quiet (the granularity of the timeouts above),
+	// the one per-connection timer an idle member still costs the server;
+	// anything from 2 s up leaves it there, anything less would wake it
+	// more often.
+	iceTimerInterval = 10 * time.Second
 )
 
 // network is what New opened and Close must release.
@@ -186,7 +194,8 @@ type apiConfig struct {
 	media        *webrtc.MediaEngine   // copied by pion into each PeerConnection
 	interceptors []interceptor.Factory // after the per-connection ones
 	settings     webrtc.SettingEngine
-	ownWrites    bool // the SFU writes floor tracks itself (floorwriter.go)
+	ownWrites    bool         // the SFU writes floor tracks itself (floorwriter.go)
+	reports      *reportWheel // the report clock of every connection (reportwheel.go)
 }
 
 // forPeer returns the API for p's PeerConnection.
@@ -200,11 +209,9 @@ func (c *apiConfig) forPeer(p *peer) *webrtc.API {
 		settings.SetDTLSServerHelloMessageHook(p.keys.serverHello)
 	}
 	// The order is the chain's: each factory's writer wraps those added
-	// before it. quiet is first, so it filters what every other
-	// interceptor writes; the loss feedback rewrites the reports the report
-	// interceptor writes.
+	// before it. The loss feedback rewrites the reports the report
+	// interceptor (among c.interceptors) writes.
 	reg := &interceptor.Registry{}
-	reg.Add(quietFactory{})
 	if p.sfu.lossRepair {
 		reg.Add(lossFeedbackFactory{p})
 	}
@@ -245,25 +252,15 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 		return nil, nil, err
 	}
 
-	// Interceptors: RTCP sender and receiver reports, only when they report
-	// something (quiet.go). pion's defaults add NACK (whose responder keeps
-	// a copy of every packet per listener: nack.go answers NACKs from one
-	// copy per room instead), TWCC and stats, which cost a third more CPU
-	// per forwarded packet and several times the idle CPU per connection.
-	var interceptors []interceptor.Factory
-	receiver, err := report.NewReceiverInterceptor(
-		report.ReceiverInterval(rtcpReportInterval),
-		report.WithReceiverLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, err
-	}
-	sender, err := report.NewSenderInterceptor(
-		report.SenderInterval(rtcpReportInterval),
-		report.WithSenderLoggerFactory(logs))
-	if err != nil {
-		return nil, nil, err
-	}
-	interceptors = append(interceptors, receiver, sender)
+	// Interceptors: RTCP sender and receiver reports, only about streams
+	// that moved, from one clock for all connections (reports.go); pion's
+	// report interceptors would tick two goroutines per connection. pion's
+	// defaults add NACK (whose responder keeps a copy of every packet per
+	// listener: nack.go answers NACKs from one copy per room instead), TWCC
+	// and stats, which cost a third more CPU per forwarded packet and
+	// several times the idle CPU per connection.
+	wheel := newReportWheel()
+	interceptors := []interceptor.Factory{reportsFactory{wheel}}
 
 	settings := webrtc.SettingEngine{LoggerFactory: logs}
 	// No mDNS: the server has real addresses and must not multicast on the LAN.
@@ -281,9 +278,10 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 	if err := settings.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
 		return nil, nil, err
 	}
-	// A lite agent hears from the browser every ~5 s (consent freshness), so
-	// "disconnected" must allow for more than that; the keepalive interval
-	// only paces the agent's own timer, since lite never pings.
+	// A lite agent hears from the browser every 2.5-5 s (consent
+	// freshness), so "disconnected" must allow for more than that; the
+	// keepalive interval paces nothing but the agent's timer (see
+	// iceTimerInterval).
 	settings.SetICETimeouts(iceDisconnectedTimeout, iceFailedTimeout, iceTimerInterval)
 	// The server never dials out. pion's active ICE-TCP would connect to the
 	// host:port of every passive TCP candidate a client names, from every
@@ -317,7 +315,8 @@ func newAPI(cfg Config) (*apiConfig, *network, error) {
 		}
 	}
 
-	return &apiConfig{media: media, interceptors: interceptors, settings: settings, ownWrites: !cfg.PionFloorWrites}, nw, nil
+	return &apiConfig{media: media, interceptors: interceptors, settings: settings,
+		ownWrites: !cfg.PionFloorWrites, reports: wheel}, nw, nil
 }
 
 // listen opens the one UDP port (and the optional ICE-TCP mux) and tells the

@@ -31,9 +31,9 @@ package sfu
 // any failure (a new connection, new keys, pion's path).
 //
 // What listeners no longer get: RTCP sender reports for the floor track
-// (pion's report interceptor does not see these packets; quiet.go already
-// sent none for a silent track). An audio-only receiver needs none: they
-// serve lip sync and round-trip estimates, and browsers play without them.
+// (reports.go builds them from what passes pion's RTP writer, which these
+// packets do not). An audio-only receiver needs none: they serve lip sync
+// and round-trip estimates, and browsers play without them.
 
 import (
 	"net"

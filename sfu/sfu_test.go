@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"sotto/internal/testutil"
@@ -233,33 +231,6 @@ func TestCloseWhileTalking(t *testing.T) {
 	}
 	if _, err := s.Offer(context.Background(), roomID, uuid.New(), Talk, offerFrom(t, webrtc.RTPCodecTypeAudio), nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Offer after Close: %v", err)
-	}
-}
-
-func TestQuietReports(t *testing.T) {
-	q, _ := quietFactory{}.NewInterceptor("")
-	var got []rtcp.Packet
-	w := q.BindRTCPWriter(interceptor.RTCPWriterFunc(func(p []rtcp.Packet, _ interceptor.Attributes) (int, error) {
-		got = append(got, p...)
-		return 0, nil
-	}))
-	sr := func(count uint32) rtcp.Packet { return &rtcp.SenderReport{SSRC: 1, PacketCount: count} }
-	rr := func(seq uint32) rtcp.Packet {
-		return &rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2, LastSequenceNumber: seq}}}
-	}
-	for _, step := range []struct {
-		p    rtcp.Packet
-		sent bool
-	}{
-		{sr(0), false}, {sr(5), true}, {sr(5), false}, {sr(9), true},
-		{rr(0), false}, {rr(100), true}, {rr(100), false}, {rr(101), true},
-		{&rtcp.PictureLossIndication{}, true},
-	} {
-		got = nil
-		_, _ = w.Write([]rtcp.Packet{step.p}, nil)
-		if (len(got) == 1) != step.sent {
-			t.Errorf("%v: sent %d packets, want sent=%v", step.p, len(got), step.sent)
-		}
 	}
 }
 
