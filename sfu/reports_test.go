@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 
@@ -310,14 +311,24 @@ func TestReportsRTCPWalkStopsAtBadLength(t *testing.T) {
 }
 
 // On a real SFU: connected members that send nothing are not on the report
-// wheel and arm no timer; a talker's turn puts the talker (it receives) and
-// its listener (it sends) on it, the talker hears a receiver report about
-// its microphone, and when the turn ends both leave and the wheel disarms.
+// wheel and arm no timer; a talker's turn puts the talker (it receives) on
+// it, and with Config.PionFloorWrites its listener too (it sends through
+// pion; the SFU's own floor writer sends no sender reports,
+// floorwriter.go); the talker hears a receiver report about its
+// microphone, and when the turn ends all leave and the wheel disarms.
 func TestSFUReportsOnlyWhileMediaMoves(t *testing.T) {
+	for _, pionWrites := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PionFloorWrites=%v", pionWrites), func(t *testing.T) {
+			sfuReportsOnlyWhileMediaMoves(t, pionWrites)
+		})
+	}
+}
+
+func sfuReportsOnlyWhileMediaMoves(t *testing.T, pionWrites bool) {
 	old := reportTickEvery
 	reportTickEvery = 20 * time.Millisecond // an interval of 200 ms
 	t.Cleanup(func() { reportTickEvery = old })
-	s := newSFU(t, Config{})
+	s := newSFU(t, Config{PionFloorWrites: pionWrites})
 	wheel := s.api.reports
 	api := clientAPI(t, false)
 	roomID := [16]byte{'r', 'e', 'p', 'o', 'r', 't', 's'}
@@ -332,8 +343,12 @@ func TestSFUReportsOnlyWhileMediaMoves(t *testing.T) {
 	s.SetFloor(roomID, a.ID)
 	tk := startTalking(t, a)
 	testutil.WaitFor(t, 5*time.Second, "the listener to hear", func() bool { n, _ := l.Count(); return n > 5 })
-	if held, armed := wheel.state(); held != 2 || !armed {
-		t.Errorf("a turn: the wheel holds %d, armed %v; want the talker and the listener, armed", held, armed)
+	want := 1 // the talker
+	if pionWrites {
+		want = 2 // and the listener
+	}
+	if held, armed := wheel.state(); held != want || !armed {
+		t.Errorf("a turn: the wheel holds %d, armed %v; want %d, armed", held, armed, want)
 	}
 	mic := a.MicSSRC()
 	got := make(chan rtcp.ReceptionReport, 1)
