@@ -89,10 +89,10 @@ func TestPionFloorWritesStillWork(t *testing.T) {
 	}
 }
 
-// TestICETCPListenerBesideOwnWrites: in one room, a listener over UDP gets
-// its copies from the SFU's own writer and one that can only do ICE-TCP
-// from pion's; both hear everything.
-func TestICETCPListenerBesideOwnWrites(t *testing.T) {
+// TestICETCPFallback: a listener that can only do ICE-TCP hears the talker
+// (through pion's writer), beside one over UDP (through the SFU's own);
+// both hear everything, in order, bit-exact.
+func TestICETCPFallback(t *testing.T) {
 	testutil.LeakCheck(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,7 +3,6 @@ package sfu
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -190,26 +189,6 @@ func TestICERestartKeepsTheConnection(t *testing.T) {
 	}
 	if err := checkSegment(segment{From: 'A', Pkts: l.Received()}); err != nil {
 		t.Errorf("stream across the restart: %v", err)
-	}
-}
-
-func TestICETCPFallback(t *testing.T) {
-	testutil.LeakCheck(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newSFU(t, Config{TCPListener: ln})
-	udp, tcp := clientAPI(t, false), clientAPI(t, true)
-	roomID := [16]byte{12}
-
-	a := join(t, s, udp, roomID, Talk, 'A')
-	l := join(t, s, tcp, roomID, Listen, 'l') // this client can only do TCP
-	s.SetFloor(roomID, a.ID)
-	startTalking(t, a)
-	testutil.WaitFor(t, 5*time.Second, "the talker to be heard over ICE-TCP", func() bool { n, _ := l.Count(); return n > 25 })
-	if err := checkSegment(segment{From: 'A', Pkts: l.Received()}); err != nil {
-		t.Error(err)
 	}
 }
 
