@@ -152,7 +152,10 @@ type consentGuard struct {
 
 	refused atomic.Uint64 // media packets not sent for lack of consent
 	checks  atomic.Uint64 // our checks sent
-	dropped atomic.Uint64 // binding requests kept from pion (consentConn.request)
+	// answered counts the clients' routine checks the gate answered
+	// itself, without pion (consentanswer.go).
+	answered atomic.Uint64
+	dropped  atomic.Uint64 // binding requests kept from pion (consentConn.request)
 }
 
 func newConsentGuard() *consentGuard {
@@ -284,6 +287,7 @@ type consent struct {
 	granted time.Time // when it last answered our check; zero: never
 	checked time.Time // when we last sent it a check
 	asked   time.Time // when it last sent an authenticated request
+	toPion  time.Time // when pion last saw one of its requests (consentanswer.go)
 	tx      [stun.TransactionIDSize]byte
 	txCreds iceCreds // what the check with tx was signed with; its answer is verified against them
 	// move: the check in flight was sent because the member's media came
@@ -362,6 +366,9 @@ func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			if !c.request(m, ap) {
 				c.g.dropped.Add(1)
 				continue // pion would drop it, or must not learn its address
+			}
+			if c.answerHere(m, ap) {
+				continue
 			}
 		case stun.BindingSuccess, stun.BindingError:
 			ours, nominate := c.answer(m, ap)
