@@ -21,6 +21,9 @@ package sfu
 // iceDisconnectedTimeout without a packet from it, and a silent listener may
 // send nothing but checks. Everything else (new addresses, ICE restarts'
 // new ufrags, nominations, requests without USERNAME) goes to pion as before.
+// The gate answers only an address that answered its own check (fresh
+// consent), so it reflects nothing towards a spoofed source that pion
+// would not have answered too.
 
 import (
 	"net"
