@@ -363,11 +363,11 @@ func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 		switch m.Type {
 		case stun.BindingRequest:
-			if !c.request(m, ap) {
+			switch c.request(m, ap) {
+			case fateDropped:
 				c.g.dropped.Add(1)
 				continue // pion would drop it, or must not learn its address
-			}
-			if c.answerHere(m, ap) {
+			case fateAnswered:
 				continue
 			}
 		case stun.BindingSuccess, stun.BindingError:
@@ -386,42 +386,56 @@ func (c *consentConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
-// request handles a binding request from ap and says whether pion may see
-// it. It may if it has no USERNAME (pion answers those with an error) or
-// if it is authenticated for a live session, ap does not have fresh consent
-// for another live session (whose credentials it would replace, and whose
-// consent it would lend this one's media), and the guard has room for ap.
+// requestFate is what became of a binding request at the gate.
+type requestFate int
+
+const (
+	fateToPion   requestFate = iota // pion sees it
+	fateDropped                     // nobody answers it
+	fateAnswered                    // the gate answered it itself (consentanswer.go)
+)
+
+// request handles a binding request from ap and says what becomes of it.
+// pion may see it if it has no USERNAME (pion answers those with an error)
+// or if it is authenticated for a live session, ap does not have fresh
+// consent for another live session (whose credentials it would replace, and
+// whose consent it would lend this one's media), and the guard has room for
+// ap; of those, the gate answers a routine check itself (consentanswer.go).
 // If ap lacks fresh consent, it is checked.
-func (c *consentConn) request(m *stun.Message, ap netip.AddrPort) bool {
+func (c *consentConn) request(m *stun.Message, ap netip.AddrPort) requestFate {
 	var user stun.Username
 	if user.GetFrom(m) != nil {
-		return true
+		return fateToPion
 	}
 	local, _, _ := strings.Cut(user.String(), ":")
 	creds, ok := c.g.lookup(local)
 	if !ok || stun.NewShortTermIntegrity(creds.localPwd).Check(m) != nil {
-		return false
+		return fateDropped
 	}
 	now := time.Now()
 	c.mu.Lock()
 	if e := c.addrs[ap]; e != nil && e.creds.localUfrag != creds.localUfrag && e.fresh(now) {
 		if _, live := c.g.lookup(e.creds.localUfrag); live {
 			c.mu.Unlock()
-			return false
+			return fateDropped
 		}
 	}
 	if c.g.guard != nil && !c.g.guard.learn(local, ap, now) {
 		c.mu.Unlock()
-		return false
+		return fateDropped
 	}
 	e := c.entry(ap, now)
+	here := e.routine(m, creds, now) // before e.creds become this request's
 	e.creds, e.asked = creds, now
 	send := c.due(e, ap, now)
 	c.mu.Unlock()
 	if send != nil {
 		c.send(send, ap)
 	}
-	return true
+	if here && c.answerCheck(m, ap, creds.localPwd) {
+		return fateAnswered
+	}
+	return fateToPion
 }
 
 // entry returns ap's entry, making room for it if needed. Called with c.mu.

@@ -7,9 +7,10 @@ import (
 	"github.com/pion/stun/v4"
 )
 
-// requestPasses is consentConn.request: whether pion would see m from ap.
+// requestPasses is consentConn.request: whether m from ap is answered (by
+// pion, or by the gate itself), not dropped.
 func requestPasses(c *consentConn, m *stun.Message, ap netip.AddrPort) bool {
-	return c.request(m, ap)
+	return c.request(m, ap) != fateDropped
 }
 
 // hasConsent says whether media may flow to ap now.

@@ -28,7 +28,6 @@ package sfu
 import (
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -39,37 +38,27 @@ import (
 // a row and the agent still hears one in time.
 const pionCheckEvery = 4 * time.Second
 
-// answerHere reports whether m, a binding request from ap that request()
-// let through, was answered here (and must not reach pion).
-func (c *consentConn) answerHere(m *stun.Message, ap netip.AddrPort) bool {
-	if m.Contains(stun.AttrUseCandidate) {
-		return false
+// routine reports whether the authenticated request m, for the session of
+// creds, is one the gate answers itself, and if not, notes that pion gets
+// it. Called with the socket's lock held, before request() makes creds the
+// entry's own: a new ufrag (an ICE restart) is not routine.
+func (e *consent) routine(m *stun.Message, creds iceCreds, now time.Time) bool {
+	if !m.Contains(stun.AttrUseCandidate) && e.creds.localUfrag == creds.localUfrag &&
+		e.fresh(now) && now.Sub(e.toPion) < pionCheckEvery {
+		return true
 	}
-	var user stun.Username
-	if user.GetFrom(m) != nil {
-		return false
-	}
-	local, _, _ := strings.Cut(user.String(), ":")
-	now := time.Now()
-	c.mu.Lock()
-	e := c.addrs[ap]
-	routine := e != nil && e.creds.localUfrag == local && e.fresh(now) && now.Sub(e.toPion) < pionCheckEvery
-	if !routine && e != nil {
-		e.toPion = now // pion gets this one
-	}
-	pwd := ""
-	if e != nil {
-		pwd = e.creds.localPwd
-	}
-	c.mu.Unlock()
-	if !routine {
-		return false
-	}
+	e.toPion = now
+	return false
+}
+
+// answerCheck answers m from ap as pion would, signed with our password
+// pwd, and reports whether the answer went out (if not, pion answers).
+func (c *consentConn) answerCheck(m *stun.Message, ap netip.AddrPort, pwd string) bool {
 	resp, err := stun.Build(m, stun.BindingSuccess,
 		&stun.XORMappedAddress{IP: ap.Addr().AsSlice(), Port: int(ap.Port())},
 		stun.NewShortTermIntegrity(pwd), stun.Fingerprint)
 	if err != nil {
-		return false // let pion answer it
+		return false
 	}
 	if _, err := c.PacketConn.WriteTo(resp.Raw, net.UDPAddrFromAddrPort(ap)); err != nil {
 		return false

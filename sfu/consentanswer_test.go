@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/ice/v4"
+	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
 	"sotto/internal/testutil"
@@ -45,4 +47,50 @@ func TestGateAnswersRoutineChecks(t *testing.T) {
 	s.SetFloor(roomID, a.ID)
 	startTalking(t, a)
 	testutil.WaitFor(t, 5*time.Second, "the listener to hear a turn", func() bool { n, _ := l.Count(); return n > 10 })
+}
+
+// TestRoutineCheckFates: which binding requests the gate answers itself.
+// Before the address has consent, pion sees them; once it has, a check of
+// the same session is answered by the gate, except a nomination, the first
+// check of a new ufrag (an ICE restart) and one every pionCheckEvery (pion's
+// liveness clock).
+func TestRoutineCheckFates(t *testing.T) {
+	g, c := consentPair(t, credsA)
+	_, member, checks := clientSock(t)
+	fate := func(m *stun.Message) requestFate { return c.request(m, member) }
+
+	if f := fate(signedRequest(t, credsA)); f != fateToPion {
+		t.Fatalf("a check before consent: fate %d, want pion's", f)
+	}
+	if !answered(c, answerTo(t, nextCheck(t, checks), credsA.remotePwd), member) || !hasConsent(c, member) {
+		t.Fatal("the member's address got no consent")
+	}
+	if f := fate(signedRequest(t, credsA)); f != fateAnswered {
+		t.Errorf("a routine check with consent: fate %d, want the gate's answer", f)
+	}
+	nominate, err := stun.Build(stun.BindingRequest, stun.TransactionID,
+		stun.NewUsername(credsA.localUfrag+":"+credsA.remoteUfrag), ice.UseCandidate(),
+		stun.NewShortTermIntegrity(credsA.localPwd), stun.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := fate(nominate); f != fateToPion {
+		t.Errorf("a nomination: fate %d, want pion's", f)
+	}
+
+	c.mu.Lock()
+	c.addrs[member].toPion = time.Now().Add(-pionCheckEvery)
+	c.mu.Unlock()
+	if f := fate(signedRequest(t, credsA)); f != fateToPion {
+		t.Errorf("a check %v after pion's last: fate %d, want pion's", pionCheckEvery, f)
+	}
+	if f := fate(signedRequest(t, credsA)); f != fateAnswered {
+		t.Errorf("the check right after: fate %d, want the gate's answer", f)
+	}
+
+	restarted := iceCreds{localUfrag: "srvA2", localPwd: "srvpasswordsrvpasswordA2", remoteUfrag: "cliA2", remotePwd: "clipasswordclipasswordA2"}
+	g.set(credsA.localUfrag, restarted)
+	if f := fate(signedRequest(t, restarted)); f != fateToPion {
+		t.Errorf("the first check of an ICE restart's ufrag: fate %d, want pion's", f)
+	}
 }
