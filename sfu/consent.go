@@ -622,21 +622,33 @@ func (c *consentConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	now := time.Now()
 	c.mu.Lock()
-	e := c.addrs[ap]
-	allowed := e != nil && e.fresh(now)
-	var check *stun.Message
-	if e != nil && (!e.granted.IsZero() || now.Sub(e.asked) < consentRetryWindow) {
-		// Refresh a consent in use, or retry a check that may have been
-		// lost, shortly after the address's last request.
-		check = c.due(e, ap, now)
-	}
+	allowed, check := c.gateLocked(ap, now)
 	c.mu.Unlock()
 	if check != nil {
 		c.send(check, ap)
 	}
 	if !allowed {
-		c.g.refused.Add(1)
 		return len(b), nil
 	}
 	return c.PacketConn.WriteTo(b, addr)
+}
+
+// gateLocked decides one media packet to ap: whether it may go (a refusal
+// is counted), and the check to send ap first, if one is due (a consent in
+// use refreshed, or a check that may have been lost retried shortly after
+// the address's last request). Called with c.mu held.
+func (c *consentConn) gateLocked(ap netip.AddrPort, now time.Time) (allowed bool, check *stun.Message) {
+	e := c.addrs[ap]
+	if e == nil {
+		c.g.refused.Add(1)
+		return false, nil
+	}
+	if !e.granted.IsZero() || now.Sub(e.asked) < consentRetryWindow {
+		check = c.due(e, ap, now)
+	}
+	if !e.fresh(now) {
+		c.g.refused.Add(1)
+		return false, check
+	}
+	return true, check
 }

@@ -1,10 +1,10 @@
 package sfu
 
 // The consent gate for a whole fan-out at once (floorwriter.go sends a
-// room's copies of one packet together): each datagram is gated exactly as
-// consentConn.WriteTo gates one (media only to an address with fresh
-// consent; a consent in use refreshed, a lost first check retried), under
-// one lock, and what may go leaves in one batch.
+// room's copies of one packet together): each datagram is gated by the same
+// gateLocked as consentConn.WriteTo's one (media only to an address with
+// fresh consent; a consent in use refreshed, a lost first check retried),
+// under one lock, and what may go leaves in one batch.
 
 import (
 	"net"
@@ -25,19 +25,14 @@ func (c *consentConn) writeBatch(ms []ipv4.Message, to []netip.AddrPort) (sent, 
 	kept := 0
 	c.mu.Lock()
 	for i := range ms {
-		ap := to[i]
-		e := c.addrs[ap]
-		if e != nil && (!e.granted.IsZero() || now.Sub(e.asked) < consentRetryWindow) {
-			if m := c.due(e, ap, now); m != nil {
-				checks, checkTo = append(checks, m), append(checkTo, ap)
-			}
+		allowed, check := c.gateLocked(to[i], now)
+		if check != nil {
+			checks, checkTo = append(checks, check), append(checkTo, to[i])
 		}
-		if e == nil || !e.fresh(now) {
-			c.g.refused.Add(1)
-			continue
+		if allowed {
+			ms[kept] = ms[i]
+			kept++
 		}
-		ms[kept] = ms[i]
-		kept++
 	}
 	c.mu.Unlock()
 	for i, m := range checks {
