@@ -60,15 +60,15 @@ type floorWriter struct {
 	conn *consentConn
 }
 
-// newFloorWriter makes p's writer once its connection is up, or returns
-// nil if its floor track stays with pion: no DTLS keys seen (pion's path
-// was never ours to leave), or not connected over UDP.
-func (p *peer) newFloorWriter(pair *webrtc.ICECandidatePair) *floorWriter {
+// newFloorWriter makes p's writer once its connection is up, over pair,
+// with the floor track's negotiated payload type pt, or returns nil if its
+// floor track stays with pion: no DTLS keys seen (pion's path was never ours
+// to leave), or not connected over UDP.
+func (p *peer) newFloorWriter(pair *webrtc.ICECandidatePair, pt uint8) *floorWriter {
 	if p.keys == nil || pair == nil || pair.Remote == nil || pair.Remote.Protocol != webrtc.ICEProtocolUDP {
 		return nil
 	}
 	ssrc := p.floorSSRC.Load()
-	pt := p.floorPT.Load()
 	if ssrc == 0 || pt == 0 {
 		return nil
 	}
@@ -76,7 +76,7 @@ func (p *peer) newFloorWriter(pair *webrtc.ICECandidatePair) *floorWriter {
 	if err != nil {
 		return nil
 	}
-	w := &floorWriter{srtp: ctx, ssrc: ssrc, pt: uint8(pt)}
+	w := &floorWriter{srtp: ctx, ssrc: ssrc, pt: pt}
 	w.follow(p.sfu.net.consent, pair)
 	return w
 }
@@ -127,14 +127,14 @@ func (l *lane) flush(s *SFU) int {
 // writes its floor track (see the top of this file).
 func (r *room) connected(p *peer, pc *webrtc.PeerConnection) {
 	var pair *webrtc.ICECandidatePair
+	var pt uint8
 	if p.keys != nil {
 		// Read outside r.mu: pion's handlers may wait on the room.
 		pair, _ = pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 		if p.sender != nil {
-			params := p.sender.GetParameters()
-			for _, c := range params.Codecs {
+			for _, c := range p.sender.GetParameters().Codecs {
 				if strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus) {
-					p.floorPT.CompareAndSwap(0, uint32(c.PayloadType))
+					pt = uint8(c.PayloadType)
 					break
 				}
 			}
@@ -144,7 +144,7 @@ func (r *room) connected(p *peer, pc *webrtc.PeerConnection) {
 	defer r.mu.Unlock()
 	if !p.fwChosen {
 		p.fwChosen = true
-		p.fw = p.newFloorWriter(pair)
+		p.fw = p.newFloorWriter(pair, pt)
 	}
 	p.ready = true
 }

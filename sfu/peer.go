@@ -62,8 +62,7 @@ type peer struct {
 	// (lossfeedback.go): the floor track's SSRC, set once negotiated, and
 	// the fraction lost of the last report.
 	floorSSRC atomic.Uint32
-	floorPT   atomic.Uint32 // and its payload type, once connected
-	keys      *dtlsKeys     // what the DTLS handshake gave, if the SFU writes the floor track (config.go forPeer)
+	keys      *dtlsKeys // what the DTLS handshake gave, if the SFU writes the floor track (config.go forPeer)
 	downLoss  lossReport
 	upNacked  atomic.Uint64 // its packets the SFU asked it to resend (nack.go)
 
