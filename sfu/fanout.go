@@ -6,6 +6,7 @@ package sfu
 // few packets a fan-out allocates nothing.
 
 import (
+	"net"
 	"net/netip"
 
 	"github.com/pion/rtp"
@@ -23,9 +24,12 @@ type fanout struct {
 	arena []byte
 	span  [][2]int
 	to    []netip.AddrPort
+	addr  []*net.UDPAddr // to, as the system call takes it (the writer's, reused)
 	conns []*consentConn
-	msgs  []ipv4.Message
-	bufs  [][]byte // msgs[i].Buffers is bufs[i:i+1]
+
+	// What flush hands the kernel, rebuilt from the above each time.
+	msgs []ipv4.Message
+	bufs [][]byte // msgs[i].Buffers is bufs[i:i+1]
 }
 
 // add encrypts h and payload for w's listener and queues the copy. It
@@ -62,28 +66,22 @@ func (f *fanout) add(w *floorWriter, h *rtp.Header, payload []byte) bool {
 	f.arena = f.arena[:start+len(out)]
 	f.span = append(f.span, [2]int{start, start + len(out)})
 	f.to = append(f.to, w.to)
+	f.addr = append(f.addr, w.addr)
 	f.conns = append(f.conns, w.conn)
-	f.addrs(w)
 	return true
-}
-
-// addrs keeps the copy's address for its message; flush builds the rest.
-func (f *fanout) addrs(w *floorWriter) {
-	i := len(f.span) - 1
-	for len(f.msgs) <= i {
-		f.msgs = append(f.msgs, ipv4.Message{})
-		f.bufs = append(f.bufs, nil)
-	}
-	f.msgs[i].Addr = w.addr
 }
 
 // flush sends every queued copy, a batch per socket, and empties the
 // fan-out. It returns how many copies went out and in how many system calls.
 func (f *fanout) flush() (sent, calls int) {
 	n := len(f.span)
+	for len(f.msgs) < n {
+		f.msgs = append(f.msgs, ipv4.Message{})
+		f.bufs = append(f.bufs, nil)
+	}
 	for i := range n {
 		f.bufs[i] = f.arena[f.span[i][0]:f.span[i][1]]
-		f.msgs[i].Buffers = f.bufs[i : i+1]
+		f.msgs[i].Buffers, f.msgs[i].Addr = f.bufs[i:i+1], f.addr[i]
 	}
 	// Runs of copies on one socket: with one socket per address family
 	// (the usual case), one run.
@@ -97,8 +95,10 @@ func (f *fanout) flush() (sent, calls int) {
 		i = j
 	}
 	for i := range n { // let go of what the next packet does not overwrite
-		f.msgs[i].Buffers, f.msgs[i].Addr, f.bufs[i], f.conns[i] = nil, nil, nil, nil
+		f.msgs[i].Buffers, f.msgs[i].Addr, f.bufs[i] = nil, nil, nil
 	}
-	f.arena, f.span, f.to, f.conns = f.arena[:0], f.span[:0], f.to[:0], f.conns[:0]
+	clear(f.addr)
+	clear(f.conns)
+	f.arena, f.span, f.to, f.addr, f.conns = f.arena[:0], f.span[:0], f.to[:0], f.addr[:0], f.conns[:0]
 	return sent, calls
 }
