@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"sotto/internal/procstat"
 )
 
 // startTime is when this process started, near enough: the package's init.
@@ -71,9 +73,9 @@ func (r *Registry) RegisterGoAndProcess() {
 }
 
 func cpuSeconds() float64 {
-	var u syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+	user, sys, err := procstat.CPUTime()
+	if err != nil {
 		return 0
 	}
-	return float64(u.Utime.Nano()+u.Stime.Nano()) / 1e9
+	return (user + sys).Seconds()
 }

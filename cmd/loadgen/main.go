@@ -39,7 +39,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -218,11 +217,11 @@ func measure(what string, results map[string]float64) error {
 
 // usage is the process's CPU time so far, user and system.
 func usage() (user, sys time.Duration) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	user, sys, err := procstat.CPUTime()
+	if err != nil {
 		log.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+	return user, sys
 }
 
 // rss is this process's resident set in bytes, from /proc.
